@@ -1,0 +1,115 @@
+"""BM25 over item text with bm25s, and the tokeniser shared with typo correction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+
+# Keeps "1000ml", "128gb", "1/2", "1.5", "wi-fi" and long ids intact; punctuation elsewhere splits.
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[./\-][a-z0-9]+)*")
+_NUM_UNIT_RE = re.compile(r"^(\d+(?:[./]\d+)?)([a-z]{1,5})$")
+# "in" is both a stopword and the inch unit (3/4 in.); measurements matter in product search.
+_STOPWORDS = frozenset(STOPWORDS_EN) - {"in", "no", "not", "off", "on", "up", "over", "under", "x"}
+
+
+def stem(token: str) -> str:
+    """Harman's S-stemmer: folds plurals (keyboards, batteries, boxes) without a stemming library."""
+    if len(token) <= 3 or not token.isalpha():
+        return token
+    if token.endswith("ies") and not token.endswith(("eies", "aies")):
+        return token[:-3] + "y"
+    if token.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return token[:-2]
+    if token.endswith("es") and not token.endswith(("aes", "ees", "oes")):
+        return token[:-1]
+    if token.endswith("s") and not token.endswith(("us", "ss")):
+        return token[:-1]
+    return token
+
+
+def raw_words(text: str) -> list[str]:
+    """Lower-cased word tokens before stemming/stopwords (what typo correction works on)."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Index/query terms: words, their hyphen parts and joined form, and number/unit splits and joins."""
+    words = raw_words(text)
+    terms: list[str] = []
+    for i, word in enumerate(words):
+        if word in _STOPWORDS:
+            continue
+        terms.append(stem(word))
+        if "-" in word:
+            # "t-shirt" should meet "tshirt" and "shirt"; "wi-fi" meets "wifi".
+            parts = [p for p in word.split("-") if p]
+            terms.append("".join(parts))
+            terms.extend(stem(p) for p in parts if len(p) > 1 and p not in _STOPWORDS)
+        m = _NUM_UNIT_RE.match(word)
+        if m:  # "1000ml" also as "1000" + "ml"
+            terms.extend(m.groups())
+        elif word[0].isdigit() and i + 1 < len(words) and words[i + 1].isalpha() and len(words[i + 1]) <= 5:
+            terms.append(word + words[i + 1])  # "128 gb" also as "128gb"
+    return terms
+
+
+class LexicalIndex:
+    """BM25 (bm25s, Lucene variant) with whole-array scoring so filters can mask any subset cheaply."""
+
+    def __init__(self, bm25: bm25s.BM25) -> None:
+        self.bm25 = bm25
+        self.vocab: dict[str, int] = bm25.vocab_dict
+        indptr = np.asarray(bm25.scores["indptr"])
+        self.doc_freq = np.diff(indptr)  # documents per term, to prefer common words in typo fixes
+
+    @classmethod
+    def build(cls, texts: Sequence[str], show_progress: bool = False) -> LexicalIndex:
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        bm25.index([tokenize(t) for t in texts], show_progress=show_progress)
+        return cls(bm25)
+
+    def save(self, path: Path) -> None:
+        self.bm25.save(str(path), show_progress=False)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(path), show_progress=False))
+
+    @property
+    def num_docs(self) -> int:
+        return int(self.bm25.scores["num_docs"])
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray | None:
+        """BM25 score of every document, or None when no query term is in the vocabulary."""
+        ids = [self.vocab[t] for t in terms if t in self.vocab]
+        if not ids:
+            return None
+        return self.bm25.get_scores_from_ids(ids)
+
+    def search(self, terms: Sequence[str], k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (doc indices, scores) among docs with a positive score (and allowed by mask)."""
+        scores = self.scores(terms)
+        if scores is None:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        return top_k(scores, k, positive_only=True)
+
+
+def top_k(scores: np.ndarray, k: int, positive_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the k largest scores, best first (argpartition: O(n), no full sort)."""
+    if positive_only:
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            part = np.argpartition(-scores[candidates], k - 1)[:k]
+            candidates = candidates[part]
+    else:
+        candidates = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+    order = np.argsort(-scores[candidates], kind="stable")
+    idx = candidates[order]
+    return idx.astype(np.int64), scores[idx]

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (idempotent) and run shopagent on the bundled demo store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec .venv/bin/shopagent run "$@"

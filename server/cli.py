@@ -1,0 +1,177 @@
+"""The `shopagent` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from server.config import get_settings
+from server.services import StoreNotReadyError, open_retriever, open_store
+from tools.store import Store
+
+app = typer.Typer(help="shopagent: a conversational shopping agent for online stores.", no_args_is_help=True)
+store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # one line per error: greppable
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def loaded_store() -> Store:
+    try:
+        return open_store()
+    except StoreNotReadyError as error:
+        raise fail(str(error)) from None
+
+
+@store_app.command("load")
+def store_load(
+    source: Annotated[Path | None, typer.Option(help="A store file in the tau2 retail JSON shape.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace the data already in the database.")] = False,
+) -> None:
+    """Load the bundled demo store (or another tau2-shaped store file) into the database."""
+    from tools.retail.loader import DEMO_STORE_JSON, StoreNotEmptyError, load_store
+
+    source = source or DEMO_STORE_JSON
+    if not source.is_file():
+        raise fail(f"no such file: {source}")
+    store = open_store(create=True)
+    try:
+        counts = load_store(store, source, replace=replace)
+    except StoreNotEmptyError as error:
+        raise fail(str(error)) from None
+    except (KeyError, ValueError) as error:
+        raise fail(f"{source} is not a store file in the tau2 retail shape ({error})") from None
+    console.print(f"Loaded {counts['products']} products, {counts['users']} customers and "
+                  f"{counts['orders']} orders into {store.url}")
+
+
+@store_app.command("import-catalog")
+def store_import_catalog(
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL catalogue, one row per item.")],
+    column: Annotated[
+        list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. name=product_name (repeatable).")
+    ] = None,
+    file_format: Annotated[str, typer.Option("--format", help="auto, csv or jsonl.")] = "auto",
+) -> None:
+    """Import (insert or update) a store's own catalogue; all rows or none."""
+    from tools.catalog_import import CatalogImportError, import_catalog
+
+    column_map = {}
+    for pair in column or []:
+        target, sep, source = pair.partition("=")
+        if not sep or not target or not source:
+            raise fail(f"--map takes FIELD=COLUMN, got {pair!r}")
+        column_map[target.strip()] = source.strip()
+    try:
+        report = import_catalog(open_store(create=True), file, column_map=column_map, file_format=file_format)
+    except CatalogImportError as error:
+        raise fail(str(error)) from None
+    console.print(
+        f"Imported {report.rows} rows: {report.products_added} products added, {report.products_updated} "
+        f"updated; {report.items_added} items added, {report.items_updated} updated."
+    )
+    if report.ignored_columns:
+        console.print(f"Ignored columns: {', '.join(report.ignored_columns)}")
+
+
+@store_app.command("stats")
+def store_stats() -> None:
+    """Count what the store holds."""
+    from sqlalchemy import func, select
+
+    from tools.retail.data_model import AuditEntry, Item, Order, Product, User
+
+    store = loaded_store()
+    with store.session() as session:
+        for label, model in (("products", Product), ("items", Item), ("customers", User), ("orders", Order),
+                             ("audit entries", AuditEntry)):
+            console.print(f"{label:>14}: {session.scalar(select(func.count()).select_from(model))}")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, e.g. 'clicky rgb keyboard under 300'.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many items to show.")] = 10,
+    min_price: Annotated[float | None, typer.Option(min=0)] = None,
+    max_price: Annotated[float | None, typer.Option(min=0)] = None,
+    in_stock: Annotated[bool, typer.Option(help="Only items available now.")] = False,
+    option: Annotated[list[str] | None, typer.Option(help="NAME=VALUE option constraint (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Search the store's catalogue (hybrid: dense + BM25 + fuzzy, with filters)."""
+    from retrieval import SearchFilters
+
+    if not query.strip():
+        raise fail("the query is empty")
+    options = {}
+    for pair in option or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise fail(f"--option takes NAME=VALUE, got {pair!r}")
+        options[name.strip()] = value.strip()
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise fail("--min-price is above --max-price")
+    filters = SearchFilters(min_price=min_price, max_price=max_price, options=options,
+                            in_stock=True if in_stock else None)
+    response = open_retriever(loaded_store()).search(query, k=k, filters=filters)
+    rows = [
+        {"product_id": h.doc.product_id, "item_id": h.doc.doc_id, "name": h.doc.title, "options": h.doc.options,
+         "price": h.doc.price, "available": h.doc.available, "score": round(h.score, 4)}
+        for h in response.hits
+    ]
+    if as_json:
+        typer.echo(json.dumps({"query": query, "filters": response.filters.model_dump(exclude_none=True),
+                               "results": rows}, indent=2))
+        return
+    _print_results(query, response.filters.model_dump(exclude_none=True), rows)
+
+
+def _print_results(query: str, filters: dict, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"No items match '{query}'" + (f" with {filters}" if filters else "") + ".")
+        return
+    table = Table(title=f"'{query}'" + (f"  filters: {filters}" if filters else ""))
+    for header in ("#", "product", "product id", "item id", "options", "price", "available"):
+        table.add_column(header, overflow="fold")
+    for rank, row in enumerate(rows, start=1):
+        options = ", ".join(f"{k}: {v}" for k, v in row["options"].items())
+        price = "-" if row["price"] is None else f"${row['price']:.2f}"
+        table.add_row(str(rank), row["name"], row["product_id"], row["item_id"], options, price,
+                      "yes" if row["available"] else "no")
+    console.print(table)
+
+
+@app.command()
+def run() -> None:
+    """The main job: make sure the demo store and its search index are ready, then show what is there."""
+    from tools.retail.loader import load_store
+
+    settings = get_settings()
+    store = open_store(create=True)
+    if store.is_empty():
+        counts = load_store(store)
+        console.print(f"Loaded the demo store: {counts}")
+    retriever = open_retriever(store)
+    console.print(f"Store: {store.url}\nSearch index: {settings.index_dir} ({len(retriever.docs)} items)")
+    console.print("Try:  shopagent search \"clicky rgb keyboard under 300\"")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

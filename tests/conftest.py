@@ -1,0 +1,127 @@
+"""Shared fixtures: the demo store (loaded once per session, copied per test), tool runner, data paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tools.context import Role, StoreContext
+from tools.retail.data_model import Base
+from tools.retail.loader import DEMO_STORE_JSON, load_store
+from tools.retail.tools import RETAIL_TOOLS
+from tools.retail.views import export_store
+from tools.runner import ToolRunner
+from tools.store import Store, sqlite_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_ENV = "SHOPAGENT_DATA_DIR"
+
+
+def resolve_data_dir() -> Path:
+    """The benchmark/training data directory: $SHOPAGENT_DATA_DIR, else <repo>/../shared/data."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = resolve_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"data directory {path} not found; set {DATA_DIR_ENV} to the shared data folder")
+    return path
+
+
+# --- the demo store -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_db() -> dict[str, Any]:
+    """The bundled demo store's db.json, parsed. Shared by all tests: never mutate it (deepcopy first)."""
+    return json.loads(DEMO_STORE_JSON.read_text())
+
+
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the demo store loaded, built once per session; tests work on copies of it."""
+    path = tmp_path_factory.mktemp("store-template") / "store.db"
+    store = Store(sqlite_url(path))
+    try:
+        load_store(store)
+        with store.engine.connect() as connection:
+            # Fold the WAL into the main file so that copying store.db alone copies everything.
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    finally:
+        store.dispose()
+    return path
+
+
+@pytest.fixture
+def store_path(store_template: Path, tmp_path: Path) -> Path:
+    """A fresh, private copy of the demo store's SQLite file."""
+    path = tmp_path / "store.db"
+    shutil.copy(store_template, path)
+    return path
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[Store]:
+    """A fresh demo store for one test."""
+    handle = Store(sqlite_url(store_path))
+    yield handle
+    handle.dispose()
+
+
+@pytest.fixture
+def db_rows() -> Callable[[Store], dict[str, list[tuple[Any, ...]]]]:
+    """Every row of every table, raw (audit log and version counters included), in ~30 ms.
+
+    Two equal results mean two identical databases, hence equal exports too: the fast way to assert that a
+    call changed nothing at all.
+    """
+
+    def take(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+        with store.engine.connect() as connection:
+            return {
+                table.name: connection.exec_driver_sql(
+                    f"SELECT * FROM {table.name} ORDER BY rowid"
+                ).fetchall()
+                for table in Base.metadata.sorted_tables
+            }
+
+    return take
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Store], dict[str, Any]]:
+    """Export a whole store in db.json's shape (compare two snapshots to assert what changed)."""
+
+    def take(store: Store) -> dict[str, Any]:
+        with store.session() as session:
+            return export_store(session)
+
+    return take
+
+
+# --- tools ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def runner() -> ToolRunner:
+    return ToolRunner(RETAIL_TOOLS)
+
+
+@pytest.fixture
+def make_ctx(store: Store) -> Callable[..., StoreContext]:
+    """StoreContexts on the test's store: make_ctx(customer_id, role=..., require_confirmation=..., ...)."""
+
+    def make(customer_id: str | None = None, *, role: Role = Role.CUSTOMER, **kwargs: Any) -> StoreContext:
+        return StoreContext(store, role=role, customer_id=customer_id, **kwargs)
+
+    return make

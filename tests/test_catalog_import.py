@@ -1,0 +1,133 @@
+"""Catalogue import from CSV and JSONL: all rows or none, upserts by id, clear errors."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tools.catalog_import import CatalogImportError, import_catalog
+from tools.retail.data_model import Item, Product
+from tools.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_schema()
+    yield store
+    store.dispose()
+
+
+def counts(store: Store) -> tuple[int, int]:
+    with store.session() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Product)),
+            session.scalar(select(func.count()).select_from(Item)),
+        )
+
+
+def test_csv_with_option_columns(store: Store) -> None:
+    report = import_catalog(store, FIXTURES / "catalog_small.csv")
+    assert (report.rows, report.products_added, report.items_added) == (3, 2, 3)
+    assert report.ignored_columns == ["supplier"]
+    with store.session() as session:
+        red = session.get(Item, "i-100-red-43")
+        assert red.options == {"color": "red", "size": "43"}
+        assert red.price == Decimal("92.50") and red.available is False
+        mug = session.get(Item, "p-200")  # no item_id: the product id names its only variant
+        assert mug.product.name == "Ceramic Mug" and mug.price == Decimal("12.00") and mug.available is True
+        assert session.get(Product, "p-100").description == "Light shoe for rocky trails"
+
+
+def test_jsonl_with_options_object(store: Store) -> None:
+    report = import_catalog(store, FIXTURES / "catalog_small.jsonl")
+    assert report.items_added == 2
+    with store.session() as session:
+        item = session.get(Item, "i-300-b")
+        assert item.options == {"pieces": "6", "color": "white"}
+        assert item.price == Decimal("31.50") and item.available is False
+        assert [i.item_id for i in session.get(Product, "p-300").items] == ["i-300-a", "i-300-b"]
+
+
+def test_reimport_updates_in_place(store: Store, tmp_path: Path) -> None:
+    import_catalog(store, FIXTURES / "catalog_small.jsonl")
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps({"product_id": "p-300", "name": "Espresso Cups", "item_id": "i-300-a",
+                                   "price": 19.99}) + "\n")
+    report = import_catalog(store, changed)
+    assert (report.products_updated, report.items_updated, report.items_added) == (1, 1, 0)
+    assert counts(store) == (1, 2)
+    with store.session() as session:
+        assert session.get(Item, "i-300-a").price == Decimal("19.99")
+        assert session.get(Product, "p-300").name == "Espresso Cups"
+
+
+def test_invalid_rows_are_listed_and_nothing_is_written(store: Store) -> None:
+    with pytest.raises(CatalogImportError) as error:
+        import_catalog(store, FIXTURES / "catalog_invalid.csv")
+    message = str(error.value)
+    assert "3 invalid row(s)" in message
+    assert "line 3" in message and "name" in message
+    assert "line 4" in message and "not a number" in message
+    assert "line 5" in message and "negative" in message
+    assert counts(store) == (0, 0)
+
+
+def test_duplicate_item_ids_are_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("product_id,name,item_id\np1,A,x\np2,B,x\n")
+    with pytest.raises(CatalogImportError, match="appears twice"):
+        import_catalog(store, path)
+    assert counts(store) == (0, 0)
+
+
+def test_item_cannot_move_to_another_product(store: Store, tmp_path: Path) -> None:
+    import_catalog(store, FIXTURES / "catalog_small.jsonl")
+    path = tmp_path / "move.csv"
+    path.write_text("product_id,name,item_id\np-new,New,fresh-item\np-999,Other,i-300-a\n")
+    with pytest.raises(CatalogImportError, match="already belongs to product p-300"):
+        import_catalog(store, path)
+    assert counts(store) == (1, 2)  # the valid first row was not written either
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("catalog.txt", "product_id,name\n1,A\n", "cannot tell the format"),
+        ("broken.jsonl", '{"product_id": "1", "name": "A"}\n{not json\n', "line 2: invalid JSON"),
+        ("list.jsonl", "[1, 2]\n", "expected a JSON object"),
+        ("empty.csv", "product_id,name\n", "has no rows"),
+    ],
+)
+def test_unreadable_files(store: Store, tmp_path: Path, name: str, content: str, expected: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(CatalogImportError, match=expected):
+        import_catalog(store, path)
+
+
+def test_missing_file(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(CatalogImportError, match="no such file"):
+        import_catalog(store, tmp_path / "absent.csv")
+
+
+def test_instacart_catalogue(store: Store, data_dir: Path) -> None:
+    """The whole 49,688-product Instacart catalogue, through a column map."""
+    source = data_dir / "instacart" / "products.csv"
+    mapping = {"name": "product_name", "category": "department_id"}
+    report = import_catalog(store, source, column_map=mapping)
+    assert (report.products_added, report.items_added) == (49_688, 49_688)
+    assert report.ignored_columns == ["aisle_id"]
+    assert counts(store) == (49_688, 49_688)
+    with store.session() as session:
+        first = session.get(Product, "1")
+        assert first.name == "Chocolate Sandwich Cookies" and first.category == "19"
+    again = import_catalog(store, source, column_map=mapping)
+    assert (again.products_added, again.products_updated) == (0, 49_688)
+    assert counts(store) == (49_688, 49_688)

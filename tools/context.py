@@ -1,0 +1,100 @@
+"""Who is calling: the session a tool runs in knows the authenticated customer and what they have confirmed."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from tools.errors import AuthenticationRequired, AuthorizationError
+
+if TYPE_CHECKING:
+    from retrieval import HybridRetriever
+    from tools.store import Store
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"  # a shopper, through the chat; sees only their own account
+    STAFF = "staff"  # a human service agent working one customer's conversation
+    SYSTEM = "system"  # maintenance and evaluation jobs; not reachable from any API route
+
+
+def action_fingerprint(tool_name: str, arguments: dict[str, Any]) -> str:
+    return json.dumps([tool_name, arguments], sort_keys=True, default=str)
+
+
+class StoreContext:
+    """State shared by the tool calls of one conversation.
+
+    A plain class, not a dataclass: pydantic treats it as an opaque injected value in tool schemas.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        role: Role = Role.CUSTOMER,
+        customer_id: str | None = None,
+        session_id: str | None = None,
+        staff_id: str | None = None,
+        retriever: HybridRetriever | None = None,
+        require_confirmation: bool = True,
+    ) -> None:
+        self.store = store
+        self.role = role
+        self.customer_id = customer_id
+        self.session_id = session_id
+        self.staff_id = staff_id
+        self.retriever = retriever
+        # Consequential actions run only with an approval recorded for exactly these arguments.
+        self.require_confirmation = require_confirmation
+        self._approvals: set[str] = set()
+        self._db: Session | None = None
+
+    @property
+    def db(self) -> Session:
+        if self._db is None:
+            raise RuntimeError("store tools run inside ToolRunner.call, which opens their transaction")
+        return self._db
+
+    @property
+    def actor(self) -> str:
+        if self.role is Role.STAFF:
+            return f"staff:{self.staff_id}"
+        if self.role is Role.SYSTEM:
+            return "system"
+        return f"customer:{self.customer_id}" if self.customer_id else "customer:unverified"
+
+    def authenticate(self, user_id: str) -> None:
+        """Bind the conversation to the customer just identified: one customer per conversation."""
+        if self.customer_id is not None and self.customer_id != user_id:
+            raise AuthorizationError(
+                "This conversation is already verified for another customer; "
+                "I can only help one customer per conversation."
+            )
+        self.customer_id = user_id
+
+    def require_customer(self, user_id: str) -> None:
+        """Refuse access to any account but the authenticated customer's."""
+        if self.role is Role.SYSTEM:
+            return
+        if self.customer_id is None:
+            raise AuthenticationRequired(
+                "Please verify your identity first: your email address, or your name and zip code."
+            )
+        if user_id != self.customer_id:
+            raise AuthorizationError("I can only access the account and orders of the verified customer.")
+
+    def approve(self, tool_name: str, arguments: dict[str, Any]) -> None:
+        self._approvals.add(action_fingerprint(tool_name, arguments))
+
+    def consume_approval(self, tool_name: str, arguments: dict[str, Any]) -> bool:
+        if not self.require_confirmation:
+            return True
+        fingerprint = action_fingerprint(tool_name, arguments)
+        if fingerprint in self._approvals:
+            self._approvals.discard(fingerprint)
+            return True
+        return False
