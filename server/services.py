@@ -9,7 +9,7 @@ from server.config import get_settings
 from tools.store import Store
 
 if TYPE_CHECKING:
-    from retrieval import HybridRetriever, RetrieverConfig
+    from retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
 

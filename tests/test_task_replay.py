@@ -267,6 +267,9 @@ def test_replay_task(
             if name in WRITES:
                 apply_expected(expected, name, args)
 
+    writes_done = sum(ok for action, ok, _ in outcomes if action["name"] in WRITES)
+    assert len(db_rows(store)["audit_log"]) == writes_done, "one audit entry per successful write"
+
     if any(a["name"] in FIND_USER for a in actions):
         assert ctx.customer_id == owner(demo_db, actions) or owner(demo_db, actions) is None
         assert ctx.customer_id is not None, "no find_user_id call identified the customer"

@@ -429,6 +429,14 @@ def test_calculate_rejects(refuse, expression: str, fragment: str) -> None:
     refuse("calculate", {"expression": expression}, fragment)
 
 
+def test_calculate_huge_number_is_refused_not_raised(refuse) -> None:
+    refuse("calculate", {"expression": "9" * 400}, "too large")
+
+
+def test_calculate_overflowing_result_is_refused(refuse) -> None:
+    refuse("calculate", {"expression": "9" * 300 + " * " + "9" * 300}, "too large")
+
+
 # --- argument validation (ToolRunner) -------------------------------------------------------------
 
 
@@ -748,6 +756,15 @@ def test_modify_items_processed_refused(refuse) -> None:
     )
 
 
+def test_modify_items_to_the_same_item_padded_with_spaces_refused(refuse) -> None:
+    # Today: ok, status 'pending (item modified)' (no later change possible) and a 0.00 refund recorded.
+    refuse(
+        "modify_pending_order_items",
+        items_args(PENDING_CARD, [MOUSE], [f" {MOUSE}"], PAYPAL),
+        "must be a different option",
+    )
+
+
 def test_modify_items_only_once(call, refuse) -> None:
     call("modify_pending_order_items", items_args(PENDING_CARD, [MOUSE], [MOUSE_UP], PAYPAL))
     refuse(
@@ -1004,6 +1021,14 @@ EXCHANGE_VIOLATIONS = [
 )
 def test_exchange_rule_violations(refuse, order_id, item_ids, new_item_ids, method, fragments) -> None:
     refuse("exchange_delivered_order_items", items_args(order_id, item_ids, new_item_ids, method), *fragments)
+
+
+def test_exchange_to_the_same_item_padded_with_spaces_refused(refuse, make_ctx) -> None:
+    # Noah's delivered mouse 2193628750 is still available. Today: ok, status 'exchange requested',
+    # exchange_new_items == [' 2193628750'] (the padded id is stored as is), price difference 0.00.
+    noah = make_ctx(NOAH, require_confirmation=False)
+    args = items_args(NOAH_DELIVERED, ["2193628750"], [" 2193628750"], "paypal_5727330")
+    refuse("exchange_delivered_order_items", args, "must be a different option", context=noah)
 
 
 def test_exchange_only_once(call, refuse) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import operator
 
 from tools.errors import ToolError
@@ -22,6 +23,10 @@ def evaluate(expression: str) -> str:
         raise ToolError("Division by zero.") from None
     except (SyntaxError, RecursionError):
         raise ToolError(f"'{expression}' is not a valid expression.") from None
+    except OverflowError:
+        raise ToolError("The numbers are too large to calculate with.") from None
+    if not math.isfinite(value):
+        raise ToolError("The numbers are too large to calculate with.")
     return str(round(value, 2))
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from langchain_core.tools import BaseTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from tools.context import StoreContext
@@ -107,8 +106,9 @@ class ToolRunner:
         except StaleDataError:
             message = "The order was changed by someone else meanwhile; nothing was changed. Please try again."
             return ToolResult(name, arguments, ok=False, error=message)
-        except SQLAlchemyError:
-            log.exception("store error in %s", name)
+        except Exception:
+            # A store outage or a bug in a tool: the transaction is rolled back and the conversation goes on.
+            log.exception("tool %s failed", name)
             message = "The store could not complete this right now; nothing was changed."
             return ToolResult(name, arguments, ok=False, error=message)
         finally:

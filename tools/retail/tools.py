@@ -107,6 +107,11 @@ def _require_status(order: Order, status: str, action: str) -> None:
         raise ToolError(f"Order {order.order_id} is '{order.status}'; only {status} orders can be {action}.")
 
 
+def _clean_ids(ids: list[str]) -> list[str]:
+    """Ids as stored: a pasted ' 1234567890' must not pass for a different item."""
+    return [item_id.strip() for item_id in ids]
+
+
 def _matched_lines(order: Order, item_ids: list[str]) -> list[Any]:
     """The order lines named by item_ids (duplicates allowed, each line used once)."""
     if not item_ids:
@@ -219,7 +224,7 @@ def get_order_details(order_id: str, ctx: Ctx) -> dict:
 
     Args:
         order_id: The order id, such as '#W0000000'. Be careful there is a '#' symbol at the beginning of the order id.
-    """  # noqa: E501
+    """
     return order_view(_order(ctx, order_id))
 
 
@@ -229,7 +234,7 @@ def get_product_details(product_id: str, ctx: Ctx) -> dict:
 
     Args:
         product_id: The product id, such as '6086499569'. Be careful the product id is different from the item id.
-    """  # noqa: E501
+    """
     product = ctx.db.get(Product, product_id.strip())
     if product is None:
         raise ToolError(f"Product {product_id} not found.")
@@ -360,6 +365,7 @@ def modify_pending_order_items(
         new_item_ids: The item ids to be modified for, each such as '1008292230'. There could be duplicate items in the list. Each new item id should match the item id in the same position and be of the same product.
         payment_method_id: The payment method id to pay or receive refund for the item price difference, such as 'gift_card_0000000' or 'credit_card_0000000'. These can be looked up from the user or order details.
     """  # noqa: E501
+    item_ids, new_item_ids = _clean_ids(item_ids), _clean_ids(new_item_ids)
     order = _order(ctx, order_id)
     # 'pending (item modified)' fails this check: items can be modified only once.
     _require_status(order, "pending", "modified")
@@ -444,6 +450,7 @@ def return_delivered_order_items(order_id: str, item_ids: list[str], payment_met
         item_ids: The item ids to be returned, each such as '1008292230'. There could be duplicate items in the list.
         payment_method_id: The payment method id to pay or receive refund for the item price difference, such as 'gift_card_0000000' or 'credit_card_0000000'. These can be looked up from the user or order details.
     """  # noqa: E501
+    item_ids = _clean_ids(item_ids)
     order = _order(ctx, order_id)
     _require_status(order, "delivered", "returned")
     method = _payment_method(ctx, order.user_id, payment_method_id)
@@ -472,6 +479,7 @@ def exchange_delivered_order_items(
         new_item_ids: The item ids to be exchanged for, each such as '1008292230'. There could be duplicate items in the list. Each new item id should match the item id in the same position and be of the same product.
         payment_method_id: The payment method id to pay or receive refund for the item price difference, such as 'gift_card_0000000' or 'credit_card_0000000'. These can be looked up from the user or order details.
     """  # noqa: E501
+    item_ids, new_item_ids = _clean_ids(item_ids), _clean_ids(new_item_ids)
     order = _order(ctx, order_id)
     _require_status(order, "delivered", "exchanged")
     _, _, difference = _swap_price_difference(ctx, order, item_ids, new_item_ids)
