@@ -142,12 +142,16 @@ def _swap_price_difference(ctx: StoreContext, order: Order, item_ids: list[str],
     return lines, variants, to_money(difference)
 
 
-def _charge_gift_card(method: PaymentMethod, amount: Decimal, purpose: str) -> None:
-    """Move money on a gift card: a positive amount is a charge, a negative one a refund."""
-    if amount > 0 and method.balance < amount:
+def _require_gift_card_covers(method: PaymentMethod, amount: Decimal, purpose: str) -> None:
+    if method.is_gift_card and amount > 0 and method.balance < amount:
         raise ToolError(
             f"Gift card {method.id} has a balance of {method.balance}, not enough to pay {amount} {purpose}."
         )
+
+
+def _charge_gift_card(method: PaymentMethod, amount: Decimal, purpose: str) -> None:
+    """Move money on a gift card: a positive amount is a charge, a negative one a refund."""
+    _require_gift_card_covers(method, amount, purpose)
     method.balance = to_money(method.balance - amount)
 
 
@@ -484,10 +488,8 @@ def exchange_delivered_order_items(
     _require_status(order, "delivered", "exchanged")
     _, _, difference = _swap_price_difference(ctx, order, item_ids, new_item_ids)
     method = _payment_method(ctx, order.user_id, payment_method_id)
-    if method.is_gift_card and difference > 0 and method.balance < difference:
-        raise ToolError(
-            f"Gift card {method.id} has a balance of {method.balance}, not enough to pay the difference {difference}."
-        )
+    # The difference is charged when the exchange is processed; the card must cover it now.
+    _require_gift_card_covers(method, difference, "for the price difference")
     before = order_view(order)
     order.status = "exchange requested"
     order.exchange_items = sorted(item_ids)
