@@ -6,6 +6,7 @@ from .filters import FilterIndex, ParsedQuery, QueryParser, SearchFilters
 from .fusion import rrf
 from .retriever import (
     HybridRetriever,
+    PreparedQuery,
     RetrieverConfig,
     SearchHit,
     SearchResponse,
@@ -18,6 +19,7 @@ __all__ = [
     "FilterIndex",
     "HybridRetriever",
     "ParsedQuery",
+    "PreparedQuery",
     "QueryParser",
     "RetrieverConfig",
     "SearchFilters",

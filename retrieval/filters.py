@@ -22,6 +22,9 @@ ALT = "|"
 
 
 class SearchFilters(BaseModel):
+    """Hard constraints. Prices are inclusive; an item without a price fails any price bound.
+    in_stock=True keeps available items only (None or False: no stock filter)."""
+
     min_price: float | None = None
     max_price: float | None = None
     options: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +149,7 @@ _SUFFIX_RE = re.compile(
     re.I,
 )
 _STOCK_RE = re.compile(r"\b(?:(?:currently|only|that\s+are|which\s+are)\s+)?(?:in[\s-]stock|available)\b", re.I)
+_NO_STOCK_RE = re.compile(r"\b(?:out\s+of\s+stock|not\s+(?:in\s+stock|available)|unavailable)\b", re.I)
 # Generic words that are option values somewhere but say nothing on their own in a query.
 _GENERIC_VALUES = frozenset({"no", "yes", "none", "not resistant", "standard", "other", "n/a", "na"})
 
@@ -180,6 +184,8 @@ class QueryParser:
         self._value_re = self._alternation(values)
         # "<key> <value>": any value, including numbers and single letters, when its key is named.
         self._key_re = self._alternation(sorted(index.keys))
+        # A catalogue without prices (e.g. titles only) would turn "under 50" into "nothing matches".
+        self._prices = bool(np.isfinite(index.prices).any())
 
     @staticmethod
     def _alternation(words: Sequence[str]) -> re.Pattern[str] | None:
@@ -200,20 +206,20 @@ class QueryParser:
             return text
 
         # Ranges first, so "between 100 and 200" is not read as "over 100"-style fragments.
-        for m in list(_RANGE_RE.finditer(text))[::-1]:
+        for m in list(_RANGE_RE.finditer(text))[::-1] if self._prices else ():
             a, a_cur = _amount(*m.group(2, 3, 4, 5))
             b, b_cur = _amount(*m.group(6, 7, 8, 9))
             if not (m.group(1) or a_cur or b_cur) or a > b:
                 continue  # "2-4" or "10 to 20" with no price cue is a quantity or a model number
             lo, hi = a, b
             cut(m)
-        for m in list(_MAX_RE.finditer(text))[::-1]:
+        for m in list(_MAX_RE.finditer(text))[::-1] if self._prices else ():
             hi, _ = _amount(*m.group(1, 2, 3, 4))
             cut(m)
-        for m in list(_MIN_RE.finditer(text))[::-1]:
+        for m in list(_MIN_RE.finditer(text))[::-1] if self._prices else ():
             lo, _ = _amount(*m.group(1, 2, 3, 4))
             cut(m)
-        for m in list(_SUFFIX_RE.finditer(text))[::-1]:
+        for m in list(_SUFFIX_RE.finditer(text))[::-1] if self._prices else ():
             value, has_cur = _amount(*m.group(1, 2, 3, 4))
             if not has_cur:
                 continue  # "2 or more" is a quantity; "$50 or less" is a price
@@ -224,7 +230,7 @@ class QueryParser:
             cut(m)
 
         in_stock: bool | None = None
-        if re.search(r"\bout\s+of\s+stock\b", text, re.I) is None and _STOCK_RE.search(text):
+        if _NO_STOCK_RE.search(text) is None and _STOCK_RE.search(text):
             in_stock = True
             text = _STOCK_RE.sub(" ", text)
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -14,18 +15,18 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dense import HNSW_THRESHOLD, DenseIndex
+from .dense import HNSW_THRESHOLD, INT8_MIN_DOCS, DenseIndex
 from .documents import Document, catalogue_hash
 from .encoder import Backend, Encoder
-from .filters import ALT, FilterIndex, ParsedQuery, QueryParser, SearchFilters
+from .filters import FilterIndex, ParsedQuery, QueryParser, SearchFilters
 from .fusion import DEFAULT_RRF_K, rrf
-from .fuzzy import IdMatcher, TypoCorrector, fuzzy_scores
-from .lexical import LexicalIndex, raw_words, stem, tokenize
+from .fuzzy import IdMatcher, TypoCorrector, fuzzy_scores, normalise
+from .lexical import LexicalIndex, raw_words, stem, tokenize, top_k
 
 log = logging.getLogger(__name__)
 
 # Bump when anything persisted changes meaning (tokeniser, BM25 parameters, file layout).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 METHODS = ("bm25", "dense", "fuzzy")
 Method = Literal["bm25", "dense", "fuzzy", "hybrid"]
@@ -35,27 +36,39 @@ class StaleIndexError(RuntimeError):
     """The persisted index was built from another catalogue, model or format version."""
 
 
-def _default_weights() -> dict[str, float]:
-    """Weights chosen by `evals.retrieval_benchmark --tune` (fallback: equal BM25/dense, half fuzzy)."""
+def _tuned() -> dict:
+    """Fusion settings chosen by `evals.retrieval_benchmark --tune` (fallback: untuned RRF)."""
     try:
-        return {m: float(w) for m, w in json.loads(WEIGHTS_FILE.read_text())["weights"].items()}
-    except (OSError, ValueError, KeyError):
-        return {"bm25": 1.0, "dense": 1.0, "fuzzy": 0.5}
+        return json.loads(WEIGHTS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _default_weights() -> dict[str, float]:
+    weights = _tuned().get("weights") or {"bm25": 1.0, "dense": 1.0, "fuzzy": 1.0}
+    return {m: float(w) for m, w in weights.items()}
+
+
+def _default_rrf_k() -> float:
+    return float(_tuned().get("rrf_k", DEFAULT_RRF_K))
 
 
 class RetrieverConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weights: dict[str, float] = Field(default_factory=_default_weights)
-    rrf_k: float = DEFAULT_RRF_K
+    rrf_k: float = Field(default_factory=_default_rrf_k)
     candidate_depth: int = 100  # per-method depth of the pool that fusion and fuzzy scoring see
     typo_correction: bool = True
     # Drop a parsed (never an explicit) option constraint that the query's best-matching product
     # cannot satisfy: "LED light bulb" must not become skin tone=light, "electric kettle" type=electric.
     relax_parsed_options: bool = True
     hnsw_threshold: int = HNSW_THRESHOLD
+    # Flat indexes this large pick dense candidates with int8 vectors, then rescore exactly (dense.py).
+    int8_min_docs: int = INT8_MIN_DOCS
     encoder_backend: Backend = "auto"
-    encoder_threads: int | None = None
+    # Intra-op threads of the query-time ORT sessions (encoder, int8 scorer); None = min(2, cpus).
+    threads: int | None = None
     encoder_cache_dir: Path | None = None  # ONNX export cache; None = ~/.cache/shopagent/onnx
     embedding_cache_dir: Path | None = None  # document embeddings by catalogue hash; None = no cache
     batch_size: int = 64
@@ -75,6 +88,20 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
     corrections: dict[str, str] = Field(default_factory=dict)
     relaxed_options: dict[str, str] = Field(default_factory=dict)  # parsed constraints dropped
+
+
+@dataclass
+class PreparedQuery:
+    """A query after parsing and typo correction, ready for the rankers."""
+
+    query: str
+    text: str  # what is ranked: price/stock phrases removed, typos fixed
+    terms: list[str]  # BM25 terms of text
+    filters: SearchFilters  # explicit merged over parsed
+    parsed_option_keys: list[str]  # option constraints that came from the text (may be relaxed)
+    corrections: dict[str, str]
+    id_hits: list[int]  # documents whose id was pasted into the query
+    vector: np.ndarray | None = None
 
 
 class HybridRetriever:
@@ -99,7 +126,7 @@ class HybridRetriever:
         self.filter_index = FilterIndex(self.docs)
         self.parser = QueryParser(self.filter_index)
         self.ids = IdMatcher(self.docs)
-        self._texts = [d.text for d in self.docs]
+        self._fuzzy_texts = [normalise(d.text) for d in self.docs]
         self._pos = {d.doc_id: i for i, d in enumerate(self.docs)}
         by_product: dict[str, list[int]] = {}
         for i, doc in enumerate(self.docs):
@@ -146,7 +173,7 @@ class HybridRetriever:
         start = time.perf_counter()
         texts = [d.text for d in docs]
         vectors, encode_seconds = _cached_embeddings(texts, digest, encoder, config)
-        dense = DenseIndex.build(vectors, config.hnsw_threshold)
+        dense = DenseIndex.build(vectors, config.hnsw_threshold, config.int8_min_docs, config.threads)
         lexical = LexicalIndex.build(texts, show_progress=len(texts) > 10_000)
         words = TypoCorrector.from_texts(texts, encoder.whole_words())
         manifest = {
@@ -204,7 +231,7 @@ class HybridRetriever:
                 raise StaleIndexError(
                     f"index in {index_dir} is stale: {key} is {manifest.get(key)!r}, expected {expected!r}"
                 )
-        dense = DenseIndex.load(index_dir / "dense.faiss")
+        dense = DenseIndex.load(index_dir / "dense.faiss", config.int8_min_docs, config.threads)
         lexical = LexicalIndex.load(index_dir / "bm25")
         words = TypoCorrector(json.loads((index_dir / "vocab.json").read_text()), encoder.whole_words())
         if len(dense) != len(docs) or lexical.num_docs != len(docs):
@@ -216,70 +243,96 @@ class HybridRetriever:
     def search(
         self, query: str, k: int = 10, filters: SearchFilters | None = None, parse: bool = True
     ) -> SearchResponse:
-        """Hybrid search. Filters parsed from the query merge under explicit ones; all are hard
-        constraints (a parsed option constraint may be relaxed, see RetrieverConfig)."""
-        return self._search(query, k, filters, parse)
+        """Hybrid search. Filters parsed from the query merge under explicit ones (which win); all
+        are hard constraints, except that a parsed option constraint the best-matching product cannot
+        satisfy is dropped and reported in `relaxed_options` (see RetrieverConfig)."""
+        return self.search_prepared(self.prepare(query, filters, parse), k)
 
-    def _search(
-        self,
-        query: str,
-        k: int,
-        filters: SearchFilters | None,
-        parse: bool,
-        query_vector: np.ndarray | None = None,
-        depth: int | None = None,
-    ) -> SearchResponse:
+    def prepare(self, query: str, filters: SearchFilters | None = None, parse: bool = True) -> PreparedQuery:
+        """Parse filters, fix typos and find pasted ids; the query vector is computed lazily (batch
+        jobs may set it)."""
         parsed = self.parser.parse(query) if parse else ParsedQuery(SearchFilters(), query.strip())
         explicit = filters or SearchFilters()
-        merged = explicit.merged_over(parsed.filters)
         text, corrections = self._correct(parsed.text)
-        id_hits = self.ids.match(query)
-        depth = max(depth or self.config.candidate_depth, k)
+        return PreparedQuery(
+            query=query,
+            text=text,
+            terms=tokenize(text),
+            filters=explicit.merged_over(parsed.filters),
+            parsed_option_keys=[key for key in parsed.filters.options if key not in explicit.options],
+            corrections=corrections,
+            id_hits=self.ids.match(query),
+        )
 
-        if not text.strip() and not id_hits:
-            return self._browse(query, k, merged, corrections)
+    def search_prepared(self, q: PreparedQuery, k: int = 10) -> SearchResponse:
+        filters = q.filters
+        if not q.text.strip() and not q.id_hits:
+            return self._browse(q, k)
+        if q.vector is None:
+            q.vector = self.encoder.encode_query(q.text)
+        depth = max(self.config.candidate_depth, k)
 
-        terms = tokenize(text)
-        qvec = query_vector if query_vector is not None else self.encoder.encode_query(text)
-        parsed_keys = [key for key in merged.options if key not in explicit.options]
         relaxed: dict[str, str] = {}
+        parsed_keys = [key for key in q.parsed_option_keys if key in filters.options]
         if parsed_keys and self.config.relax_parsed_options:
-            base = merged.model_copy(update={"options": {
-                key: val for key, val in merged.options.items() if key not in parsed_keys
-            }})
-            order, _, _ = self._rank(text, terms, qvec, self.filter_index.mask(base), id_hits, depth)
+            base = _without_options(filters, parsed_keys)
+            order, _, _ = self._fused(q, self.filter_index.mask(base), depth)
             if len(order):
                 variants = self._by_product[self.docs[order[0]].product_id]
                 for key in parsed_keys:
-                    if not self.filter_index.option_mask(key, merged.options[key])[variants].any():
-                        relaxed[key] = merged.options[key]
-                merged = merged.model_copy(update={"options": {
-                    key: val for key, val in merged.options.items() if key not in relaxed
-                }})
+                    if not self.filter_index.option_mask(key, filters.options[key])[variants].any():
+                        relaxed[key] = filters.options[key]
+                filters = _without_options(filters, list(relaxed))
 
-        mask = self.filter_index.mask(merged)
-        order, scores, rankings = self._rank(text, terms, qvec, mask, id_hits, depth)
-        pinned = [i for i in id_hits if mask is None or mask[i]]
-        if pinned:
+        mask = self.filter_index.mask(filters)
+        order, scores, rankings = self._fused(q, mask, depth)
+        pinned = [i for i in q.id_hits if mask is None or mask[i]]
+        if pinned:  # a pasted id is what the user wants first, whatever the text similarity
             rest = ~np.isin(order, pinned)
             top = max(scores[0], 0.0) if len(scores) else 0.0
             order = np.concatenate([np.array(pinned, dtype=np.int64), order[rest]])
             scores = np.concatenate([np.full(len(pinned), top), scores[rest]])
         order, scores = order[:k], scores[:k]
-        rank_of = {m: {int(d): r for r, d in enumerate(rk.tolist(), 1)} for m, rk in rankings.items()}
+        rank_of = {m: {d: r for r, d in enumerate(rk.tolist(), 1)} for m, rk in rankings.items()}
         hits = [
             SearchHit(
                 doc=self.docs[i],
-                score=float(s),
-                ranks={m: rank_of[m].get(int(i)) for m in rank_of},
-                id_match=int(i) in pinned,
+                score=s,
+                ranks={m: rank_of[m].get(i) for m in METHODS},
+                id_match=i in pinned,
             )
             for i, s in zip(order.tolist(), scores.tolist(), strict=True)
         ]
         return SearchResponse(
-            query=query, query_used=text, filters=merged, hits=hits,
-            corrections=corrections, relaxed_options=relaxed,
+            query=q.query, query_used=q.text, filters=filters, hits=hits,
+            corrections=q.corrections, relaxed_options=relaxed,
         )
+
+    def rankings(self, q: PreparedQuery, mask: np.ndarray | None, depth: int | None = None) -> dict[str, np.ndarray]:
+        """Per-method rankings (doc indices, best first): BM25 and dense top-depth, and the fuzzy
+        ranking of their union (plus pasted ids)."""
+        depth = depth or self.config.candidate_depth
+        if q.vector is None:
+            q.vector = self.encoder.encode_query(q.text)
+        bm25, _ = self.lexical.search(q.terms, depth, mask)
+        dense, _ = self.dense.search(q.vector, depth, mask)
+        pool = np.unique(np.concatenate([bm25, dense, np.asarray(q.id_hits, dtype=np.int64)]))
+        if mask is not None:
+            pool = pool[mask[pool]]
+        fz = fuzzy_scores(q.text, [self._fuzzy_texts[i] for i in pool.tolist()])
+        keep = fz > 0
+        fuzzy = pool[keep][np.argsort(-fz[keep], kind="stable")]
+        return {"bm25": bm25, "dense": dense, "fuzzy": fuzzy}
+
+    def fuse(self, rankings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return rrf(rankings, self.config.weights, self.config.rrf_k)
+
+    def _fused(
+        self, q: PreparedQuery, mask: np.ndarray | None, depth: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        rankings = self.rankings(q, mask, depth)
+        order, scores = self.fuse(rankings)
+        return order, scores, rankings
 
     def _correct(self, text: str) -> tuple[str, dict[str, str]]:
         if not self.config.typo_correction:
@@ -287,68 +340,41 @@ class HybridRetriever:
         known = {w for w in raw_words(text) if stem(w) in self.lexical.vocab}
         return self.typos.correct(text, known)
 
-    def rankings(
-        self, text: str, terms: Sequence[str], qvec: np.ndarray, mask: np.ndarray | None,
-        extra: Sequence[int] = (), depth: int | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Per-method rankings (doc indices, best first) over the candidate pool."""
-        depth = depth or self.config.candidate_depth
-        bm25, _ = self.lexical.search(terms, depth, mask)
-        dense, _ = self.dense.search(qvec, depth, mask)
-        pool = np.unique(np.concatenate([bm25, dense, np.asarray(extra, dtype=np.int64)]))
-        if mask is not None:
-            pool = pool[mask[pool]]
-        fz = fuzzy_scores(text, [self._texts[i] for i in pool.tolist()])
-        keep = fz > 0
-        fuzzy = pool[keep][np.argsort(-fz[keep], kind="stable")]
-        return {"bm25": bm25, "dense": dense, "fuzzy": fuzzy}
-
-    def _rank(self, text, terms, qvec, mask, extra, depth):
-        rankings = self.rankings(text, terms, qvec, mask, extra, depth)
-        order, scores = rrf(rankings, self.config.weights, self.config.rrf_k)
-        return order, scores, rankings
-
-    def _browse(self, query: str, k: int, filters: SearchFilters, corrections: dict) -> SearchResponse:
+    def _browse(self, q: PreparedQuery, k: int) -> SearchResponse:
         """A query with no words left ("under $50"): the allowed items in catalogue order."""
-        mask = self.filter_index.mask(filters)
-        if mask is None:
-            idx: list[int] = []
-        else:
-            idx = np.flatnonzero(mask)[:k].tolist()
+        mask = self.filter_index.mask(q.filters)
+        idx = [] if mask is None else np.flatnonzero(mask)[:k].tolist()
         hits = [SearchHit(doc=self.docs[i], score=0.0, ranks=dict.fromkeys(METHODS)) for i in idx]
-        return SearchResponse(query=query, query_used="", filters=filters, hits=hits, corrections=corrections)
+        return SearchResponse(query=q.query, query_used="", filters=q.filters, hits=hits, corrections=q.corrections)
 
     def search_method(self, query: str, method: Method, k: int = 10) -> list[Document]:
-        """Top-k documents by one method alone (benchmarks). fuzzy scores the whole catalogue: slow."""
+        """Top-k documents by one method alone (benchmarks and diagnostics). "fuzzy" scores every
+        document (slow on large catalogues); "hybrid" is search()."""
         if method == "hybrid":
             return [h.doc for h in self.search(query, k).hits]
-        idx = self.method_indices(query, method, k)
-        return [self.docs[i] for i in idx]
-
-    def method_indices(self, query: str, method: str, k: int, query_vector: np.ndarray | None = None) -> np.ndarray:
-        parsed = self.parser.parse(query)
-        mask = self.filter_index.mask(parsed.filters)
-        text, _ = self._correct(parsed.text)
+        q = self.prepare(query)
+        mask = self.filter_index.mask(q.filters)
         if method == "bm25":
-            return self.lexical.search(tokenize(text), k, mask)[0]
-        if method == "dense":
-            qvec = query_vector if query_vector is not None else self.encoder.encode_query(text)
-            return self.dense.search(qvec, k, mask)[0]
-        if method == "fuzzy":
-            scores = fuzzy_scores(text, self._texts)
+            idx = self.lexical.search(q.terms, k, mask)[0]
+        elif method == "dense":
+            idx = self.dense.search(self.encoder.encode_query(q.text), k, mask)[0]
+        elif method == "fuzzy":
+            scores = fuzzy_scores(q.text, self._fuzzy_texts)
             if mask is not None:
                 scores = np.where(mask, scores, 0)
-            from .lexical import top_k
+            idx = top_k(scores, k, positive_only=True)[0]
+        else:
+            raise ValueError(f"unknown method {method!r}; expected one of bm25, dense, fuzzy, hybrid")
+        return [self.docs[i] for i in idx.tolist()]
 
-            return top_k(scores, k, positive_only=True)[0]
-        if method == "hybrid":
-            hits = self._search(query, k, None, True, query_vector=query_vector).hits
-            return np.array([self._pos[h.doc.doc_id] for h in hits], dtype=np.int64)
-        raise ValueError(f"unknown method {method!r}; expected one of bm25, dense, fuzzy, hybrid")
+
+def _without_options(filters: SearchFilters, keys: Sequence[str]) -> SearchFilters:
+    options = {key: val for key, val in filters.options.items() if key not in keys}
+    return filters.model_copy(update={"options": options})
 
 
 def _encoder(config: RetrieverConfig) -> Encoder:
-    return Encoder(cache_dir=config.encoder_cache_dir, backend=config.encoder_backend, threads=config.encoder_threads)
+    return Encoder(cache_dir=config.encoder_cache_dir, backend=config.encoder_backend, threads=config.threads)
 
 
 def _cached_embeddings(
@@ -373,8 +399,8 @@ def _cached_embeddings(
 
 
 __all__ = [
-    "ALT",
     "HybridRetriever",
+    "PreparedQuery",
     "RetrieverConfig",
     "SearchHit",
     "SearchResponse",

@@ -24,6 +24,7 @@ from retrieval import (
     rrf,
 )
 from retrieval.dense import DenseIndex
+from retrieval.documents import describe
 from retrieval.fuzzy import IdMatcher, TypoCorrector
 from retrieval.lexical import tokenize
 
@@ -37,7 +38,7 @@ def demo_docs() -> list[Document]:
     for product_id, product in products.items():
         for item_id, item in product["variants"].items():
             options = item["options"]
-            text = product["name"] + ". " + "; ".join(f"{k}: {v}" for k, v in options.items())
+            text = describe(product["name"], options)
             docs.append(Document(doc_id=item_id, title=product["name"], text=text, product_id=product_id,
                                  price=item["price"], available=item["available"], options=options))
     return docs
@@ -165,11 +166,12 @@ def test_in_stock_phrase(retriever):
 
 def test_explicit_filters_override_parsed(retriever):
     res = retriever.search("black t-shirt under 50", k=20,
-                           filters=SearchFilters(min_price=50, max_price=60, options={"color": "red"}))
+                           filters=SearchFilters(min_price=50, max_price=60, options={"color": "blue"}))
     assert res.filters.min_price == 50 and res.filters.max_price == 60
-    assert res.hits
+    assert res.filters.options == {"color": "blue"}  # the parsed "black" touched the same key: dropped
+    assert titles(res)[:3] == ["T-Shirt"] * 3  # the three blue T-shirts priced 50-60
     for h in res.hits:
-        assert h.doc.title == "T-Shirt" and h.doc.options["color"] == "red" and 50 <= h.doc.price <= 60
+        assert h.doc.options.get("color") == "blue" and 50 <= h.doc.price <= 60
 
 
 def test_unsatisfiable_filters_give_no_hits(retriever):
@@ -292,7 +294,7 @@ def test_rrf_weights_and_ranks():
 def test_typo_corrector_rules():
     corrector = TypoCorrector({"keyboard": 5, "vinyl": 3, "final": 1, "drill": 9}, frozenset({"check"}))
     assert corrector.correct_word("keybaord") == "keyboard"
-    assert corrector.correct_word("vynal") == "vinyl"  # same first letter beats "final"
+    assert corrector.correct_word("vynal") == "vinyl"  # 2 edits; "final" lacks the first letter
     assert corrector.correct_word("check") is None  # a real word
     assert corrector.correct_word("dril1") is None  # has a digit
     assert corrector.correct_word("xyzzyq") is None
@@ -344,6 +346,13 @@ def test_onnx_matches_sentence_transformers(encoder):
         cosine = (ours * reference).sum(axis=1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
         assert cosine.min() >= 0.9999, (batch_size, cosine.min())
         assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_torch_fallback_backend(encoder):
+    fallback = Encoder(backend="torch")
+    assert fallback.backend == "torch" and fallback.model_hash == encoder.model_hash
+    texts = ["mechanical keyboard", "a much longer query about a stainless steel water bottle"]
+    assert np.allclose(fallback.encode(texts), encoder.encode(texts), atol=1e-4)
 
 
 def test_persisted_index_reloads_without_reencoding(retriever, docs, encoder, index_dir, monkeypatch):
