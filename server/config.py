@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,25 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     """Benchmark and training data (the layout of shared/data)."""
 
+    backend: str = "llama_cpp"
+    """Inference backend: llama_cpp (serving), transformers (reference), langchain (a remote chat model), none."""
+    model: str = "smollm2-135m"
+    """smollm2-135m, gemma3-270m, a path to a .gguf file, or for langchain a spec such as openai:gpt-4o-mini."""
+    adapter: str | None = None
+    """A LoRA adapter directory to load on top of the model."""
+    threads: int = 2
+
+    token_secret: str | None = None
+    """HMAC secret shared with the storefront for signed customer tokens; default: generated once into `home`."""
+    cors_origins: list[str] = ["*"]
+    """Storefront origins allowed to embed the widget."""
+    max_message_chars: int = 2000
+    max_body_bytes: int = 16_384
+    rate_limit_per_minute: int = 30
+    """Messages and sessions per client address per minute."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.db'}"
@@ -31,6 +51,17 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    def secret(self) -> str:
+        """The token secret: configured, or generated once and kept (owner-only) in `home`."""
+        if self.token_secret:
+            return self.token_secret
+        path = self.home / "token_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip()
 
 
 @lru_cache

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from server.config import get_settings
+from server.config import Settings, get_settings
 from tools.store import Store
 
 if TYPE_CHECKING:
+    from agent.llm.base import ChatModel
+    from agent.manager import Agent
     from retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
@@ -18,9 +20,9 @@ class StoreNotReadyError(RuntimeError):
     pass
 
 
-def open_store(*, create: bool = False) -> Store:
+def open_store(*, create: bool = False, settings: Settings | None = None) -> Store:
     """The configured store; with create=False an empty database is an error, not a silent empty shop."""
-    store = Store(get_settings().store_url)
+    store = Store((settings or get_settings()).store_url)
     if create:
         store.create_schema()
     elif store.is_empty():
@@ -30,13 +32,40 @@ def open_store(*, create: bool = False) -> Store:
     return store
 
 
-def open_retriever(store: Store) -> HybridRetriever:
+def open_retriever(store: Store, settings: Settings | None = None) -> HybridRetriever:
     """The catalogue's search index, rebuilt when the catalogue or the model changed since it was built."""
     from retrieval import HybridRetriever, RetrieverConfig
     from tools.retail.catalog import store_documents
 
-    settings = get_settings()
+    settings = settings or get_settings()
     with store.session() as session:
         documents = store_documents(session)
     config = RetrieverConfig(encoder_cache_dir=settings.cache_dir / "onnx")
     return HybridRetriever.open(documents, settings.index_dir, config)
+
+
+def open_model(settings: Settings) -> ChatModel | None:
+    """The configured language model; None with backend "none" (the agent then answers from its flows alone)."""
+    if settings.backend == "none":
+        return None
+    from agent.llm.registry import load_chat_model
+
+    return load_chat_model(
+        backend=settings.backend,
+        model=settings.model,
+        adapter=settings.adapter,
+        cache_dir=settings.cache_dir / "models",
+        threads=settings.threads,
+    )
+
+
+def build_agent(settings: Settings) -> Agent:
+    """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model."""
+    from agent.manager import Agent
+    from tools.retail.loader import load_store
+
+    store = open_store(create=True, settings=settings)
+    if store.is_empty():
+        log.info("the store is empty: loading the bundled demo store")
+        load_store(store)
+    return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings))

@@ -1,0 +1,418 @@
+"""One turn of the dialogue: the policy-bound flows that decide which store tool runs next and what to say.
+
+Identity before account data, one customer per conversation and confirmation before any change are enforced
+here and again in the tools themselves (tools/runner.py, tools/context.py): no model output reaches a write
+tool without the customer's explicit yes to exactly those details.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from agent import resolve
+from agent.events import Event
+from agent.memory import DialogueState
+from agent.nlu import Intent, Understanding, bare_name, cancel_reason, understand
+from agent.replies import address_text, item_lines, line_text, method_text, money, options_text, say
+from tools.context import StoreContext
+from tools.runner import ToolResult
+
+if TYPE_CHECKING:
+    from agent.manager import Agent
+
+NEEDS_ACCOUNT = {
+    Intent.CANCEL,
+    Intent.RETURN,
+    Intent.EXCHANGE,
+    Intent.CHANGE_ADDRESS,
+    Intent.CHANGE_PAYMENT,
+    Intent.ORDER_STATUS,
+    Intent.ACCOUNT,
+}
+
+
+@dataclass
+class Outcome:
+    """What a turn decided: the grounded reply body and what the widget should show with it."""
+
+    body: str
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    confirmation: dict[str, Any] | None = None
+    handoff: str | None = None
+    gist: str = ""  # what the reply is about, for the model's opening line
+    asks: bool = False  # the agent asked for something the request still needs
+
+
+def ask(key: str, gist: str = "asking for a detail", **slots: Any) -> Outcome:
+    return Outcome(say(key, **slots), gist=gist, asks=True)
+
+
+class Turn:
+    def __init__(self, agent: Agent, session_id: str, state: DialogueState, ctx: StoreContext) -> None:
+        self.agent = agent
+        self.session_id = session_id
+        self.state = state
+        self.ctx = ctx
+        self.events: list[Event] = []
+        self.results: list[ToolResult] = []
+
+    # --- tools ---------------------------------------------------------------------------------------------
+
+    def call(self, name: str, **arguments: Any) -> ToolResult:
+        self.events.append(Event("tool_started", {"name": name, "arguments": arguments}))
+        result = self.agent.runner.call(self.ctx, name, arguments)
+        self.state.customer_id = self.ctx.customer_id
+        self.results.append(result)
+        self.agent.conversations.append(
+            self.session_id,
+            "tool",
+            result.content(),
+            {"name": name, "arguments": result.arguments, "ok": result.ok, "error": result.error},
+        )
+        self.events.append(Event("tool_finished", {"name": name, "ok": result.ok, "error": result.error}))
+        return result
+
+    def output(self, name: str, **arguments: Any) -> Any:
+        """A read tool's output, or None when it failed (the error is already in self.results)."""
+        result = self.call(name, **arguments)
+        if not result.ok:
+            return None
+        return json.loads(result.output) if isinstance(result.output, str) and name != "calculate" else result.output
+
+    def failed(self) -> Outcome:
+        return Outcome(say("tool_failed", error=self.results[-1].error), gist="an error")
+
+    # --- the turn --------------------------------------------------------------------------------------------
+
+    def handle(self, said: Understanding) -> Outcome:
+        if self.state.handed_off:
+            return Outcome(say("handed_off"), gist="waiting for a person")
+        if self.state.pending:
+            if said.yes:
+                return self.execute_pending()
+            self.state.pending = None
+            if said.no and not said.intents:
+                return Outcome(say("declined"), gist="the customer declined")
+        verified = self.identify(said)
+        if verified is not None and not verified:
+            key = "wrong_customer" if "another customer" in (self.results[-1].error or "") else "identity_failed"
+            return Outcome(say(key), gist="the identity check failed")
+        intent = said.intent
+        if intent is not None:
+            self.state.request = said.text
+        elif self.state.intent:
+            # A message without a request of its own answers the agent's last question: read both together.
+            intent = Intent(self.state.intent)
+            self.state.request = f"{said.text}\n{self.state.request}"
+            said = understand(self.state.request)
+        if intent is None:
+            if verified:
+                return Outcome(say("identity_ok"), gist="the customer is verified")
+            return self.agent.unplaced(self, said)
+        self.state.misunderstood = 0
+        self.state.intent = intent.value
+        if said.order_ids:
+            self.state.order_id = said.order_ids[0]
+        if intent in NEEDS_ACCOUNT and self.ctx.customer_id is None:
+            return ask("ask_identity", gist="asking the customer to verify their identity")
+        outcome = self.FLOWS[intent](self, said)
+        # Keep the request open only while the agent is asking something to complete it.
+        self.state.intent = intent.value if outcome.asks else None
+        return outcome
+
+    def identify(self, said: Understanding) -> bool | None:
+        """Verify the customer from an email or name + zip in the message; None when there is nothing to verify."""
+        name = said.name or (bare_name(said.text) if said.zip else None)
+        if said.emails:
+            result = self.call("find_user_id_by_email", email=said.emails[0])
+        elif name and said.zip:
+            result = self.call("find_user_id_by_name_zip", first_name=name[0], last_name=name[1], zip=said.zip)
+        else:
+            return None
+        return result.ok
+
+    # --- conversation ----------------------------------------------------------------------------------------
+
+    def greet(self, said: Understanding) -> Outcome:
+        key = "greeting_known" if self.ctx.customer_id else "greeting"
+        return Outcome(say(key), gist="a greeting")
+
+    def thank(self, said: Understanding) -> Outcome:
+        return Outcome(say("thanks"), gist="the customer says thanks")
+
+    def transfer(self, said: Understanding) -> Outcome:
+        summary = self.agent.summary(self.session_id, self.ctx.customer_id, said.text)
+        result = self.call("transfer_to_human_agents", summary=summary)
+        if not result.ok:
+            return self.failed()
+        self.state.handed_off = True
+        return Outcome(say("handoff"), handoff=summary, gist="transferring to a person")
+
+    # --- catalogue -------------------------------------------------------------------------------------------
+
+    def search(self, said: Understanding) -> Outcome:
+        hits = self.output("search_products", query=said.text, limit=4)
+        if hits is None:
+            return self.failed()
+        if not hits:
+            return Outcome(say("search_empty"), gist="no products found")
+        self.state.products = hits
+        return Outcome(say("search_results", lines=item_lines(hits)), cards=hits, gist="products found")
+
+    def product(self, said: Understanding) -> Outcome:
+        if not said.item_ids:
+            return self.search(said)
+        product = self.output("get_product_details", product_id=said.item_ids[0])
+        if product is None:
+            item = self.output("get_item_details", item_id=said.item_ids[0])
+            if item is None:
+                return self.search(said)
+            product = self.output("get_product_details", product_id=item["product_id"])
+            if product is None:
+                return self.failed()
+        cards = [
+            {"product_id": product["product_id"], "name": product["name"], **variant}
+            for variant in product["variants"].values()
+        ]
+        lines = item_lines(cards[:8])
+        return Outcome(say("product_details", name=product["name"], lines=lines), cards=cards[:8], gist="a product")
+
+    # --- account and orders ----------------------------------------------------------------------------------
+
+    def user(self) -> dict[str, Any] | None:
+        return self.output("get_user_details", user_id=self.ctx.customer_id)
+
+    def _orders(self, said: Understanding) -> Outcome:
+        user = self.user()
+        if user is None:
+            return self.failed()
+        if not user["orders"]:
+            return Outcome(say("no_orders"), gist="no orders")
+        if len(user["orders"]) == 1:
+            self.state.order_id = user["orders"][0]
+            return self.FLOWS[Intent(self.state.intent or Intent.ORDER_STATUS)](self, said)
+        return ask("ask_order", orders=", ".join(user["orders"]), gist="asking which order")
+
+    def order(self, said: Understanding) -> dict[str, Any] | Outcome:
+        """The order under discussion, fetched now; or what to ask to find out which one."""
+        order_id = said.order_ids[0] if said.order_ids else self.state.order_id
+        if order_id is None:
+            return self._orders(said)
+        order = self.output("get_order_details", order_id=order_id)
+        if order is None:
+            return self.failed()
+        self.state.order_id = order_id
+        return order
+
+    def account(self, said: Understanding) -> Outcome:
+        user = self.user()
+        if user is None:
+            return self.failed()
+        methods = ", ".join(method_text(m) for m in user["payment_methods"].values())
+        orders = ", ".join(user["orders"]) or "none"
+        return Outcome(say("account", count=len(user["orders"]), orders=orders, methods=methods), gist="the account")
+
+    def order_status(self, said: Understanding) -> Outcome:
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        tracking_ids = [t for f in order["fulfillments"] for t in f["tracking_id"]]
+        tracking = say("tracking", tracking_ids=", ".join(tracking_ids)) if tracking_ids else ""
+        items = "; ".join(line_text(line) for line in order["items"])
+        body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking)
+        return Outcome(body, gist="the order's status")
+
+    # --- actions: each ends in a proposal the customer must confirm ------------------------------------------
+
+    def propose(self, tool: str, arguments: dict[str, Any], summary: str) -> Outcome:
+        self.state.pending = {"tool": tool, "arguments": arguments, "summary": summary}
+        return Outcome(
+            summary + say("confirm_question"),
+            confirmation={"action": tool, "summary": summary},
+            gist="asking the customer to confirm an action",
+        )
+
+    def execute_pending(self) -> Outcome:
+        pending, self.state.pending = self.state.pending, None
+        assert pending is not None
+        self.ctx.approve(pending["tool"], pending["arguments"])
+        result = self.call(pending["tool"], **pending["arguments"])
+        self.state.intent = None
+        if not result.ok:
+            return self.failed()
+        return Outcome(self._done_text(pending["tool"], result.output), gist="the action is done")
+
+    def _done_text(self, tool: str, output: dict[str, Any]) -> str:
+        if tool == "modify_user_address":
+            return say("done_user_address", address=address_text(output["address"]))
+        key = {
+            "cancel_pending_order": "done_cancel",
+            "return_delivered_order_items": "done_return",
+            "exchange_delivered_order_items": "done_exchange",
+        }.get(tool, "done_modify")
+        return say(key, order_id=output["order_id"], status=output["status"])
+
+    def _payment_of(self, order: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The customer's record and the order's original payment method."""
+        user = self.user()
+        if user is None or not order["payment_history"]:
+            return user, None
+        original = order["payment_history"][0]["payment_method_id"]
+        return user, user["payment_methods"].get(original)
+
+    def cancel(self, said: Understanding) -> Outcome:
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        if order["status"] != "pending":
+            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="cancelled"))
+        reason = cancel_reason(said.text)
+        if reason is None:
+            return ask("ask_reason", order_id=order["order_id"])
+        user, method = self._payment_of(order)
+        if user is None:
+            return self.failed()
+        paid = sum(p["amount"] for p in order["payment_history"] if p["transaction_type"] == "payment")
+        summary = say(
+            "confirm_cancel",
+            order_id=order["order_id"],
+            items="; ".join(line_text(line) for line in order["items"]),
+            reason=reason,
+            amount=money(paid),
+            method=method_text(method) if method else "the original payment method",
+        )
+        return self.propose("cancel_pending_order", {"order_id": order["order_id"], "reason": reason}, summary)
+
+    def give_back(self, said: Understanding) -> Outcome:
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        if order["status"] != "delivered":
+            return Outcome(say("not_delivered", order_id=order["order_id"], status=order["status"], action="returned"))
+        lines = resolve.order_lines(order, said.text, said.item_ids)
+        if lines is None:
+            return self._ask_items(order)
+        user, original = self._payment_of(order)
+        if user is None:
+            return self.failed()
+        method = resolve.payment_method(user, said.text)
+        if method is None or (method["source"] != "gift_card" and method is not original):
+            method = original  # policy: refund to the original payment method or a gift card
+        if method is None:
+            return ask("ask_payment", methods=self._methods(user), gist="asking how to refund")
+        summary = say(
+            "confirm_return",
+            items="; ".join(line_text(line) for line in lines),
+            order_id=order["order_id"],
+            amount=money(sum(line["price"] for line in lines)),
+            method=method_text(method),
+        )
+        arguments = {
+            "order_id": order["order_id"],
+            "item_ids": [line["item_id"] for line in lines],
+            "payment_method_id": method["id"],
+        }
+        return self.propose("return_delivered_order_items", arguments, summary)
+
+    def exchange(self, said: Understanding) -> Outcome:
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        if order["status"] not in {"pending", "delivered"}:
+            return Outcome(say("not_delivered", order_id=order["order_id"], status=order["status"], action="exchanged"))
+        lines = resolve.order_lines(order, said.text, said.item_ids)
+        if lines is None or len(lines) != 1:
+            return self._ask_items(order)
+        line = lines[0]
+        product = self.output("get_product_details", product_id=line["product_id"])
+        if product is None:
+            return self.failed()
+        variant, alternatives = resolve.replacement_variant(product, line, said.text)
+        if not alternatives:
+            return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
+        if variant is None:
+            options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
+            cards = [{"product_id": product["product_id"], "name": product["name"], **v} for v in alternatives[:8]]
+            return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True)
+        user, method = self._payment_of(order)
+        if user is None:
+            return self.failed()
+        method = resolve.payment_method(user, said.text) or method
+        if method is None:
+            return ask("ask_payment", methods=self._methods(user), gist="asking how to pay")
+        new_line = {"name": line["name"], **variant}
+        pending = order["status"] == "pending"
+        summary = say(
+            "confirm_modify_items" if pending else "confirm_exchange",
+            old=line_text(line),
+            new=line_text(new_line),
+            order_id=order["order_id"],
+            difference=money(variant["price"] - line["price"]),
+            method=method_text(method),
+        )
+        arguments = {
+            "order_id": order["order_id"],
+            "item_ids": [line["item_id"]],
+            "new_item_ids": [variant["item_id"]],
+            "payment_method_id": method["id"],
+        }
+        tool = "modify_pending_order_items" if pending else "exchange_delivered_order_items"
+        return self.propose(tool, arguments, summary)
+
+    def change_address(self, said: Understanding) -> Outcome:
+        if said.address is None:
+            return ask("ask_address")
+        wants_profile = any(w in said.text.lower() for w in ("my address", "default", "profile", "account"))
+        if wants_profile and not said.order_ids:
+            summary = say("confirm_user_address", address=address_text(said.address))
+            return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **said.address}, summary)
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        if order["status"] != "pending":
+            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="changed"))
+        summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(said.address))
+        return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **said.address}, summary)
+
+    def change_payment(self, said: Understanding) -> Outcome:
+        order = self.order(said)
+        if isinstance(order, Outcome):
+            return order
+        if order["status"] != "pending":
+            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="changed"))
+        user = self.user()
+        if user is None:
+            return self.failed()
+        method = resolve.payment_method(user, said.text)
+        if method is None:
+            return ask("ask_payment", methods=self._methods(user), gist="asking which payment method")
+        summary = say("confirm_payment", order_id=order["order_id"], method=method_text(method))
+        arguments = {"order_id": order["order_id"], "payment_method_id": method["id"]}
+        return self.propose("modify_pending_order_payment", arguments, summary)
+
+    def _ask_items(self, order: dict[str, Any]) -> Outcome:
+        items = "; ".join(line_text(line) for line in order["items"])
+        return ask("ask_items", order_id=order["order_id"], items=items)
+
+    @staticmethod
+    def _methods(user: dict[str, Any]) -> str:
+        return "; ".join(method_text(m) for m in user["payment_methods"].values())
+
+    FLOWS: ClassVar[dict[Intent, Callable[[Turn, Understanding], Outcome]]] = {
+        Intent.HUMAN: transfer,
+        Intent.OUT_OF_SCOPE: transfer,
+        Intent.GREET: greet,
+        Intent.THANKS: thank,
+        Intent.SEARCH: search,
+        Intent.PRODUCT: product,
+        Intent.ACCOUNT: account,
+        Intent.ORDER_STATUS: order_status,
+        Intent.CANCEL: cancel,
+        Intent.RETURN: give_back,
+        Intent.EXCHANGE: exchange,
+        Intent.CHANGE_ADDRESS: change_address,
+        Intent.CHANGE_PAYMENT: change_payment,
+    }

@@ -1,0 +1,104 @@
+"""Check that every fact a reply states (ids, prices, amounts, dates, order statuses, product names) comes from a
+tool result of this conversation. The model may phrase; it may not invent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+ORDER_ID = re.compile(r"#W\d{7}\b")
+LONG_ID = re.compile(r"\b\d{6,}\b")
+USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
+AMOUNT = re.compile(r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\w.])")
+DATE = re.compile(
+    r"\b(\d{4}-\d{2}-\d{2}"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?)\b",
+    re.I,
+)
+STATUSES = ("pending", "processed", "delivered", "cancelled", "return requested", "exchange requested")
+STATUS = re.compile(r"\b(" + "|".join(STATUSES) + r")\b", re.I)
+SMALL_NUMBERS = {str(n) for n in range(11)}  # "one of 2 items", "5-7 business days" need no source
+
+
+@dataclass
+class Evidence:
+    """Everything the tool results of a conversation state, normalised for lookup."""
+
+    text: str = ""
+    numbers: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_results(cls, results: Iterable[str]) -> Evidence:
+        text = "\n".join(results)
+        numbers = {_number(whole, cents) for whole, cents in AMOUNT.findall(text)}
+        return cls(text=text.lower(), numbers=numbers)
+
+
+@dataclass
+class Violation:
+    kind: str
+    value: str
+
+
+def _number(whole: str, cents: str) -> str:
+    value = float(whole.replace(",", "") + ("." + cents if cents else ""))
+    return f"{value:.2f}"
+
+
+class GroundingChecker:
+    """Checks replies against the evidence; product names come from the store's catalogue."""
+
+    def __init__(self, product_names: Iterable[str], *, allowed_text: str = "") -> None:
+        self._names = {name.lower() for name in product_names if name}
+        self._longest = max((len(n.split()) for n in self._names), default=1)
+        # Facts the agent's own fixed wording may state (policy figures like "5-7 business days").
+        self._allowed = Evidence.from_results([allowed_text])
+
+    def violations(self, reply: str, evidence: Evidence) -> list[Violation]:
+        found: list[Violation] = []
+        body = reply
+        for pattern, kind in ((ORDER_ID, "order id"), (USER_ID, "user id")):
+            for value in pattern.findall(body):
+                if value.lower() not in evidence.text:
+                    found.append(Violation(kind, value))
+            body = pattern.sub(" ", body)
+        for value in LONG_ID.findall(body):
+            if value not in evidence.text:
+                found.append(Violation("id", value))
+        body = LONG_ID.sub(" ", body)
+        for value in DATE.findall(body):
+            if value.lower() not in evidence.text:
+                found.append(Violation("date", value))
+        body = DATE.sub(" ", body)
+        found += self._amount_violations(body, evidence)
+        for value in STATUS.findall(body):
+            if f'"{value.lower()}"' not in evidence.text and f"status: {value.lower()}" not in evidence.text:
+                found.append(Violation("status", value))
+        found += [Violation("product", name) for name in self._product_names(reply) if name not in evidence.text]
+        return found
+
+    def _amount_violations(self, body: str, evidence: Evidence) -> list[Violation]:
+        found = []
+        for whole, cents in AMOUNT.findall(body):
+            if not cents and whole in SMALL_NUMBERS:
+                continue
+            value = _number(whole, cents)
+            if value not in evidence.numbers and value not in self._allowed.numbers:
+                found.append(Violation("amount", whole + ("." + cents if cents else "")))
+        return found
+
+    def _product_names(self, reply: str) -> set[str]:
+        """Catalogue names the reply mentions: n-gram lookup, so it scales to large catalogues."""
+        words = re.findall(r"[\w'-]+", reply.lower())
+        mentioned = set()
+        for size in range(1, self._longest + 1):
+            for start in range(len(words) - size + 1):
+                gram = " ".join(words[start : start + size])
+                if gram in self._names:
+                    mentioned.add(gram)
+        return mentioned
+
+    def states_facts(self, text: str) -> bool:
+        """Whether a text states any checkable fact at all (used for the model's free-form opening line)."""
+        return bool(self.violations(text, Evidence()))

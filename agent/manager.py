@@ -1,0 +1,241 @@
+"""The dialogue manager: user → policy-bound flow (tools) → grounded reply, streamed as events and persisted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from agent.events import Event
+from agent.flows import Outcome, Turn
+from agent.grounding import Evidence, GroundingChecker
+from agent.llm.base import ChatModel, GenerationOptions, complete
+from agent.memory import ChatSession, ConversationStore, DialogueState
+from agent.nlu import Understanding, understand
+from agent.planner import ModelPlanner
+from agent.replies import prompt, say, templates
+from retrieval import HybridRetriever
+from tools.context import Role, StoreContext
+from tools.retail.data_model import Product, User
+from tools.retail.tools import RETAIL_TOOLS
+from tools.runner import ToolRunner
+from tools.store import Store
+
+log = logging.getLogger(__name__)
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# An opening line must not claim anything happened: the facts and outcomes come after it, from the tools.
+CLAIMS = re.compile(r"\b(cancel|refund|return|exchang|order|ship|deliver|sorry|unfortunately|price|\$|\d)", re.I)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    opening_line: bool = True  # the model writes a short opening before the grounded body
+    opening_max_tokens: int = 20
+    model_planner: bool = True  # the model picks a tool when no flow recognises the request
+    max_misunderstood: int = 2  # then offer a person
+
+
+class Agent:
+    """Shared by every conversation: the store, its tools, the model and the conversation memory."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        model: ChatModel | None = None,
+        retriever: HybridRetriever | None = None,
+        config: AgentConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.retriever = retriever
+        self.config = config or AgentConfig()
+        self.runner = ToolRunner(RETAIL_TOOLS)
+        self.conversations = ConversationStore(store)
+        self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
+        self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def customer_exists(self, customer_id: str) -> bool:
+        with self.store.session() as session:
+            return session.get(User, customer_id) is not None
+
+    def store_ok(self) -> bool:
+        try:
+            with self.store.session() as session:
+                session.execute(select(1))
+            return True
+        except Exception:
+            log.exception("store health check failed")
+            return False
+
+    def _product_names(self) -> list[str]:
+        with self.store.session() as session:
+            return list(session.scalars(select(Product.name)))
+
+    # --- sessions ----------------------------------------------------------------------------------------------
+
+    def open_session(self, *, customer_id: str | None = None, channel: str = "widget") -> tuple[ChatSession, str]:
+        """A new conversation; customer_id only for a customer the storefront has already authenticated."""
+        session = self.conversations.create(customer_id=customer_id, channel=channel)
+        greeting = say("greeting_known" if customer_id else "greeting")
+        self.conversations.append(session.id, "assistant", greeting, {"greeting": True})
+        return session, greeting
+
+    def _lock(self, session_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(session_id, threading.Lock())
+
+    def context(self, session_id: str, state: DialogueState, role: Role, staff_id: str | None) -> StoreContext:
+        return StoreContext(
+            self.store,
+            role=role,
+            customer_id=state.customer_id,
+            session_id=session_id,
+            staff_id=staff_id,
+            retriever=self.retriever,
+        )
+
+    # --- a turn ------------------------------------------------------------------------------------------------
+
+    def turn(
+        self, session_id: str, text: str, *, role: Role = Role.CUSTOMER, staff_id: str | None = None
+    ) -> Iterator[Event]:
+        """Run one customer turn; yields events as they happen. Every step is persisted before it is yielded."""
+        with self._lock(session_id):
+            state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
+            self.conversations.append(session_id, "user", text)
+            turn = Turn(self, session_id, state, self.context(session_id, state, role, staff_id))
+            try:
+                outcome = turn.handle(understand(text))
+            except Exception:
+                log.exception("turn failed in session %s", session_id)
+                yield from turn.events
+                yield from self._apology(session_id, state)
+                return
+            finally:
+                self.conversations.save_state(session_id, state)
+            yield from turn.events
+            yield from self._deliver(session_id, turn, outcome)
+
+    def _apology(self, session_id: str, state: DialogueState) -> Iterator[Event]:
+        text = say("apology")
+        message = self.conversations.append(session_id, "assistant", text, {"error": True})
+        yield Event("error", {"detail": "The assistant failed to handle this message."})
+        yield Event("message", {"id": message.id, "text": text, "repaired": False})
+        yield Event("done")
+
+    def _deliver(self, session_id: str, turn: Turn, outcome: Outcome) -> Iterator[Event]:
+        cards = [_card(card) for card in outcome.cards]
+        if cards:
+            yield Event("products", {"products": cards})
+        if outcome.confirmation:
+            yield Event("confirmation", outcome.confirmation)
+        if outcome.handoff:
+            yield Event("handoff", {"summary": outcome.handoff})
+        opening, violations = "", []
+        if self.model is not None and self.config.opening_line:
+            try:
+                opening, violations = yield from self._stream_opening(turn, outcome)
+            except Exception:
+                log.exception("the model failed on the opening line; the grounded body is sent alone")
+        body = outcome.body
+        for piece in re.split(r"(?<=\n)|(?<=[.!?] )", ((" " if opening else "") + body)):
+            if piece:
+                yield Event("token", {"text": piece})
+        text = f"{opening} {body}" if opening else body
+        payload = {
+            "products": cards,
+            "handoff": bool(outcome.handoff),
+            "confirmation": outcome.confirmation,
+            "grounding_violations": violations,
+            "repaired": bool(violations),
+        }
+        message = self.conversations.append(session_id, "assistant", text, payload)
+        yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
+        yield Event("done")
+
+    def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
+        """The model's opening sentence, sent only after it passed the grounding and no-claims checks."""
+        assert self.model is not None
+        messages = [
+            {"role": "system", "content": prompt("opening.md")},
+            {"role": "user", "content": f"{turn_text(turn)}\n(Your reply will go on with: {outcome.gist}.)"},
+        ]
+        options = GenerationOptions(max_tokens=self.config.opening_max_tokens, stop=("\n",))
+        draft = SENTENCE_END.split(complete(self.model, messages, options).strip(), maxsplit=1)[0].strip()
+        evidence = self.evidence(turn.session_id)
+        violations = [v.__dict__ for v in self.checker.violations(draft, evidence)]
+        if violations or CLAIMS.search(draft) or not draft or draft[-1] not in ".!":
+            return "", violations
+        yield Event("token", {"text": draft})
+        return draft, []
+
+    # --- helpers for the flows ---------------------------------------------------------------------------------
+
+    def evidence(self, session_id: str) -> Evidence:
+        tool_rows = self.conversations.messages(session_id, roles=("tool",))
+        return Evidence.from_results(row.text for row in tool_rows)
+
+    def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
+        """No flow recognised the message: let the model choose a tool, or say what the agent can do."""
+        if self.planner is not None:
+            outcome = self.planner.plan(turn, said)
+            if outcome is not None:
+                return outcome
+        turn.state.misunderstood += 1
+        if turn.state.misunderstood >= self.config.max_misunderstood:
+            return Outcome(say("offer_human"), gist="offering a person")
+        return Outcome(say("misunderstood"), gist="asking the customer to rephrase")
+
+    def summary(self, session_id: str, customer_id: str | None, last: str) -> str:
+        """What a person taking over needs: who, and what the customer asked (their own words)."""
+        said = [row.text for row in self.conversations.messages(session_id, roles=("user",))][-4:]
+        who = f"Customer {customer_id}" if customer_id else "Unverified customer"
+        return f"{who}. Customer said: " + " | ".join(said or [last])
+
+    def handoff(self, session_id: str) -> str:
+        """The widget's "talk to a person" button: a transfer without going through the model."""
+        events = list(self.turn(session_id, "I want to talk to a person."))
+        return (
+            next(e.data["summary"] for e in events if e.type == "handoff")
+            if any(e.type == "handoff" for e in events)
+            else say("handed_off")
+        )
+
+    def history(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.conversations.messages(session_id, roles=("user", "assistant"))
+        return [
+            {
+                "id": row.id,
+                "role": row.role,
+                "text": row.text,
+                "created_at": row.created_at.isoformat(),
+                "products": row.payload.get("products", []),
+                "handoff": bool(row.payload.get("handoff")),
+            }
+            for row in rows
+        ]
+
+
+def turn_text(turn: Turn) -> str:
+    rows = turn.agent.conversations.messages(turn.session_id, roles=("user",))
+    return rows[-1].text if rows else ""
+
+
+def _card(hit: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "product_id": hit["product_id"],
+        "item_id": hit["item_id"],
+        "name": hit["name"],
+        "options": hit["options"],
+        "price": f"{float(hit['price']):.2f}",
+        "available": bool(hit["available"]),
+    }

@@ -1,0 +1,110 @@
+"""Conversations persisted in the store database as they happen: a restart loses nothing and resumes the state."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tools.retail.data_model import Base, utcnow
+from tools.store import Store
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    channel: Mapped[str] = mapped_column(String(32), default="widget")
+    customer_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant | tool
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Tool name/arguments/result for tool rows; product cards, handoff and repair flags for assistant rows."""
+
+
+@dataclass
+class DialogueState:
+    """What the dialogue manager must remember between turns (stored as JSON on the session row)."""
+
+    customer_id: str | None = None
+    pending: dict[str, Any] | None = None  # {"tool", "arguments", "summary"} awaiting the customer's yes
+    order_id: str | None = None  # the order being discussed
+    intent: str | None = None  # an unfinished request, waiting for identity or an order id
+    request: str = ""  # the customer's words for that request, with their answers to the agent's questions
+    handed_off: bool = False
+    products: list[dict[str, Any]] = field(default_factory=list)  # the last product cards shown
+    misunderstood: int = 0  # consecutive turns the agent could not place
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> DialogueState:
+        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+class ConversationStore:
+    """Reads and writes sessions and messages; every write is its own committed transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        Base.metadata.create_all(store.engine, tables=[ChatSession.__table__, ChatMessage.__table__])
+
+    def create(self, *, customer_id: str | None = None, channel: str = "widget") -> ChatSession:
+        state = DialogueState(customer_id=customer_id)
+        row = ChatSession(id=secrets.token_urlsafe(18), channel=channel, customer_id=customer_id, state=state.to_json())
+        with self.store.transaction() as session:
+            session.add(row)
+        return row
+
+    def get(self, session_id: str) -> ChatSession:
+        with self.store.session() as session:
+            row = session.get(ChatSession, session_id)
+        if row is None:
+            raise SessionNotFound(f"no chat session {session_id!r}")
+        return row
+
+    def state(self, session_id: str) -> DialogueState:
+        return DialogueState.from_json(self.get(session_id).state)
+
+    def save_state(self, session_id: str, state: DialogueState) -> None:
+        with self.store.transaction() as session:
+            row = session.get(ChatSession, session_id)
+            if row is None:
+                raise SessionNotFound(f"no chat session {session_id!r}")
+            row.state = state.to_json()
+            row.customer_id = state.customer_id
+
+    def append(self, session_id: str, role: str, text: str = "", payload: dict[str, Any] | None = None) -> ChatMessage:
+        message = ChatMessage(session_id=session_id, role=role, text=text, payload=payload or {})
+        with self.store.transaction() as session:
+            session.add(message)
+        return message
+
+    def messages(self, session_id: str, *, roles: tuple[str, ...] | None = None) -> list[ChatMessage]:
+        self.get(session_id)
+        query = select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
+        if roles:
+            query = query.where(ChatMessage.role.in_(roles))
+        with self.store.session() as session:
+            return list(session.scalars(query))

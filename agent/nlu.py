@@ -1,0 +1,186 @@
+"""Deterministic understanding of a customer message: intents by pattern, ids and contact details by extraction.
+
+A 135M model cannot be trusted to copy an order id or an email exactly; these patterns can.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    HUMAN = "human"
+    OUT_OF_SCOPE = "out_of_scope"
+    CANCEL = "cancel"
+    RETURN = "return"
+    EXCHANGE = "exchange"  # delivered order: exchange; pending order: modify items
+    CHANGE_ADDRESS = "change_address"
+    CHANGE_PAYMENT = "change_payment"
+    ORDER_STATUS = "order_status"
+    ACCOUNT = "account"
+    PRODUCT = "product"
+    SEARCH = "search"
+    GREET = "greet"
+    THANKS = "thanks"
+
+
+# Order matters: the first matching intent wins (a "cancel" message often also mentions an order's status).
+INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
+    (
+        Intent.HUMAN,
+        re.compile(
+            r"\b(human|real person|a person|live (agent|chat)|representative|someone real"
+            r"|speak to (an? )?(agent|someone)|talk to (an? )?(agent|someone|somebody)|supervisor|manager)\b"
+        ),
+    ),
+    (
+        Intent.OUT_OF_SCOPE,
+        re.compile(
+            r"\b(lawyer|legal action|sue|lawsuit|fraud|chargeback|price ?match|coupon|promo(tion)? code|discount code"
+            r"|warranty|invoice|wholesale|job|hiring|password|hack(ed)?|delete my (account|data))\b"
+        ),
+    ),
+    (Intent.CANCEL, re.compile(r"\bcancel")),
+    (Intent.RETURN, re.compile(r"\b(return|refund|send (it|them|this|these) back|money back)")),
+    (
+        Intent.EXCHANGE,
+        re.compile(
+            r"\b(exchange|swap|switch (it|the|to)|replace|different (size|colou?r|model|version|option)"
+            r"|(change|modify) (the |my )?(item|size|colou?r|option))"
+        ),
+    ),
+    (Intent.CHANGE_ADDRESS, re.compile(r"\b(address|ship(ping)? to|deliver(y)? to|moved)\b")),
+    (
+        Intent.CHANGE_PAYMENT,
+        re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card))"),
+    ),
+    (
+        Intent.ACCOUNT,
+        re.compile(
+            r"\b(my (account|profile|details|payment methods?|gift card balance)|(my|other|all|recent) orders)\b"
+        ),
+    ),
+    (
+        Intent.ORDER_STATUS,
+        re.compile(r"\b(order|track(ing)?|status|where is|where's|arriv|deliver|ship(ped|ping|ment)?|package|parcel)"),
+    ),
+    (
+        Intent.SEARCH,
+        re.compile(
+            r"\b(looking for|look for|do you (have|sell|carry|stock)|show me|find|search|recommend|suggest|need an?"
+            r"|want an?|want to buy|buy|shop(ping)? for|in stock|how much|price of|cheap|under \$?\d)"
+        ),
+    ),
+    (Intent.GREET, re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|greetings)\b")),
+    (Intent.THANKS, re.compile(r"\b(thanks|thank you|thx|cheers|bye|goodbye|that'?s all)\b")),
+]
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ORDER_ID = re.compile(r"(?:#\s*)?\bW\s*-?\s*(\d{7})\b|\border\s*(?:number|no\.?|id)?\s*[:#]?\s*(\d{7})\b", re.I)
+ITEM_ID = re.compile(r"\b(\d{10})\b")
+ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
+NAME = re.compile(
+    r"\b(?:my name is|name'?s|i am|i'm|this is|name:)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)", re.I
+)
+NOT_NAMES = {"looking", "trying", "wondering", "not", "a", "the", "here", "in", "from", "interested", "going", "so"}
+YES = re.compile(
+    r"^\s*(yes|y|yeah|yep|yup|sure|ok|okay|confirm(ed)?|correct|right|please do|go ahead|do it|proceed"
+    r"|that'?s (right|correct|fine)|absolutely|affirmative)\b",
+    re.I,
+)
+NO = re.compile(r"^\s*(no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not now|cancel that)\b", re.I)
+CANCEL_MISTAKE = re.compile(r"\b(mistake|by accident|accidental|wrong (item|order)|didn'?t mean)", re.I)
+CANCEL_UNNEEDED = re.compile(r"\b(no longer|don'?t need|do not need|not needed|changed my mind|don'?t want)", re.I)
+EVERYTHING = re.compile(r"\b(all|everything|every item|whole order|entire order|both)\b", re.I)
+GIFT_CARD = re.compile(r"\bgift ?card\b", re.I)
+PAYPAL = re.compile(r"\bpay ?pal\b", re.I)
+CARD_ENDING = re.compile(r"\b(?:ending|ends|last four|last 4)\D{0,12}(\d{4})\b", re.I)
+CREDIT_CARD = re.compile(r"\b(credit|debit|visa|mastercard|amex|card)\b", re.I)
+ADDRESS = re.compile(
+    r"(?P<address1>\d+[\w .'-]+?),\s*(?:(?P<address2>(?:apt|apartment|suite|unit|#)[\w .#-]*?),\s*)?"
+    r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})(?:\s*,\s*(?P<country>[A-Za-z .]+))?",
+    re.I,
+)
+
+
+@dataclass
+class Understanding:
+    text: str
+    intents: list[Intent] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)
+    zip: str | None = None
+    name: tuple[str, str] | None = None
+    address: dict[str, str] | None = None
+    yes: bool = False
+    no: bool = False
+
+    @property
+    def intent(self) -> Intent | None:
+        return self.intents[0] if self.intents else None
+
+    def has(self, intent: Intent) -> bool:
+        return intent in self.intents
+
+
+def normalise_order_id(digits: str) -> str:
+    return f"#W{digits}"
+
+
+def understand(text: str) -> Understanding:
+    lowered = text.lower()
+    found = Understanding(text=text)
+    found.intents = [intent for intent, pattern in INTENT_PATTERNS if pattern.search(lowered)]
+    found.emails = [email.lower().rstrip(".") for email in EMAIL.findall(text)]
+    without_emails = EMAIL.sub(" ", text)
+    found.order_ids = _unique(normalise_order_id(a or b) for a, b in ORDER_ID.findall(without_emails))
+    without_orders = ORDER_ID.sub(" ", without_emails)
+    found.item_ids = _unique(ITEM_ID.findall(without_orders))
+    address = ADDRESS.search(without_orders)
+    if address:
+        found.address = _address(address)
+    zips = ZIP.findall(ITEM_ID.sub(" ", without_orders))
+    found.zip = zips[-1] if zips else None
+    found.name = _name(without_emails)
+    if not found.intents and found.item_ids:
+        found.intents = [Intent.PRODUCT]
+    found.yes = bool(YES.search(text))
+    found.no = bool(NO.search(text)) and not found.yes
+    return found
+
+
+def cancel_reason(text: str) -> str | None:
+    if CANCEL_MISTAKE.search(text):
+        return "ordered by mistake"
+    if CANCEL_UNNEEDED.search(text):
+        return "no longer needed"
+    return None
+
+
+def bare_name(text: str) -> tuple[str, str] | None:
+    """A reply like 'Yusuf Rossi, 19122' to the agent's question for name and zip."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+", ZIP.sub(" ", text))
+    if len(words) == 2 and not {w.lower() for w in words} & NOT_NAMES:
+        return words[0].title(), words[1].title()
+    return None
+
+
+def _name(text: str) -> tuple[str, str] | None:
+    match = NAME.search(text)
+    if not match or match.group(1).lower() in NOT_NAMES or match.group(2).lower() in NOT_NAMES:
+        return None
+    return match.group(1).title(), match.group(2).title()
+
+
+def _address(match: re.Match[str]) -> dict[str, str]:
+    parts = {key: (value or "").strip() for key, value in match.groupdict().items()}
+    parts["state"] = parts["state"].upper()
+    parts["country"] = parts["country"] or "USA"
+    return parts
+
+
+def _unique(values) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(dict.fromkeys(values))

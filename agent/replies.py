@@ -1,0 +1,62 @@
+"""The agent's wording (prompts/replies.toml) and the renderers that turn tool results into it."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PROMPTS = Path(__file__).parent / "prompts"
+
+
+@cache
+def templates() -> dict[str, str]:
+    return tomllib.loads((PROMPTS / "replies.toml").read_text())
+
+
+def prompt(name: str) -> str:
+    return (PROMPTS / name).read_text().strip()
+
+
+def say(key: str, **slots: Any) -> str:
+    return templates()[key].format(**slots)
+
+
+def money(value: Any) -> str:
+    return f"{float(value):.2f}"
+
+
+def options_text(options: dict[str, Any]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in options.items()) or "standard"
+
+
+def line_text(line: dict[str, Any]) -> str:
+    """One order line or catalogue item, e.g. 'Water Bottle (color: blue) $47.84'."""
+    return f"{line['name']} ({options_text(line['options'])}) ${money(line['price'])}"
+
+
+def item_lines(items: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        say(
+            "item_line",
+            name=item["name"],
+            options=options_text(item["options"]),
+            price=money(item["price"]),
+            availability="available" if item.get("available", True) else "out of stock",
+        )
+        for item in items
+    )
+
+
+def method_text(method: dict[str, Any]) -> str:
+    if method["source"] == "credit_card":
+        return f"{method.get('brand', 'card')} card ending {method.get('last_four', '????')}"
+    if method["source"] == "gift_card":
+        return f"gift card ({method['id']}, balance ${money(method.get('balance', 0))})"
+    return method["source"].replace("_", " ")
+
+
+def address_text(address: dict[str, str]) -> str:
+    street = ", ".join(part for part in (address["address1"], address.get("address2")) if part)
+    return f"{street}, {address['city']}, {address['state']} {address['zip']}, {address['country']}"

@@ -1,0 +1,82 @@
+"""Resolve what a customer names in words to store ids: 'the keyboard' → an item of their order, 'in red' → a
+variant, 'my gift card' → a payment method. Fuzzy matching over the tool results, never a guess outside them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from agent.nlu import CARD_ENDING, CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
+
+MATCH_THRESHOLD = 80
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[dict[str, Any]] | None:
+    """The order's lines the customer means; None when it is ambiguous (ask them)."""
+    lines = order["items"]
+    if item_ids:
+        chosen = [line for line in lines if line["item_id"] in item_ids]
+        return chosen or None
+    if len(lines) == 1 or EVERYTHING.search(text):
+        return list(lines)
+    scored = [(_line_score(line, text), line) for line in lines]
+    best = max(score for score, _ in scored)
+    if best < MATCH_THRESHOLD:
+        return None
+    return [line for score, line in scored if score == best]
+
+
+def _line_score(line: dict[str, Any], text: str) -> float:
+    name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
+    name_words = _words(line["name"])
+    # Each word of the name counts too: "the keyboard" names a "Mechanical Keyboard".
+    word_score = max((fuzz.ratio(word, token) for word in name_words for token in _words(text)), default=0)
+    option_bonus = 5 * len(_words(" ".join(map(str, line["options"].values()))) & _words(text))
+    return max(name_score, word_score) + option_bonus
+
+
+def replacement_variant(
+    product: dict[str, Any], current: dict[str, Any], text: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The available variant of the same product that the text asks for, and the alternatives on offer."""
+    alternatives = [
+        variant
+        for variant in product["variants"].values()
+        if variant["available"] and variant["item_id"] != current["item_id"]
+    ]
+    asked = _words(text) - _words(" ".join(map(str, current["options"].values())))
+    scored = []
+    for variant in alternatives:
+        values = _words(" ".join(map(str, variant["options"].values())))
+        changed = {k for k, v in variant["options"].items() if current["options"].get(k) != v}
+        scored.append((len(values & asked), -len(changed), variant))
+    scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][:2] != scored[1][:2]):
+        return scored[0][2], alternatives
+    return None, alternatives
+
+
+def payment_method(user: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The customer's own payment method named in the text, if any."""
+    methods = list(user["payment_methods"].values())
+    ending = CARD_ENDING.search(text)
+    for method in methods:
+        if ending and method.get("last_four") == ending.group(1):
+            return method
+    wanted = (
+        "gift_card"
+        if GIFT_CARD.search(text)
+        else "paypal"
+        if PAYPAL.search(text)
+        else "credit_card"
+        if CREDIT_CARD.search(text)
+        else None
+    )
+    matching = [method for method in methods if method["source"] == wanted]
+    return matching[0] if len(matching) == 1 else None

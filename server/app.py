@@ -1,0 +1,42 @@
+"""The FastAPI application: chat API, health, and the storefront widget."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from agent.manager import Agent
+from server.config import Settings, get_settings
+from server.limits import BodySizeLimit, RateLimiter
+from server.routes import health, sessions, widget
+from server.services import build_agent
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, agent: Agent | None = None) -> FastAPI:
+    """The app; pass an agent to share one (tests, the CLI), or it is built from the settings."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="shopagent",
+        summary="A conversational shopping agent for online stores.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.agent = agent or build_agent(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (sessions, health, widget):
+        app.include_router(module.router)
+    return app

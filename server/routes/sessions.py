@@ -1,0 +1,114 @@
+"""Chat sessions: open one, post a message and stream the turn, read the history, hand over to a person."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field, field_validator
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from agent.events import Event
+from agent.manager import Agent
+from agent.memory import SessionNotFound
+from server.deps import AgentDep, RateLimited, SettingsDep
+from server.tokens import InvalidToken, verify_customer_token
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+log = logging.getLogger(__name__)
+
+
+class SessionCreate(BaseModel):
+    token: str | None = Field(default=None, max_length=1024, description="A signed customer token from the storefront")
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    customer_id: str | None
+    created_at: str
+    greeting: str
+
+
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is empty")
+        return text.strip()
+
+
+class Handoff(BaseModel):
+    summary: str
+
+
+@router.post("", status_code=201, response_model=SessionCreated, dependencies=[RateLimited])
+def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) -> SessionCreated:
+    customer_id = None
+    if body.token:
+        try:
+            customer_id = verify_customer_token(settings.secret(), body.token)
+        except InvalidToken as error:
+            raise HTTPException(status_code=401, detail=f"Invalid customer token: {error}.") from None
+        if not agent.customer_exists(customer_id):
+            raise HTTPException(status_code=401, detail="Invalid customer token: unknown customer.")
+    session, greeting = agent.open_session(customer_id=customer_id)
+    return SessionCreated(
+        session_id=session.id, customer_id=customer_id, created_at=session.created_at.isoformat(), greeting=greeting
+    )
+
+
+@router.get("/{session_id}/messages")
+def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
+    try:
+        session = agent.conversations.get(session_id)
+        return {"session_id": session_id, "customer_id": session.customer_id, "messages": agent.history(session_id)}
+    except SessionNotFound:
+        raise HTTPException(status_code=404, detail="No such chat session.") from None
+
+
+@router.post("/{session_id}/messages", dependencies=[RateLimited])
+async def post_message(session_id: str, body: MessageIn, agent: AgentDep, settings: SettingsDep) -> EventSourceResponse:
+    if len(body.text) > settings.max_message_chars:
+        raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
+    try:
+        agent.conversations.get(session_id)
+    except SessionNotFound:
+        raise HTTPException(status_code=404, detail="No such chat session.") from None
+    return EventSourceResponse(_stream(agent, session_id, body.text), ping=15)
+
+
+@router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
+def hand_off(session_id: str, agent: AgentDep) -> Handoff:
+    try:
+        return Handoff(summary=agent.handoff(session_id))
+    except SessionNotFound:
+        raise HTTPException(status_code=404, detail="No such chat session.") from None
+
+
+async def _stream(agent: Agent, session_id: str, text: str) -> AsyncIterator[ServerSentEvent]:
+    """Run the turn in a worker thread to its end, even if the client goes away: nothing said is lost."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    def work() -> None:
+        try:
+            for event in agent.turn(session_id, text):
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        except Exception:
+            log.exception("turn crashed in session %s", session_id)
+            for event in (Event("error", {"detail": "The assistant is unavailable right now."}), Event("done")):
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()
+    while (event := await queue.get()) is not None:
+        yield ServerSentEvent(data=json.dumps(event.data), event=event.type)

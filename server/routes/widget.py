@@ -1,0 +1,26 @@
+"""The storefront demo page and the embeddable widget's files (plain JS and CSS, no build step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def demo_page() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/widget.js")
+def widget_script() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/widget.css")
+def widget_style() -> FileResponse:
+    return FileResponse(STATIC / "widget.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
