@@ -108,9 +108,9 @@ class Turn:
             intent = Intent(self.state.intent)
             self.state.request = f"{said.text}\n{self.state.request}"
             said = understand(self.state.request)
+        if verified and intent in {None, Intent.GREET, Intent.THANKS}:
+            return Outcome(say("identity_ok"), gist="the customer is verified")
         if intent is None:
-            if verified:
-                return Outcome(say("identity_ok"), gist="the customer is verified")
             return self.agent.unplaced(self, said)
         self.state.misunderstood = 0
         self.state.intent = intent.value

@@ -155,18 +155,96 @@ def _print_results(query: str, filters: dict, rows: list[dict]) -> None:
 
 
 @app.command()
-def run() -> None:
-    """The main job: make sure the demo store and its search index are ready, then show what is there."""
-    from tools.retail.loader import load_store
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default from settings).")] = None,
+) -> None:
+    """Serve the chat API and the storefront widget (loads the demo store if the database is empty)."""
+    import uvicorn
+
+    from server.app import create_app
 
     settings = get_settings()
-    store = open_store(create=True)
-    if store.is_empty():
-        counts = load_store(store)
-        console.print(f"Loaded the demo store: {counts}")
-    retriever = open_retriever(store)
-    console.print(f"Store: {store.url}\nSearch index: {settings.index_dir} ({len(retriever.docs)} items)")
-    console.print("Try:  shopagent search \"clicky rgb keyboard under 300\"")
+    host, port = host or settings.host, port or settings.port
+    with console.status("Loading the store, its search index and the model..."):
+        application = create_app(settings)
+    console.print(f"[bold green]shopagent is serving[/] the storefront with the chat widget at http://{host}:{port}/")
+    console.print(f"API docs: http://{host}:{port}/docs   (Ctrl+C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
+) -> None:
+    """The main job: the demo store (loaded if empty), its search index and the chat server."""
+    serve(host=host, port=port)
+
+
+@app.command()
+def chat(
+    email: Annotated[str | None, typer.Option(help="Start signed in as the customer with this email.")] = None,
+) -> None:
+    """Chat with the agent in the terminal (the same agent the widget talks to)."""
+    from server.services import build_agent
+
+    with console.status("Loading the store, its search index and the model..."):
+        agent = build_agent(get_settings())
+    customer_id = _customer_by_email(agent.store, email) if email else None
+    session, greeting = agent.open_session(customer_id=customer_id, channel="terminal")
+    console.print(f"[bold cyan]agent:[/] {greeting}\n[dim](session {session.id}; empty line or Ctrl+D to quit)[/]")
+    while True:
+        try:
+            text = console.input("[bold]you:[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not text:
+            break
+        _print_turn(agent.turn(session.id, text))
+
+
+def _print_turn(events) -> None:  # type: ignore[no-untyped-def]
+    streamed = False
+    for event in events:
+        if event.type == "tool_started":
+            console.print(f"[dim]  → {event.data['name']}({json.dumps(event.data['arguments'])})[/]")
+        elif event.type == "tool_finished" and not event.data["ok"]:
+            console.print(f"[dim]  ✗ {event.data['error']}[/]")
+        elif event.type == "token":
+            if not streamed:
+                console.print("[bold cyan]agent:[/] ", end="")
+                streamed = True
+            console.print(event.data["text"], end="", markup=False, highlight=False)
+        elif event.type == "message":
+            console.print()
+            if event.data.get("repaired"):
+                console.print("[dim](the model's wording was replaced by the grounded reply)[/]")
+        elif event.type == "error":
+            console.print(f"[red]{event.data['detail']}[/]")
+
+
+def _customer_by_email(store: Store, email: str) -> str:
+    from sqlalchemy import func, select
+
+    from tools.retail.data_model import User
+
+    with store.session() as session:
+        user_id = session.scalar(select(User.user_id).where(func.lower(User.email) == email.lower()))
+    if user_id is None:
+        raise fail(f"no customer with email {email}")
+    return user_id
+
+
+@app.command()
+def token(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id, e.g. james_li_5688.")],
+    ttl: Annotated[int, typer.Option(min=60, help="Seconds until the token expires.")] = 3600,
+) -> None:
+    """Mint a signed customer token, as a storefront does for a logged-in customer (data-token in the widget)."""
+    from server.tokens import sign_customer_token
+
+    typer.echo(sign_customer_token(get_settings().secret(), customer_id, ttl_seconds=ttl))
 
 
 def main() -> None:

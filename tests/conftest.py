@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from retrieval import Document, Encoder, HybridRetriever, RetrieverConfig
 from tools.context import Role, StoreContext
+from tools.retail.catalog import store_documents
 from tools.retail.data_model import Base
 from tools.retail.loader import DEMO_STORE_JSON, load_store
 from tools.retail.tools import RETAIL_TOOLS
@@ -125,3 +129,35 @@ def make_ctx(store: Store) -> Callable[..., StoreContext]:
         return StoreContext(store, role=role, customer_id=customer_id, **kwargs)
 
     return make
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docs(store_template: Path) -> list[Document]:
+    """The demo catalogue as retriever documents, converted the way the product does it."""
+    store = Store(sqlite_url(store_template))
+    try:
+        with store.session() as session:
+            return store_documents(session)
+    finally:
+        store.dispose()
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
+    return Encoder(cache_dir=tmp_path_factory.mktemp("onnx"))
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def retriever(docs: list[Document], encoder: Encoder, index_dir: Path) -> HybridRetriever:
+    """The demo catalogue's hybrid index, built once per test session (shared by search and agent tests)."""
+    built = HybridRetriever.open(docs, index_dir, RetrieverConfig(), encoder=encoder)
+    assert built.built
+    return built

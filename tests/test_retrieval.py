@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,46 +23,8 @@ from retrieval import (
     rrf,
 )
 from retrieval.dense import DenseIndex
-from retrieval.documents import describe
 from retrieval.fuzzy import IdMatcher, TypoCorrector
 from retrieval.lexical import tokenize
-
-DEMO_DB = Path(__file__).resolve().parents[1] / "tools" / "retail" / "demo_store" / "db.json"
-
-
-def demo_docs() -> list[Document]:
-    """Item-level Documents from the demo store (the tools/ layer will own this conversion)."""
-    products = json.loads(DEMO_DB.read_text())["products"]
-    docs = []
-    for product_id, product in products.items():
-        for item_id, item in product["variants"].items():
-            options = item["options"]
-            text = describe(product["name"], options)
-            docs.append(Document(doc_id=item_id, title=product["name"], text=text, product_id=product_id,
-                                 price=item["price"], available=item["available"], options=options))
-    return docs
-
-
-@pytest.fixture(scope="session")
-def docs() -> list[Document]:
-    return demo_docs()
-
-
-@pytest.fixture(scope="session")
-def encoder(tmp_path_factory) -> Encoder:
-    return Encoder(cache_dir=tmp_path_factory.mktemp("onnx"))
-
-
-@pytest.fixture(scope="session")
-def index_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("index")
-
-
-@pytest.fixture(scope="session")
-def retriever(docs, encoder, index_dir) -> HybridRetriever:
-    r = HybridRetriever.open(docs, index_dir, RetrieverConfig(), encoder=encoder)
-    assert r.built
-    return r
 
 
 def titles(response) -> list[str]:
