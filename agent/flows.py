@@ -82,6 +82,16 @@ class Turn:
             return None
         return json.loads(result.output) if isinstance(result.output, str) and name != "calculate" else result.output
 
+    def total(self, amounts: list[float], *, minus: float | None = None) -> str:
+        """A sum or difference the reply states, computed by the calculator tool so it is in a tool result."""
+        expression = " + ".join(f"{amount:.2f}" for amount in amounts) or "0"
+        if minus is not None:
+            expression = f"{expression} - {minus:.2f}"
+        if len(amounts) == 1 and minus is None:
+            return money(amounts[0])
+        result = self.call("calculate", expression=expression)
+        return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
+
     def failed(self) -> Outcome:
         return Outcome(say("tool_failed", error=self.results[-1].error), gist="an error")
 
@@ -275,13 +285,13 @@ class Turn:
         user, method = self._payment_of(order)
         if user is None:
             return self.failed()
-        paid = sum(p["amount"] for p in order["payment_history"] if p["transaction_type"] == "payment")
+        paid = self.total([p["amount"] for p in order["payment_history"] if p["transaction_type"] == "payment"])
         summary = say(
             "confirm_cancel",
             order_id=order["order_id"],
             items="; ".join(line_text(line) for line in order["items"]),
             reason=reason,
-            amount=money(paid),
+            amount=paid,
             method=method_text(method) if method else "the original payment method",
         )
         return self.propose("cancel_pending_order", {"order_id": order["order_id"], "reason": reason}, summary)
@@ -307,7 +317,7 @@ class Turn:
             "confirm_return",
             items="; ".join(line_text(line) for line in lines),
             order_id=order["order_id"],
-            amount=money(sum(line["price"] for line in lines)),
+            amount=self.total([line["price"] for line in lines]),
             method=method_text(method),
         )
         arguments = {
@@ -350,7 +360,7 @@ class Turn:
             old=line_text(line),
             new=line_text(new_line),
             order_id=order["order_id"],
-            difference=money(variant["price"] - line["price"]),
+            difference=self.total([variant["price"]], minus=line["price"]),
             method=method_text(method),
         )
         arguments = {

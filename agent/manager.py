@@ -29,8 +29,16 @@ from tools.store import Store
 log = logging.getLogger(__name__)
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
-# An opening line must not claim anything happened: the facts and outcomes come after it, from the tools.
-CLAIMS = re.compile(r"\b(cancel|refund|return|exchang|order|ship|deliver|sorry|unfortunately|price|\$|\d)", re.I)
+# The opening line is a pleasantry and nothing else: it must start like one, and must not claim anything happened
+# (facts and outcomes come after it, from the tools).
+PLEASANTRY = re.compile(
+    r"^(sure|of course|certainly|absolutely|happy to help|glad to help|i'?d be (happy|glad)|i'?m (happy|glad)"
+    r"|thanks|thank you|hello|hi|hey|welcome|great|no problem|got it|ok(ay)?|alright|you'?re welcome"
+    r"|let me|good (morning|afternoon|evening)|my pleasure)\b",
+    re.I,
+)
+CLAIMS = re.compile(r"\b(cancel|refund|return|exchang|order|ship|deliver|price|\$|\d)", re.I)
+MAX_OPENING_WORDS = 14
 
 
 @dataclass(frozen=True)
@@ -173,7 +181,7 @@ class Agent:
         draft = SENTENCE_END.split(complete(self.model, messages, options).strip(), maxsplit=1)[0].strip()
         evidence = self.evidence(turn.session_id)
         violations = [v.__dict__ for v in self.checker.violations(draft, evidence)]
-        if violations or CLAIMS.search(draft) or not draft or draft[-1] not in ".!":
+        if violations or not is_pleasantry(draft):
             return "", violations
         yield Event("token", {"text": draft})
         return draft, []
@@ -223,6 +231,15 @@ class Agent:
             }
             for row in rows
         ]
+
+
+def is_pleasantry(text: str) -> bool:
+    return (
+        bool(PLEASANTRY.match(text))
+        and not CLAIMS.search(text)
+        and len(text.split()) <= MAX_OPENING_WORDS
+        and text[-1:] in {".", "!"}
+    )
 
 
 def turn_text(turn: Turn) -> str:

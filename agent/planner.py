@@ -42,6 +42,12 @@ ROUTED = {
 }
 
 
+# What the model may choose from for a message no flow recognised (requests about orders and accounts are
+# recognised by the flows' patterns; a small model's guesses there would only show the wrong data).
+OFFERED = ("search_products", "get_product_details", "list_all_product_types", "calculate", "transfer_to_human_agents")
+NO_TOOL = "none"
+
+
 class ModelPlanner:
     def __init__(self, model: ChatModel, runner: ToolRunner, *, max_tokens: int = 64) -> None:
         self.model = model
@@ -52,27 +58,23 @@ class ModelPlanner:
     @cached_property
     def schema(self) -> dict[str, Any]:
         """One JSON schema accepting exactly the well-formed calls of the store's tools."""
-        variants = []
+        variants = [_call_schema(NO_TOOL, {"type": "object", "properties": {}})]
         for spec in self.runner.schemas():
             function = spec["function"]
+            if function["name"] not in OFFERED:
+                continue
             arguments = copy.deepcopy(function["parameters"])
             arguments["additionalProperties"] = False
             for field in arguments.get("properties", {}).values():
                 field.pop("description", None)  # keeps the grammar small; descriptions are in the prompt
-            variants.append(
-                {
-                    "type": "object",
-                    "properties": {"tool": {"const": function["name"]}, "arguments": arguments},
-                    "required": ["tool", "arguments"],
-                    "additionalProperties": False,
-                }
-            )
+            variants.append(_call_schema(function["name"], arguments))
         return {"anyOf": variants}
 
     @cached_property
     def system_prompt(self) -> str:
-        functions = [spec["function"] for spec in self.runner.schemas()]
+        functions = [spec["function"] for spec in self.runner.schemas() if spec["function"]["name"] in OFFERED]
         lines = [f"- {f['name']}: {f['description'].split('. ')[0]}" for f in functions]
+        lines.append(f"- {NO_TOOL}: none of these tools fits the message")
         return prompt("planner.md").format(tools="\n".join(lines))
 
     def propose(self, text: str) -> tuple[str, dict[str, Any]] | None:
@@ -82,6 +84,10 @@ class ModelPlanner:
         try:
             proposal = complete_json(self.model, messages, options)
             name, arguments = proposal["tool"], proposal["arguments"]
+            if name == NO_TOOL:
+                return None
+            if name not in OFFERED:
+                raise ToolError(f"tool {name} is not offered here")
             return name, self.runner.validate(name, arguments)
         except (ValueError, KeyError, TypeError, ToolError) as error:
             self.invalid_proposals += 1
@@ -109,3 +115,12 @@ class ModelPlanner:
         if not result.ok:
             return turn.failed()
         return Outcome(f"{arguments.get('expression', '')} = {result.output}", gist="a calculation")
+
+
+def _call_schema(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"tool": {"const": name}, "arguments": arguments},
+        "required": ["tool", "arguments"],
+        "additionalProperties": False,
+    }

@@ -2,6 +2,7 @@
 # Set up (idempotent) and run shopagent on the bundled demo store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/system-deps.sh
 scripts/bootstrap.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 exec .venv/bin/shopagent run "$@"

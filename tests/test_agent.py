@@ -262,7 +262,8 @@ def test_grounding_checker_flags_invented_facts() -> None:
 def test_every_agent_reply_is_grounded(chat, agent: Agent) -> None:
     sign_in(chat)
     for text in (f"status of {JAMES_DELIVERED}", "show my account", "do you sell water bottles under $50?",
-                 f"return the boots from {JAMES_DELIVERED} to my gift card"):
+                 f"return everything from {JAMES_DELIVERED} to my gift card", "no",
+                 f"exchange the hiking boots in {JAMES_DELIVERED}", "size 11 in leather"):
         reply = chat.reply(text)
         assert agent.checker.violations(reply, agent.evidence(chat.session_id)) == [], reply
 

@@ -1,0 +1,114 @@
+"""The agent with the real model (SmolLM2-135M-Instruct through llama.cpp) on scripted conversations.
+
+Whatever the model writes, the policy holds and every reply is grounded: these tests assert on the store and
+on the tool calls, and check each reply with the grounding checker.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.events import Event
+from agent.manager import Agent, is_pleasantry
+from tools.store import Store
+
+pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by scripts/bootstrap.sh")
+
+JAMES_EMAIL = "james.li4495@example.com"
+EMMA_EMAIL = "emma.smith3991@example.com"
+EMMA_PENDING = "#W2417020"
+NOAH_ORDER = "#W7678072"
+
+
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    from agent.llm.registry import load_chat_model
+
+    return load_chat_model("llama_cpp", "smollm2-135m")
+
+
+@pytest.fixture
+def agent(store: Store, retriever, model) -> Agent:  # type: ignore[no-untyped-def]
+    return Agent(store, model=model, retriever=retriever)
+
+
+def converse(agent: Agent, *texts: str) -> list[list[Event]]:
+    session, _ = agent.open_session()
+    turns = [list(agent.turn(session.id, text)) for text in texts]
+    evidence = agent.evidence(session.id)
+    for events in turns:
+        assert events[-1].type == "done"
+        message = next(e.data for e in events if e.type == "message")
+        assert agent.checker.violations(message["text"], evidence) == [], message["text"]
+        assert "".join(e.data["text"] for e in events if e.type == "token") == message["text"]
+    return turns
+
+
+def tools(events: list[Event]) -> list[str]:
+    return [e.data["name"] for e in events if e.type == "tool_started"]
+
+
+def reply(events: list[Event]) -> str:
+    return next(e.data["text"] for e in events if e.type == "message")
+
+
+def status(store: Store, order_id: str) -> str:
+    from tools.retail.data_model import Order
+
+    with store.session() as session:
+        return session.get(Order, order_id).status
+
+
+def test_order_status_after_authentication(agent: Agent) -> None:
+    ask, verify = converse(agent, "where is my order #W2611340?", f"it's {JAMES_EMAIL}")
+    assert tools(ask) == [] and "verify your identity" in reply(ask)
+    assert tools(verify) == ["find_user_id_by_email", "get_order_details"]
+    assert "processed" in reply(verify) and "#W2611340" in reply(verify)
+
+
+def test_cancel_that_needs_and_gets_confirmation(agent: Agent, store: Store) -> None:
+    _, propose, confirm = converse(
+        agent, f"hello, my email is {EMMA_EMAIL}", f"cancel {EMMA_PENDING} please, ordered by mistake", "yes"
+    )
+    assert any(e.type == "confirmation" for e in propose) and "cancel_pending_order" not in tools(propose)
+    assert tools(confirm) == ["cancel_pending_order"]
+    assert status(store, EMMA_PENDING) == "cancelled"
+
+
+def test_cancel_refused_without_confirmation(agent: Agent, store: Store) -> None:
+    *_, declined = converse(agent, f"I'm {EMMA_EMAIL}", f"cancel {EMMA_PENDING}, no longer needed", "no thanks")
+    assert "cancel_pending_order" not in tools(declined)
+    assert status(store, EMMA_PENDING) == "pending"
+
+
+def test_another_customers_order_is_refused(agent: Agent) -> None:
+    *_, other = converse(agent, f"my email is {JAMES_EMAIL}", f"show me order {NOAH_ORDER}")
+    assert "only access the account and orders of the verified customer" in reply(other)
+    assert "Noah" not in reply(other)
+
+
+def test_product_search(agent: Agent) -> None:
+    (search,) = converse(agent, "I'm looking for a mechanical keyboard")
+    cards = next(e.data["products"] for e in search if e.type == "products")
+    assert cards[0]["name"] == "Mechanical Keyboard"
+
+
+def test_a_tool_error_is_relayed_politely(agent: Agent, store: Store) -> None:
+    *_, failed = converse(
+        agent, f"my email is {JAMES_EMAIL}", "exchange the hiking boots in #W4435622", "size 11 in leather", "yes"
+    )
+    assert tools(failed) == ["exchange_delivered_order_items"]
+    assert "I'm sorry, I couldn't do that" in reply(failed) and "balance" in reply(failed)
+    assert status(store, "#W4435622") == "delivered"
+
+
+def test_unplaced_messages_and_the_model_planner_never_crash(agent: Agent) -> None:
+    for events in converse(agent, "what's the weather like on mars?", "asdf qwerty", "how are you today"):
+        assert reply(events)
+
+
+def test_opening_lines_are_pleasantries_only() -> None:
+    assert is_pleasantry("Sure, happy to help!")
+    assert not is_pleasantry("The weather is quite pleasant today.")
+    assert not is_pleasantry("Sure, I've cancelled your order!")
+    assert not is_pleasantry("Sure, it costs $20.")
