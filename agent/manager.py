@@ -228,6 +228,8 @@ class Agent:
                 "created_at": row.created_at.isoformat(),
                 "products": row.payload.get("products", []),
                 "handoff": bool(row.payload.get("handoff")),
+                "greeting": bool(row.payload.get("greeting")),
+                "confirmation": row.payload.get("confirmation"),
             }
             for row in rows
         ]

@@ -1,0 +1,880 @@
+/*
+ * shopagent storefront chat widget. Plain JS, no build step, no dependencies.
+ *
+ * Embed with one tag (see server/API.md):
+ *   <script src="https://HOST/widget.js" data-shopagent-url="https://HOST" data-token="OPTIONAL"></script>
+ * Optional: data-currency="EUR" (ISO 4217 code for card prices; default USD), data-title="Ask our assistant".
+ *
+ * Safety rule for this file: every piece of text that comes from the server or the user is rendered with
+ * textContent or attributes, never innerHTML, so a product name or reply cannot inject markup.
+ */
+(function () {
+  "use strict";
+
+  // A second copy of the tag (or a single-page app re-running it) must not mount a second widget.
+  if (window.ShopAgent) return;
+
+  // document.currentScript only exists while this file runs synchronously, so read it first.
+  var script = document.currentScript || findOwnScript();
+  var config = readConfig(script);
+
+  var TOOL_STATUS = {
+    find_user_id_by_email: "Finding your account…",
+    find_user_id_by_name_zip: "Finding your account…",
+    get_user_details: "Looking up your account…",
+    get_order_details: "Looking up your order…",
+    get_product_details: "Checking the product…",
+    get_item_details: "Checking the product…",
+    list_all_product_types: "Browsing the catalogue…",
+    search_products: "Searching the catalogue…",
+    cancel_pending_order: "Cancelling your order…",
+    modify_pending_order_address: "Updating your order…",
+    modify_pending_order_items: "Updating your order…",
+    modify_pending_order_payment: "Updating your order…",
+    modify_user_address: "Updating your address…",
+    return_delivered_order_items: "Starting your return…",
+    exchange_delivered_order_items: "Setting up your exchange…",
+    calculate: "Calculating…",
+    transfer_to_human_agents: "Connecting you to a person…"
+  };
+  var TEXT = {
+    title: config.title,
+    thinking: "Thinking…",
+    working: "Working on it…",
+    fallbackGreeting: "Hi! How can I help you today?",
+    error: "Sorry, something went wrong. Please try again.",
+    networkError: "Sorry, we couldn't reach the assistant. Check your connection and try again.",
+    cutOff: "Sorry, the reply was interrupted. Please try again.",
+    tooLong: "That message is too long. Please shorten it and try again.",
+    tooFast: "You're sending messages a little too quickly. Please wait a moment and try again.",
+    historyError: "We couldn't load your earlier conversation.",
+    handoffTitle: "A person from our team will take over this conversation.",
+    handoffHistory: "This conversation was handed to a person from our team.",
+    handoffError: "Sorry, we couldn't reach a person right now. Please try again.",
+    inStock: "In stock",
+    outOfStock: "Out of stock"
+  };
+  var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
+  var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
+  var STORAGE_KEY = "shopagent:session:" + config.baseUrl;
+
+  var ui = null; // the DOM nodes, built on first mount
+  var state = {
+    open: false,
+    busy: false, // a turn or a handoff request is in flight
+    session: null, // {id, greeting}
+    sessionPromise: null, // shared by concurrent callers so only one session is ever created
+    conversation: null, // resolves once the greeting and history are on screen (or failed to load)
+    turn: null // the assistant message being streamed
+  };
+
+  // --- configuration ------------------------------------------------------------------------------------
+
+  function findOwnScript() {
+    // Fallback for browsers without currentScript: the last matching tag is the one being executed.
+    var tags = document.querySelectorAll("script[data-shopagent-url], script[src*='widget.js']");
+    return tags.length ? tags[tags.length - 1] : null;
+  }
+
+  function readConfig(tag) {
+    var explicit = tag && tag.getAttribute("data-shopagent-url");
+    var origin = tag && tag.src ? new URL(tag.src, document.baseURI).origin : window.location.origin;
+    return {
+      baseUrl: (explicit || origin).replace(/\/+$/, ""),
+      token: (tag && tag.getAttribute("data-token")) || null,
+      currency: (tag && tag.getAttribute("data-currency")) || "USD",
+      title: (tag && tag.getAttribute("data-title")) || "Shop assistant"
+    };
+  }
+
+  // --- small DOM helpers ----------------------------------------------------------------------------------
+
+  /** el("div", {class: "x", "data-testid": "y"}, "text" | [children]): text always goes in as textContent. */
+  function el(tag, attrs, content) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (attrs[name] !== null && attrs[name] !== undefined) node.setAttribute(name, attrs[name]);
+    });
+    if (typeof content === "string") node.textContent = content;
+    else if (content) content.forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function icon(pathData) {
+    // Static markup we own; built with the SVG namespace rather than innerHTML anyway.
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "24");
+    svg.setAttribute("height", "24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", pathData);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  var CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6v2h2v-2H7zm4 0v2h2v-2h-2zm4 0v2h2v-2h-2z";
+  var CLOSE_ICON = "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z";
+  var SEND_ICON = "M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z";
+
+  // --- building the widget --------------------------------------------------------------------------------
+
+  function injectStylesheet(onReady) {
+    var href = config.baseUrl + "/widget.css";
+    var existing = document.querySelector("link[data-shopagent-css]");
+    if (existing) return onReady();
+    var link = el("link", { rel: "stylesheet", href: href, "data-shopagent-css": "" });
+    // Show the widget once styled; an unreachable stylesheet still leaves a usable (plain) widget.
+    link.addEventListener("load", onReady);
+    link.addEventListener("error", onReady);
+    document.head.appendChild(link);
+  }
+
+  function buildUi() {
+    var launcher = el("button", {
+      type: "button",
+      id: "shopagent-launcher",
+      class: "shopagent-launcher",
+      "data-testid": "shopagent-launcher",
+      "aria-label": "Open chat with " + TEXT.title,
+      "aria-expanded": "false",
+      "aria-controls": "shopagent-panel"
+    }, [icon(CHAT_ICON)]);
+
+    var title = el("h2", { id: "shopagent-title", class: "shopagent-title" }, TEXT.title);
+    var handoffButton = el("button", {
+      type: "button",
+      class: "shopagent-handoff-button",
+      "data-testid": "shopagent-handoff-button"
+    }, "Talk to a person");
+    var closeButton = el("button", {
+      type: "button",
+      class: "shopagent-close",
+      "data-testid": "shopagent-close",
+      "aria-label": "Close chat"
+    }, [icon(CLOSE_ICON)]);
+
+    // role=log implies polite announcements; aria-live is spelled out for older screen readers.
+    var log = el("div", {
+      id: "shopagent-log",
+      class: "shopagent-log",
+      "data-testid": "shopagent-log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-relevant": "additions text",
+      "aria-label": "Conversation",
+      tabindex: "0"
+    });
+    var status = el("div", {
+      class: "shopagent-status",
+      "data-testid": "shopagent-status",
+      role: "status",
+      "aria-live": "polite"
+    });
+
+    var input = el("textarea", {
+      id: "shopagent-input",
+      class: "shopagent-input",
+      "data-testid": "shopagent-input",
+      rows: "1",
+      maxlength: String(MAX_LENGTH),
+      placeholder: "Type your message…",
+      "aria-label": "Message",
+      autocomplete: "off"
+    });
+    var send = el("button", {
+      type: "submit",
+      id: "shopagent-send",
+      class: "shopagent-send",
+      "data-testid": "shopagent-send",
+      "aria-label": "Send message"
+    }, [icon(SEND_ICON)]);
+    var form = el("form", { class: "shopagent-composer", "data-testid": "shopagent-composer" }, [input, send]);
+
+    var panel = el("section", {
+      id: "shopagent-panel",
+      class: "shopagent-panel",
+      "data-testid": "shopagent-panel",
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": "shopagent-title"
+    }, [
+      el("header", { class: "shopagent-header" }, [title, handoffButton, closeButton]),
+      log,
+      status,
+      form
+    ]);
+    panel.hidden = true;
+
+    var root = el("div", { id: "shopagent-root", class: "shopagent-root", "data-testid": "shopagent-root" },
+      [panel, launcher]);
+    root.style.visibility = "hidden"; // until widget.css has loaded: no flash of unstyled widget
+
+    return {
+      root: root, launcher: launcher, panel: panel, log: log, status: status,
+      form: form, input: input, send: send, close: closeButton, handoff: handoffButton
+    };
+  }
+
+  function wireEvents() {
+    ui.launcher.addEventListener("click", function () { toggle(); });
+    ui.close.addEventListener("click", function () { close(); });
+    ui.handoff.addEventListener("click", requestHandoff);
+    ui.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submitInput();
+    });
+    ui.input.addEventListener("keydown", function (event) {
+      // Enter sends, Shift+Enter adds a line; never send half-composed IME text (Japanese, Chinese…).
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submitInput();
+      }
+    });
+    ui.input.addEventListener("input", autoGrow);
+    // On the root, not the panel: Esc also closes while focus is on the launcher.
+    ui.root.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && state.open) {
+        event.stopPropagation(); // the page's own Esc handlers (e.g. its modals) are not ours to trigger
+        close();
+      } else if (event.key === "Tab" && state.open && isFullScreen()) {
+        keepFocusInPanel(event);
+      }
+    });
+  }
+
+  function mount() {
+    ui = buildUi();
+    wireEvents();
+    document.body.appendChild(ui.root);
+    injectStylesheet(function () { ui.root.style.visibility = ""; });
+  }
+
+  // --- open / close ----------------------------------------------------------------------------------------
+
+  function open() {
+    if (state.open) return;
+    state.open = true;
+    ui.panel.hidden = false;
+    ui.panel.setAttribute("aria-modal", String(isFullScreen())); // full screen, the page behind is out of reach
+    ui.root.classList.add("shopagent-is-open");
+    ui.launcher.setAttribute("aria-expanded", "true");
+    ui.launcher.setAttribute("aria-label", "Close chat");
+    swapIcon(ui.launcher, CLOSE_ICON);
+    ui.input.focus();
+    loadConversation();
+  }
+
+  function close() {
+    if (!state.open) return;
+    state.open = false;
+    ui.panel.hidden = true;
+    ui.root.classList.remove("shopagent-is-open");
+    ui.launcher.setAttribute("aria-expanded", "false");
+    ui.launcher.setAttribute("aria-label", "Open chat with " + TEXT.title);
+    swapIcon(ui.launcher, CHAT_ICON);
+    ui.launcher.focus(); // focus goes back where the customer opened the chat from
+  }
+
+  function isFullScreen() {
+    return window.matchMedia && window.matchMedia(FULL_SCREEN_QUERY).matches;
+  }
+
+  /** Full screen, the panel hides the page: Tab must cycle inside it instead of wandering off behind it. */
+  function keepFocusInPanel(event) {
+    var focusable = Array.prototype.filter.call(
+      ui.panel.querySelectorAll("button, textarea, [tabindex='0']"),
+      function (node) { return !node.disabled && node.offsetParent !== null; });
+    if (!focusable.length) return;
+    var first = focusable[0];
+    var last = focusable[focusable.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
+  function toggle() {
+    if (state.open) close();
+    else open();
+  }
+
+  function swapIcon(button, pathData) {
+    button.replaceChild(icon(pathData), button.querySelector("svg"));
+  }
+
+  // --- sessions ---------------------------------------------------------------------------------------------
+
+  function tokenFingerprint() {
+    // Remember whose session it is without storing the token itself: when the signed-in customer changes
+    // (login, logout), the stored session belongs to someone else and must not be resumed.
+    var text = config.token || "";
+    // shopagent tokens (server/tokens.py) are base64url(customer).expiry.hmac and are re-signed on every page
+    // render: only the customer part identifies whose session it is. Any other shape: the whole token, so a
+    // changed token never resumes a session (safe, merely less persistent).
+    var shopagentToken = /^([A-Za-z0-9_-]+)\.\d+\.[0-9a-f]{64}$/.exec(text);
+    if (shopagentToken) text = shopagentToken[1];
+    var hash = 5381;
+    for (var i = 0; i < text.length; i++) hash = ((hash * 33) ^ text.charCodeAt(i)) >>> 0;
+    return text ? hash.toString(36) : "";
+  }
+
+  function loadStoredSession() {
+    try {
+      var saved = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
+      if (saved && saved.id && saved.who === tokenFingerprint()) return { id: saved.id, greeting: saved.greeting };
+    } catch (ignored) {
+      // Storage can be blocked (privacy modes, sandboxed frames): the chat still works, it just won't persist.
+    }
+    return null;
+  }
+
+  function storeSession(session) {
+    try {
+      if (session) {
+        window.localStorage.setItem(STORAGE_KEY, JSON.stringify(
+          { id: session.id, greeting: session.greeting, who: tokenFingerprint() }));
+      } else {
+        window.localStorage.removeItem(STORAGE_KEY);
+      }
+    } catch (ignored) { /* see loadStoredSession */ }
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var init = { method: options.method || "GET", headers: { Accept: options.accept || "application/json" } };
+    if (options.body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(config.baseUrl + path, init);
+  }
+
+  function createSession(useToken) {
+    var body = useToken && config.token ? { token: config.token } : {};
+    return api("/api/sessions", { method: "POST", body: body }).then(function (response) {
+      // A forged or expired token is refused (401): carry on as a guest rather than leave the chat dead.
+      if (response.status === 401 && useToken && config.token) {
+        if (window.console) console.warn("shopagent: the customer token was refused; continuing as a guest");
+        return createSession(false);
+      }
+      if (!response.ok) throw httpError(response);
+      return response.json().then(function (data) {
+        var session = { id: data.session_id, greeting: data.greeting || TEXT.fallbackGreeting };
+        storeSession(session);
+        return session;
+      });
+    });
+  }
+
+  /** The current session, created once however many callers ask at the same time. */
+  function ensureSession() {
+    if (state.session) return Promise.resolve(state.session);
+    if (!state.sessionPromise) {
+      state.sessionPromise = createSession(true).then(function (session) {
+        state.session = session;
+        return session;
+      }, function (error) {
+        state.sessionPromise = null; // let the next attempt try again
+        throw error;
+      });
+    }
+    return state.sessionPromise;
+  }
+
+  function forgetSession() {
+    state.session = null;
+    state.sessionPromise = null;
+    storeSession(null);
+  }
+
+  function httpError(response) {
+    var error = new Error("HTTP " + response.status);
+    error.status = response.status;
+    return error;
+  }
+
+  // --- greeting and history -----------------------------------------------------------------------------
+
+  /**
+   * Show the greeting and any earlier conversation, once. Always resolves: a failure shows an error line and
+   * the chat stays usable (the first message will create or reuse the session).
+   */
+  function loadConversation() {
+    if (!state.conversation) {
+      var saved = loadStoredSession();
+      var ready = saved ? restoreHistory(saved) : ensureSession().then(function (session) {
+        addGreeting(session.greeting);
+      });
+      state.conversation = ready.catch(function (error) {
+        showError(error.status ? TEXT.historyError : TEXT.networkError);
+      });
+    }
+    return state.conversation;
+  }
+
+  function restoreHistory(saved) {
+    // Adopt the session at once so that a message sent while history is loading goes to it, not a new one.
+    state.session = saved;
+    return api("/api/sessions/" + encodeURIComponent(saved.id) + "/messages").then(function (response) {
+      if (response.status === 404) {
+        // The server no longer knows this session (expired, database reset): start a fresh one.
+        forgetSession();
+        return ensureSession().then(function (session) { addGreeting(session.greeting); });
+      }
+      if (!response.ok) throw httpError(response);
+      return response.json().then(function (data) {
+        renderHistory(saved.greeting, data.messages || []);
+      });
+    });
+  }
+
+  function renderHistory(greeting, messages) {
+    // The server may keep the greeting as the first stored message: show it once, as the greeting, either way.
+    var first = messages[0];
+    if (first && first.role === "assistant" && first.text === greeting) messages = messages.slice(1);
+    addGreeting(greeting);
+    messages.forEach(function (message) {
+      var node = addMessage(message.role === "user" ? "user" : "assistant", message.text);
+      node.setAttribute("data-message-id", String(message.id));
+      if (message.products && message.products.length) node.appendChild(renderProducts(message.products));
+      if (message.handoff) addNotice(TEXT.handoffHistory, null);
+    });
+    scrollToEnd(true);
+  }
+
+  function addGreeting(text) {
+    addMessage("assistant", text || TEXT.fallbackGreeting).setAttribute("data-kind", "greeting");
+  }
+
+  // --- rendering messages ---------------------------------------------------------------------------------
+
+  function addMessage(role, text) {
+    var bubble = el("div", { class: "shopagent-bubble", "data-testid": "shopagent-bubble" }, text || "");
+    var node = el("div", {
+      class: "shopagent-message shopagent-message--" + role,
+      "data-testid": "shopagent-message",
+      "data-role": role,
+      "data-state": "final"
+    }, [
+      el("span", { class: "shopagent-visually-hidden" }, role === "user" ? "You said:" : TEXT.title + " said:"),
+      bubble
+    ]);
+    appendToLog(node);
+    return node;
+  }
+
+  function bubbleOf(message) {
+    return message.querySelector(".shopagent-bubble");
+  }
+
+  function addNotice(title, detail) {
+    var node = el("div", {
+      class: "shopagent-notice shopagent-notice--handoff",
+      "data-testid": "shopagent-handoff"
+    }, [
+      el("p", { class: "shopagent-notice-title" }, title),
+      detail ? el("p", { class: "shopagent-notice-detail", "data-testid": "shopagent-handoff-summary" }, detail) : null
+    ]);
+    appendToLog(node);
+    return node;
+  }
+
+  function showError(text) {
+    appendToLog(el("p", { class: "shopagent-error", "data-testid": "shopagent-error", role: "alert" }, text));
+  }
+
+  function formatPrice(price) {
+    var amount = Number(price);
+    if (price === null || price === undefined || price === "" || !isFinite(amount)) return String(price || "");
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: config.currency }).format(amount);
+    } catch (ignored) {
+      return amount.toFixed(2) + " " + config.currency; // an unknown currency code must not break the card
+    }
+  }
+
+  function formatOptions(options) {
+    return Object.keys(options || {}).map(function (name) {
+      return name + ": " + options[name];
+    }).join(" · ");
+  }
+
+  function renderProductCard(card) {
+    var available = card.available !== false;
+    var options = formatOptions(card.options);
+    return el("li", {
+      class: "shopagent-product-card",
+      "data-testid": "shopagent-product-card",
+      "data-product-id": card.product_id,
+      "data-item-id": card.item_id
+    }, [
+      el("p", { class: "shopagent-product-name", "data-testid": "shopagent-product-name" }, card.name || ""),
+      options ? el("p", { class: "shopagent-product-options", "data-testid": "shopagent-product-options" }, options)
+        : null,
+      el("div", { class: "shopagent-product-footer" }, [
+        el("span", { class: "shopagent-product-price", "data-testid": "shopagent-product-price" },
+          formatPrice(card.price)),
+        el("span", {
+          class: "shopagent-badge " + (available ? "shopagent-badge--in-stock" : "shopagent-badge--out-of-stock"),
+          "data-testid": "shopagent-product-availability",
+          "data-available": String(available)
+        }, available ? TEXT.inStock : TEXT.outOfStock)
+      ])
+    ]);
+  }
+
+  function renderProducts(cards) {
+    return el("ul", { class: "shopagent-products", "data-testid": "shopagent-products", "aria-label": "Products" },
+      cards.map(renderProductCard));
+  }
+
+  function renderConfirmation(data) {
+    return el("div", {
+      class: "shopagent-quick-replies",
+      "data-testid": "shopagent-confirmation",
+      role: "group",
+      "aria-label": "Confirm: " + (data.summary || "the action")
+    }, [
+      data.summary ? el("p", { class: "shopagent-confirmation-summary" }, data.summary) : null,
+      quickReply("Yes", "yes", "shopagent-confirm-yes"),
+      quickReply("No", "no", "shopagent-confirm-no")
+    ]);
+  }
+
+  function quickReply(label, text, testId) {
+    var button = el("button", { type: "button", class: "shopagent-quick-reply", "data-testid": testId }, label);
+    button.disabled = state.busy; // it arrives mid-turn: usable once the turn is done
+    button.addEventListener("click", function () {
+      if (state.busy) return;
+      retireQuickReplies();
+      sendMessage(text);
+    });
+    return button;
+  }
+
+  function retireQuickReplies() {
+    // An answer (clicked or typed) makes every earlier Yes/No stale: they must not confirm a later question.
+    var buttons = ui.log.querySelectorAll(".shopagent-quick-reply");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.disabled = true;
+      button.setAttribute("data-stale", "");
+    });
+  }
+
+  function appendToLog(node) {
+    var stick = isNearEnd();
+    ui.log.appendChild(node);
+    scrollToEnd(stick);
+  }
+
+  function isNearEnd() {
+    var log = ui.log;
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  }
+
+  function scrollToEnd(force) {
+    // Follow new text only if the customer hasn't scrolled up to reread something.
+    if (force) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function setStatus(text) {
+    ui.status.textContent = text || "";
+    ui.status.classList.toggle("shopagent-status--active", Boolean(text));
+  }
+
+  function autoGrow() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = Math.min(ui.input.scrollHeight, 120) + "px";
+  }
+
+  // --- busy state -----------------------------------------------------------------------------------------
+
+  function setBusy(busy) {
+    // Disabling the focused button (Send, Yes, Talk to a person) drops focus to <body>: note where it was.
+    var focusWasInPanel = ui.panel.contains(document.activeElement);
+    state.busy = busy;
+    ui.send.disabled = busy;
+    ui.handoff.disabled = busy;
+    // readOnly rather than disabled: a disabled field drops keyboard focus to <body> mid-conversation.
+    ui.input.readOnly = busy;
+    ui.log.setAttribute("aria-busy", String(busy)); // screen readers read the reply once, not word by word
+    Array.prototype.forEach.call(ui.log.querySelectorAll(".shopagent-quick-reply:not([data-stale])"),
+      function (button) { button.disabled = busy; });
+    if (busy) {
+      state.focusWasInPanel = focusWasInPanel;
+    } else if (state.open && state.focusWasInPanel && focusIsLost()) {
+      ui.input.focus(); // focus was lost, not moved: back to typing, never pulled from where the customer went
+    }
+  }
+
+  function focusIsLost() {
+    return !document.activeElement || document.activeElement === document.body;
+  }
+
+  // --- a turn ---------------------------------------------------------------------------------------------
+
+  function submitInput() {
+    var text = ui.input.value.trim();
+    if (!text || state.busy) return;
+    if (text.length > MAX_LENGTH) {
+      showError(TEXT.tooLong);
+      return;
+    }
+    ui.input.value = "";
+    autoGrow();
+    retireQuickReplies();
+    sendMessage(text);
+  }
+
+  function sendMessage(text) {
+    setBusy(true);
+    state.turn = null;
+    // Wait for the greeting and history so the new message lands after them, never above.
+    loadConversation().then(function () {
+      addMessage("user", text);
+      setStatus(TEXT.thinking);
+      return streamTurn(text, true);
+    }).catch(function (error) {
+      showError(turnErrorText(error));
+      if (state.turn) finishTurn();
+    }).then(function () {
+      setStatus("");
+      state.turn = null;
+      setBusy(false);
+    });
+  }
+
+  function turnErrorText(error) {
+    var status = error && error.status;
+    if (status === 413 || status === 422) return TEXT.tooLong;
+    if (status === 429) return TEXT.tooFast;
+    return status ? TEXT.error : TEXT.networkError; // no status: fetch itself failed (offline, DNS, CORS)
+  }
+
+  function streamTurn(text, mayRetry) {
+    return ensureSession().then(function (session) {
+      return api("/api/sessions/" + encodeURIComponent(session.id) + "/messages",
+        { method: "POST", body: { text: text }, accept: "text/event-stream" });
+    }).then(function (response) {
+      if (response.status === 404 && mayRetry) {
+        // The session expired between turns: open a new one and send the message there, once.
+        forgetSession();
+        return streamTurn(text, false);
+      }
+      if (!response.ok) throw httpError(response);
+      return readEventStream(response, handleEvent).then(function (sawDone) {
+        if (!sawDone) {
+          // The stream ended early (proxy timeout, server restart): say so instead of leaving half a reply.
+          if (state.turn) finishTurn();
+          showError(TEXT.cutOff);
+        }
+      });
+    });
+  }
+
+  /** The assistant message of this turn, created when the first thing to show arrives. */
+  function currentTurn() {
+    if (!state.turn) {
+      var node = addMessage("assistant", "");
+      node.setAttribute("data-state", "streaming");
+      state.turn = node;
+    }
+    return state.turn;
+  }
+
+  function appendToTurn(node) {
+    var stick = isNearEnd();
+    currentTurn().appendChild(node);
+    scrollToEnd(stick);
+  }
+
+  function finishTurn() {
+    var node = state.turn;
+    node.setAttribute("data-state", "final");
+    // Nothing streamed and no final text (e.g. only cards): drop the empty bubble rather than show a blob.
+    if (!bubbleOf(node).textContent) bubbleOf(node).classList.add("shopagent-bubble--empty");
+  }
+
+  function handleEvent(name, data) {
+    var handler = EVENT_HANDLERS[name];
+    if (handler) handler(data || {});
+    // Unknown events are ignored so that the server can add new ones without breaking deployed widgets.
+  }
+
+  var EVENT_HANDLERS = {
+    tool_started: function (data) {
+      setStatus(TOOL_STATUS[data.name] || TEXT.working);
+    },
+    tool_finished: function () {
+      setStatus(TEXT.thinking);
+    },
+    products: function (data) {
+      if (data.products && data.products.length) appendToTurn(renderProducts(data.products));
+    },
+    confirmation: function (data) {
+      appendToTurn(renderConfirmation(data));
+    },
+    handoff: function (data) {
+      addNotice(TEXT.handoffTitle, data.summary);
+    },
+    token: function (data) {
+      var stick = isNearEnd();
+      setStatus("");
+      bubbleOf(currentTurn()).appendChild(document.createTextNode(data.text || ""));
+      scrollToEnd(stick);
+    },
+    message: function (data) {
+      var node = currentTurn();
+      bubbleOf(node).textContent = data.text || "";
+      if (data.id !== undefined) node.setAttribute("data-message-id", String(data.id));
+      finishTurn();
+    },
+    error: function (data) {
+      if (window.console && data.detail) console.warn("shopagent:", data.detail);
+      showError(TEXT.error); // details are for logs; the apology message that follows speaks to the customer
+    },
+    done: function () {
+      if (state.turn) finishTurn();
+    }
+  };
+
+  // --- the event stream ----------------------------------------------------------------------------------
+
+  /**
+   * Read a fetch Response body as text/event-stream, calling onEvent(name, parsedData) per event.
+   * Resolves with whether a `done` event arrived. EventSource can't be used: it only does GET.
+   */
+  function readEventStream(response, onEvent) {
+    var sawDone = false;
+    var parser = createSseParser(function (name, rawData) {
+      var data;
+      try {
+        data = JSON.parse(rawData);
+      } catch (ignored) {
+        return; // one malformed event must not abort the rest of the reply
+      }
+      if (name === "done") sawDone = true;
+      onEvent(name, data);
+    });
+    if (!response.body || !response.body.getReader) {
+      // Very old browsers: no streaming, but the whole body still parses the same way.
+      return response.text().then(function (text) {
+        parser.push(text);
+        parser.end();
+        return sawDone;
+      });
+    }
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder("utf-8");
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          parser.push(decoder.decode()); // flush a multi-byte character split across the last chunks
+          parser.end();
+          return sawDone;
+        }
+        parser.push(decoder.decode(chunk.value, { stream: true }));
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  /**
+   * An incremental parser for the text/event-stream format (WHATWG HTML §9.2.6): feed it text in arbitrary
+   * pieces with push(), then end(). Handles CRLF/CR/LF line ends, multi-line data, comments (keep-alives).
+   */
+  function createSseParser(onEvent) {
+    var buffer = "";
+    var eventName = "";
+    var dataLines = [];
+
+    function dispatch() {
+      if (dataLines.length) onEvent(eventName || "message", dataLines.join("\n"));
+      eventName = "";
+      dataLines = [];
+    }
+
+    function processLine(line) {
+      if (line === "") return dispatch();
+      if (line.charAt(0) === ":") return; // a comment, e.g. a keep-alive ping
+      var colon = line.indexOf(":");
+      var field = colon === -1 ? line : line.slice(0, colon);
+      var value = colon === -1 ? "" : line.slice(colon + 1);
+      if (value.charAt(0) === " ") value = value.slice(1);
+      if (field === "event") eventName = value;
+      else if (field === "data") dataLines.push(value);
+      // id and retry only matter for reconnecting, which a POSTed turn never does.
+    }
+
+    function push(text) {
+      buffer += text;
+      var start = 0;
+      for (var i = 0; i < buffer.length; i++) {
+        var ch = buffer.charAt(i);
+        if (ch !== "\n" && ch !== "\r") continue;
+        // A CR at the very end may be the first half of a CRLF split across chunks: wait for the next one.
+        if (ch === "\r" && i === buffer.length - 1) break;
+        processLine(buffer.slice(start, i));
+        if (ch === "\r" && buffer.charAt(i + 1) === "\n") i++;
+        start = i + 1;
+      }
+      buffer = buffer.slice(start);
+    }
+
+    function end() {
+      // Be lenient with a server that closes without the final blank line: the last event still counts.
+      if (buffer) processLine(buffer.replace(/\r$/, ""));
+      buffer = "";
+      dispatch();
+    }
+
+    return { push: push, end: end };
+  }
+
+  // --- talk to a person -----------------------------------------------------------------------------------
+
+  function requestHandoff() {
+    if (state.busy) return;
+    setBusy(true);
+    setStatus(TOOL_STATUS.transfer_to_human_agents);
+    loadConversation().then(ensureSession).then(function (session) {
+      return api("/api/sessions/" + encodeURIComponent(session.id) + "/handoff", { method: "POST", body: {} });
+    }).then(function (response) {
+      if (!response.ok) throw httpError(response);
+      return response.json();
+    }).then(function (data) {
+      addNotice(TEXT.handoffTitle, data.summary);
+    }, function () {
+      showError(TEXT.handoffError);
+    }).then(function () {
+      setStatus("");
+      setBusy(false);
+    });
+  }
+
+  // --- public surface ------------------------------------------------------------------------------------
+
+  function whenMounted(action) {
+    return function () { if (ui) action(); }; // a call before the page has loaded is a no-op, not a crash
+  }
+
+  window.ShopAgent = {
+    version: "1.0.0",
+    open: whenMounted(open),
+    close: whenMounted(close),
+    toggle: whenMounted(toggle),
+    /** Exposed for tests of the stream parser; not a stable API. */
+    createSseParser: createSseParser
+  };
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
