@@ -101,7 +101,7 @@ class Turn:
         if self.state.handed_off:
             return Outcome(say("handed_off"), gist="waiting for a person")
         if self.state.pending:
-            if said.yes:
+            if said.yes and not self._names_something_else(said):
                 return self.execute_pending()
             self.state.pending = None
             if said.no and not said.intents:
@@ -132,6 +132,14 @@ class Turn:
         # Keep the request open only while the agent is asking something to complete it.
         self.state.intent = intent.value if outcome.asks else None
         return outcome
+
+    def _names_something_else(self, said: Understanding) -> bool:
+        """A "yes" that names another order or item is a new request, not a confirmation of the proposal."""
+        arguments = (self.state.pending or {}).get("arguments", {})
+        other_order = any(order_id != arguments.get("order_id") for order_id in said.order_ids)
+        proposed_items = set(arguments.get("item_ids", [])) | set(arguments.get("new_item_ids", []))
+        other_item = any(item_id not in proposed_items for item_id in said.item_ids)
+        return other_order or other_item
 
     def identify(self, said: Understanding) -> bool | None:
         """Verify the customer from an email or name + zip in the message; None when there is nothing to verify."""

@@ -111,7 +111,47 @@ def test_import_catalog_command(home: Path) -> None:
     assert json.loads(found.stdout)["results"][0]["product_id"] == "p-100"  # the index was rebuilt
 
 
-def test_run_reports_store_and_index(home: Path) -> None:
-    result = invoke("run")
+@pytest.fixture
+def no_model(home: Path):  # type: ignore[no-untyped-def]
+    """The agent without a language model (flows only): the CLI's wiring is under test, not the model."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SHOPAGENT_BACKEND", "none")
+    get_settings.cache_clear()
+    yield
+    patch.undo()
+    get_settings.cache_clear()
+
+
+def test_run_serves_the_widget_and_prints_the_url(no_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: served.update(app=application, **kwargs))
+    result = invoke("run", "--port", "8123")
     assert result.exit_code == 0, result.output
-    assert "Search index" in result.output
+    assert "http://127.0.0.1:8123/" in result.output and served["port"] == 8123
+    page = TestClient(served["app"]).get("/")
+    assert page.status_code == 200 and "widget.js" in page.text
+
+
+def test_chat_in_the_terminal(no_model) -> None:
+    result = CliRunner().invoke(
+        app, ["chat", "--email", "james.li4495@example.com"], input="status of order #W2611340\n\n",
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "get_order_details" in result.output and "is processed" in result.output
+
+
+def test_chat_with_an_unknown_email_fails_clearly(no_model) -> None:
+    result = invoke("chat", "--email", "nobody@example.com")
+    assert result.exit_code == 2 and "no customer with email" in result.output
+
+
+def test_token_command_signs_a_verifiable_token(home: Path) -> None:
+    from server.tokens import verify_customer_token
+
+    result = invoke("token", "james_li_5688", "--ttl", "120")
+    assert result.exit_code == 0, result.output
+    assert verify_customer_token(get_settings().secret(), result.stdout.strip()) == "james_li_5688"
