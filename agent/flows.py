@@ -8,6 +8,7 @@ tool without the customer's explicit yes to exactly those details.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +24,8 @@ from tools.runner import ToolResult
 if TYPE_CHECKING:
     from agent.manager import Agent
 
+STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
+OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 NEEDS_ACCOUNT = {
     Intent.CANCEL,
     Intent.RETURN,
@@ -92,6 +95,10 @@ class Turn:
         result = self.call("calculate", expression=expression)
         return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
 
+    def _difference(self, new: float, old: float) -> str:
+        """The size of a price difference (its direction is said in words)."""
+        return self.total([new], minus=old) if new >= old else self.total([old], minus=new)
+
     def failed(self) -> Outcome:
         return Outcome(say("tool_failed", error=self.results[-1].error), gist="an error")
 
@@ -103,14 +110,22 @@ class Turn:
         if self.state.pending:
             if said.yes and not self._names_something_else(said):
                 return self.execute_pending()
-            self.state.pending = None
-            if said.no and not said.intents:
+            if said.no:
+                self._forget_request()
                 return Outcome(say("declined"), gist="the customer declined")
+            if not said.intents and not self._names_something_else(said):
+                return self._ask_again()  # neither a clear yes nor a clear no: the proposal stands
+            self._forget_request()  # a new request replaces the proposal
+        elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL}:
+            self._forget_request()
+            return Outcome(say("dropped"), gist="the customer dropped the request")
         verified = self.identify(said)
         if verified is not None and not verified:
             key = "wrong_customer" if "another customer" in (self.results[-1].error or "") else "identity_failed"
             return Outcome(say(key), gist="the identity check failed")
         intent = said.intent
+        if intent is Intent.ORDER_STATUS and self.state.intent and not STATUS_CUE.search(said.text):
+            intent = None  # "order #W3614011" or "it's for my order" answers the open question
         if intent is not None:
             self.state.request = said.text
         elif self.state.intent:
@@ -124,14 +139,25 @@ class Turn:
             return self.agent.unplaced(self, said)
         self.state.misunderstood = 0
         self.state.intent = intent.value
-        if said.order_ids:
-            self.state.order_id = said.order_ids[0]
         if intent in NEEDS_ACCOUNT and self.ctx.customer_id is None:
             return ask("ask_identity", gist="asking the customer to verify their identity")
         outcome = self.FLOWS[intent](self, said)
         # Keep the request open only while the agent is asking something to complete it.
         self.state.intent = intent.value if outcome.asks else None
         return outcome
+
+    def _forget_request(self) -> None:
+        self.state.pending = None
+        self.state.intent = None
+        self.state.request = ""
+
+    def _ask_again(self) -> Outcome:
+        pending = self.state.pending or {}
+        return Outcome(
+            pending["summary"] + say("confirm_again"),
+            confirmation={"action": pending["tool"], "summary": pending["summary"]},
+            gist="asking the customer to confirm an action",
+        )
 
     def _names_something_else(self, said: Understanding) -> bool:
         """A "yes" that names another order or item is a new request, not a confirmation of the proposal."""
@@ -144,6 +170,9 @@ class Turn:
     def identify(self, said: Understanding) -> bool | None:
         """Verify the customer from an email or name + zip in the message; None when there is nothing to verify."""
         name = said.name or (bare_name(said.text) if said.zip else None)
+        zip_is_address = said.address is not None and said.address["zip"] == said.zip
+        if not said.emails and (self.ctx.customer_id is not None or zip_is_address):
+            return None
         if said.emails:
             result = self.call("find_user_id_by_email", email=said.emails[0])
         elif name and said.zip:
@@ -209,7 +238,7 @@ class Turn:
             return self.failed()
         if not user["orders"]:
             return Outcome(say("no_orders"), gist="no orders")
-        if len(user["orders"]) == 1:
+        if len(user["orders"]) == 1 and self.state.intent in {None, Intent.ORDER_STATUS}:
             self.state.order_id = user["orders"][0]
             return self.FLOWS[Intent(self.state.intent or Intent.ORDER_STATUS)](self, said)
         return ask("ask_order", orders=", ".join(user["orders"]), gist="asking which order")
@@ -217,6 +246,8 @@ class Turn:
     def order(self, said: Understanding) -> dict[str, Any] | Outcome:
         """The order under discussion, fetched now; or what to ask to find out which one."""
         order_id = said.order_ids[0] if said.order_ids else self.state.order_id
+        if not said.order_ids and OTHER_ORDER.search(said.text):
+            order_id = None
         if order_id is None:
             return self._orders(said)
         order = self.output("get_order_details", order_id=order_id)
@@ -368,7 +399,8 @@ class Turn:
             old=line_text(line),
             new=line_text(new_line),
             order_id=order["order_id"],
-            difference=self.total([variant["price"]], minus=line["price"]),
+            difference=self._difference(variant["price"], line["price"]),
+            direction="charged to" if variant["price"] >= line["price"] else "refunded to",
             method=method_text(method),
         )
         arguments = {

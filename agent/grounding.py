@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-ORDER_ID = re.compile(r"#W\d{7}\b")
+ORDER_ID = re.compile(r"#?\bW\d{7}\b", re.I)
 LONG_ID = re.compile(r"\b\d{6,}\b")
 USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
 AMOUNT = re.compile(r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\w.])")
@@ -16,8 +16,17 @@ DATE = re.compile(
     r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?)\b",
     re.I,
 )
-STATUSES = ("pending", "processed", "delivered", "cancelled", "return requested", "exchange requested")
-STATUS = re.compile(r"\b(" + "|".join(STATUSES) + r")\b", re.I)
+STATUSES = (
+    "pending (item modified)", "pending", "processed", "delivered", "cancelled", "return requested",
+    "exchange requested",
+)
+# A status is claimed when it follows "is", "was", "now"...: "only pending orders can be cancelled" claims nothing.
+STATUS = re.compile(
+    r"\b(?:is|was|are|were|now|been|status(?: is)?:?)\s+(?:now\s+)?("
+    + "|".join(re.escape(status) for status in STATUSES)
+    + r")(?![\w(])",
+    re.I,
+)
 SMALL_NUMBERS = {str(n) for n in range(11)}  # "one of 2 items", "5-7 business days" need no source
 
 
@@ -58,11 +67,14 @@ class GroundingChecker:
     def violations(self, reply: str, evidence: Evidence) -> list[Violation]:
         found: list[Violation] = []
         body = reply
-        for pattern, kind in ((ORDER_ID, "order id"), (USER_ID, "user id")):
-            for value in pattern.findall(body):
-                if value.lower() not in evidence.text:
-                    found.append(Violation(kind, value))
-            body = pattern.sub(" ", body)
+        for value in ORDER_ID.findall(body):
+            if "#" + value.lstrip("#").lower() not in evidence.text:
+                found.append(Violation("order id", value))
+        body = ORDER_ID.sub(" ", body)
+        for value in USER_ID.findall(body):
+            if value.lower() not in evidence.text:
+                found.append(Violation("user id", value))
+        body = USER_ID.sub(" ", body)
         for value in LONG_ID.findall(body):
             if value not in evidence.text:
                 found.append(Violation("id", value))
@@ -73,7 +85,7 @@ class GroundingChecker:
         body = DATE.sub(" ", body)
         found += self._amount_violations(body, evidence)
         for value in STATUS.findall(body):
-            if f'"{value.lower()}"' not in evidence.text and f"status: {value.lower()}" not in evidence.text:
+            if f'"status": "{value.lower()}"' not in evidence.text:
                 found.append(Violation("status", value))
         found += [Violation("product", name) for name in self._product_names(reply) if name not in evidence.text]
         return found

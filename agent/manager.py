@@ -14,11 +14,11 @@ from sqlalchemy import select
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
-from agent.llm.base import ChatModel, GenerationOptions, complete
+from agent.llm.base import ChatModel, GenerationOptions, complete_json
 from agent.memory import ChatSession, ConversationStore, DialogueState
 from agent.nlu import Understanding, understand
 from agent.planner import ModelPlanner
-from agent.replies import prompt, say, templates
+from agent.replies import PROMPTS, prompt, say, templates
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Product, User
@@ -28,17 +28,9 @@ from tools.store import Store
 
 log = logging.getLogger(__name__)
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s")
-# The opening line is a pleasantry and nothing else: it must start like one, and must not claim anything happened
-# (facts and outcomes come after it, from the tools).
-PLEASANTRY = re.compile(
-    r"^(sure|of course|certainly|absolutely|happy to help|glad to help|i'?d be (happy|glad)|i'?m (happy|glad)"
-    r"|thanks|thank you|hello|hi|hey|welcome|great|no problem|got it|ok(ay)?|alright|you'?re welcome"
-    r"|let me|good (morning|afternoon|evening)|my pleasure)\b",
-    re.I,
-)
-CLAIMS = re.compile(r"\b(cancel|refund|return|exchang|order|ship|deliver|price|\$|\d)", re.I)
-MAX_OPENING_WORDS = 14
+SENTENCES = re.compile(r"(?<=[.!?])\s+")
+# The model picks its opening line from these, under a grammar: fluent, and unable to claim anything.
+OPENINGS = tuple(line.strip() for line in (PROMPTS / "openings.txt").read_text().splitlines() if line.strip())
 
 
 @dataclass(frozen=True)
@@ -154,7 +146,8 @@ class Agent:
                 opening, violations = yield from self._stream_opening(turn, outcome)
             except Exception:
                 log.exception("the model failed on the opening line; the grounded body is sent alone")
-        body = outcome.body
+        body, body_violations = self._checked(turn.session_id, outcome.body)
+        violations += body_violations
         for piece in re.split(r"(?<=\n)|(?<=[.!?] )", ((" " if opening else "") + body)):
             if piece:
                 yield Event("token", {"text": piece})
@@ -171,26 +164,35 @@ class Agent:
         yield Event("done")
 
     def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
-        """The model's opening sentence, sent only after it passed the grounding and no-claims checks."""
+        """The model's opening line, chosen by the model among fixed pleasantries (decoding constrained to them)."""
         assert self.model is not None
         messages = [
             {"role": "system", "content": prompt("opening.md")},
             {"role": "user", "content": f"{turn_text(turn)}\n(Your reply will go on with: {outcome.gist}.)"},
         ]
-        options = GenerationOptions(max_tokens=self.config.opening_max_tokens, stop=("\n",))
-        draft = SENTENCE_END.split(complete(self.model, messages, options).strip(), maxsplit=1)[0].strip()
-        evidence = self.evidence(turn.session_id)
-        violations = [v.__dict__ for v in self.checker.violations(draft, evidence)]
-        if violations or not is_pleasantry(draft):
-            return "", violations
-        yield Event("token", {"text": draft})
-        return draft, []
+        options = GenerationOptions(max_tokens=self.config.opening_max_tokens, json_schema={"enum": list(OPENINGS)})
+        opening = complete_json(self.model, messages, options)
+        if opening not in OPENINGS:  # a backend that ignores the grammar gets no say
+            return "", [{"kind": "opening", "value": str(opening)[:80]}]
+        yield Event("token", {"text": opening})
+        return opening, []
+
+    def _checked(self, session_id: str, body: str) -> tuple[str, list[dict[str, str]]]:
+        """The reply body with any sentence that states an unsupported fact removed (none should: it is built
+        from tool results; this is the guard that keeps a template or flow bug from reaching a customer)."""
+        evidence = self.evidence(session_id)
+        violations = [v.__dict__ for v in self.checker.violations(body, evidence)]
+        if not violations:
+            return body, []
+        log.warning("ungrounded reply in session %s: %s", session_id, violations)
+        kept = [s for s in SENTENCES.split(body) if not self.checker.violations(s, evidence)]
+        return (" ".join(kept) if kept else say("apology")), violations
 
     # --- helpers for the flows ---------------------------------------------------------------------------------
 
     def evidence(self, session_id: str) -> Evidence:
         tool_rows = self.conversations.messages(session_id, roles=("tool",))
-        return Evidence.from_results(row.text for row in tool_rows)
+        return Evidence.from_results(row.text for row in tool_rows if row.payload.get("ok"))
 
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
         """No flow recognised the message: let the model choose a tool, or say what the agent can do."""
@@ -233,15 +235,6 @@ class Agent:
             }
             for row in rows
         ]
-
-
-def is_pleasantry(text: str) -> bool:
-    return (
-        bool(PLEASANTRY.match(text))
-        and not CLAIMS.search(text)
-        and len(text.split()) <= MAX_OPENING_WORDS
-        and text[-1:] in {".", "!"}
-    )
 
 
 def turn_text(turn: Turn) -> str:

@@ -31,19 +31,24 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (
         Intent.HUMAN,
         re.compile(
-            r"\b(human|real person|a person|live (agent|chat)|representative|someone real"
-            r"|speak to (an? )?(agent|someone)|talk to (an? )?(agent|someone|somebody)|supervisor|manager)\b"
+            r"\b(human( being| agent)?|real person|live (agent|chat|person)|(customer service )?representative"
+            r"|someone real|(speak|talk|chat) (to|with) (an? |some |your |the )?(real |actual )?"
+            r"(person|people|agent|someone|somebody|human|manager|supervisor))\b"
         ),
     ),
     (
         Intent.OUT_OF_SCOPE,
         re.compile(
             r"\b(lawyer|legal action|sue|lawsuit|fraud|chargeback|price ?match|coupon|promo(tion)? code|discount code"
-            r"|warranty|invoice|wholesale|job|hiring|password|hack(ed)?|delete my (account|data))\b"
+            r"|warranty claim|invoice|wholesale|password|hacked|delete my (account|data))\b"
         ),
     ),
-    (Intent.CANCEL, re.compile(r"\bcancel")),
-    (Intent.RETURN, re.compile(r"\b(return|refund|send (it|them|this|these) back|money back)")),
+    # "noise-cancelling headphones" and "what is your return policy?" are not requests to cancel or return.
+    (Intent.CANCEL, re.compile(r"\bcancel(?!l?ing|l?ation polic)")),
+    (
+        Intent.RETURN,
+        re.compile(r"\b(return|refund)(?!s? polic|s? window|able)|\bsend (it|them|this|these) back|money back"),
+    ),
     (
         Intent.EXCHANGE,
         re.compile(
@@ -64,7 +69,9 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     ),
     (
         Intent.ORDER_STATUS,
-        re.compile(r"\b(order|track(ing)?|status|where is|where's|arriv|deliver|ship(ped|ping|ment)?|package|parcel)"),
+        re.compile(
+            r"\b(orders?\b|track(ing)?|status|where is|where's|arriv|deliver|ship(ped|ping|ment)?|package|parcel)"
+        ),
     ),
     (
         Intent.SEARCH,
@@ -78,22 +85,37 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
 ]
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-ORDER_ID = re.compile(r"(?:#\s*)?\bW\s*-?\s*(\d{7})\b|\border\s*(?:number|no\.?|id)?\s*[:#]?\s*(\d{7})\b", re.I)
+ORDER_ID = re.compile(
+    r"(?:#\s*)?\bW\s*-?\s*(\d{7})\b|\border\s*(?:number|no\.?|id)?\s*(?:is\s*)?[:#(]?\s*(\d{7})\b", re.I
+)
 ITEM_ID = re.compile(r"\b(\d{10})\b")
 ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 NAME = re.compile(
     r"\b(?:my name is|name'?s|i am|i'm|this is|name:)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)", re.I
 )
-NOT_NAMES = {"looking", "trying", "wondering", "not", "a", "the", "here", "in", "from", "interested", "going", "so"}
+NOT_NAMES = {
+    "looking", "trying", "wondering", "not", "a", "the", "here", "in", "from", "interested", "going", "so", "very",
+    "really", "just", "ship", "upset", "sorry", "happy", "glad", "calling", "writing", "asking", "still", "back",
+}
+# A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
+_POLITE_TAIL = r"(?:[\s,.!]*(?:please|thanks|thank you|do it|go ahead|proceed|thx))*[\s.!]*$"
 YES = re.compile(
-    r"^\s*(yes|y|yeah|yep|yup|sure|ok|okay|confirm(ed)?|correct|right|please do|go ahead|do it|proceed"
-    r"|that'?s (right|correct|fine)|absolutely|affirmative)\b",
+    r"^\s*(?:yes|y|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|i confirm|correct|please do|please go ahead|go ahead"
+    r"|do it|proceed|that'?s (?:right|correct|fine)|absolutely|affirmative|no problem,? go ahead)" + _POLITE_TAIL,
     re.I,
 )
-NO = re.compile(r"^\s*(no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not now|cancel that)\b", re.I)
+NO = re.compile(
+    r"^\s*(?:no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not (?:now|yet)|cancel that|forget it"
+    r"|i changed my mind)\b(?![\s,]*(?:problem|worries)\b)",
+    re.I,
+)
 CANCEL_MISTAKE = re.compile(r"\b(mistake|by accident|accidental|wrong (item|order)|didn'?t mean)", re.I)
 CANCEL_UNNEEDED = re.compile(r"\b(no longer|don'?t need|do not need|not needed|changed my mind|don'?t want)", re.I)
-EVERYTHING = re.compile(r"\b(all|everything|every item|whole order|entire order|both)\b", re.I)
+EVERYTHING = re.compile(
+    r"\b(all (of )?(the |my )?items|all of (it|them)|everything|every item|whole order|entire order"
+    r"|both (items|of them)|them all)\b",
+    re.I,
+)
 GIFT_CARD = re.compile(r"\bgift ?card\b", re.I)
 PAYPAL = re.compile(r"\bpay ?pal\b", re.I)
 CARD_ENDING = re.compile(r"\b(?:ending|ends|last four|last 4)\D{0,12}(\d{4})\b", re.I)
@@ -103,6 +125,9 @@ ADDRESS = re.compile(
     r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})(?:\s*,\s*(?P<country>[A-Za-z .]+))?",
     re.I,
 )
+
+
+KNOWN_COUNTRIES = {"CANADA", "MEXICO", "UK", "UNITED KINGDOM"}
 
 
 @dataclass
@@ -147,17 +172,21 @@ def understand(text: str) -> Understanding:
     found.name = _name(without_emails)
     if not found.intents and found.item_ids:
         found.intents = [Intent.PRODUCT]
-    found.yes = bool(YES.search(text))
-    found.no = bool(NO.search(text)) and not found.yes
+    found.yes = bool(YES.match(text))
+    found.no = bool(NO.match(text)) and not found.yes
     return found
 
 
+NEGATED_MISTAKE = re.compile(r"\b(not|wasn'?t|isn'?t|no)\s+(a |by )?(mistake|accident)", re.I)
+
+
 def cancel_reason(text: str) -> str | None:
-    if CANCEL_MISTAKE.search(text):
-        return "ordered by mistake"
-    if CANCEL_UNNEEDED.search(text):
-        return "no longer needed"
-    return None
+    """The reason in the customer's words; None (ask again) when it is unclear or both are said."""
+    mistake = bool(CANCEL_MISTAKE.search(text)) and not NEGATED_MISTAKE.search(text)
+    unneeded = bool(CANCEL_UNNEEDED.search(text))
+    if mistake == unneeded:
+        return None
+    return "ordered by mistake" if mistake else "no longer needed"
 
 
 def bare_name(text: str) -> tuple[str, str] | None:
@@ -178,7 +207,10 @@ def _name(text: str) -> tuple[str, str] | None:
 def _address(match: re.Match[str]) -> dict[str, str]:
     parts = {key: (value or "").strip() for key, value in match.groupdict().items()}
     parts["state"] = parts["state"].upper()
-    parts["country"] = parts["country"] or "USA"
+    country = parts["country"].strip(" .").upper()
+    parts["country"] = "USA" if country in {"", "US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA"} else (
+        parts["country"].strip(" .") if country in KNOWN_COUNTRIES else "USA"
+    )
     return parts
 
 

@@ -31,9 +31,10 @@ def sign_customer_token(secret: str, customer_id: str, *, ttl_seconds: int = 360
 def verify_customer_token(secret: str, token: str, *, now: float | None = None) -> str:
     """The customer id the token vouches for; InvalidToken if it is malformed, forged or expired."""
     try:
+        token.encode("ascii")
         encoded, expiry, signature = token.split(".")
         expires_at = int(expiry)
-    except ValueError:
+    except (ValueError, UnicodeEncodeError):
         raise InvalidToken("malformed token") from None
     if not hmac.compare_digest(signature, _signature(secret, f"{encoded}.{expiry}")):
         raise InvalidToken("bad signature")

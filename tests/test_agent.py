@@ -142,6 +142,57 @@ def test_a_yes_naming_another_order_confirms_nothing(chat, store: Store) -> None
     assert "#W3614011" in final(events)  # the new request goes on: the agent asks why, about that order
 
 
+@pytest.mark.parametrize(
+    "answer", ["ok wait, no", "Right, hold on a second", "Correct me if I'm wrong, is this refundable?", "yes?!? hm"]
+)
+def test_only_a_clear_yes_confirms(chat, store: Store, answer: str) -> None:
+    sign_in(chat, EMMA)
+    order = _pending_order_of(store, EMMA["id"])
+    chat(f"cancel {order}, ordered by mistake")
+    events = chat(answer)
+    assert "cancel_pending_order" not in tools_called(events)
+    assert order_status(store, order) == "pending"
+    assert any(e.type == "confirmation" for e in events) or "won't do that" in final(events)
+
+
+def test_a_clear_yes_with_courtesy_confirms(chat, store: Store) -> None:
+    sign_in(chat, EMMA)
+    order = _pending_order_of(store, EMMA["id"])
+    chat(f"cancel {order}, ordered by mistake")
+    chat("hmm, is that refundable?")  # the proposal stands through an unclear answer
+    assert tools_called(chat("ok, go ahead please")) == ["cancel_pending_order"]
+    assert order_status(store, order) == "cancelled"
+
+
+def test_an_answer_mentioning_order_continues_the_request(chat) -> None:
+    sign_in(chat, EMMA)
+    assert "Why would you like to cancel" in chat.reply("cancel #W2417020")
+    events = chat("I ordered it by mistake")
+    assert next(e.data for e in events if e.type == "confirmation")["action"] == "cancel_pending_order"
+
+
+def test_product_and_policy_questions_propose_nothing(chat) -> None:
+    sign_in(chat, EMMA)
+    for text in ("do you have noise-cancelling headphones? I don't want wired ones", "what's your return policy?"):
+        events = chat(text)
+        assert not any(e.type == "confirmation" for e in events), text
+
+
+def test_that_is_all_does_not_mean_every_item(chat) -> None:
+    sign_in(chat)
+    events = chat(f"return the water bottle from {JAMES_DELIVERED}, that's all")
+    summary = next(e.data for e in events if e.type == "confirmation")["summary"]
+    assert "Water Bottle" in summary and "Hiking Boots" not in summary
+
+
+def test_declining_a_question_drops_the_request(chat, store: Store) -> None:
+    sign_in(chat, EMMA)
+    chat("cancel #W2417020")
+    assert "anything else" in chat.reply("never mind, forget it")
+    events = chat("no, I didn't mean that")
+    assert not any(e.type == "confirmation" for e in events)
+
+
 def test_injected_instructions_cannot_skip_confirmation(chat, store: Store) -> None:
     sign_in(chat, EMMA)
     order = _pending_order_of(store, EMMA["id"])

@@ -88,6 +88,7 @@ def test_a_signed_token_starts_an_authenticated_session(client: TestClient) -> N
         sign_customer_token(SECRET, "james_li_5688", ttl_seconds=-10),  # expired
         sign_customer_token(SECRET, "no_such_customer_1234"),  # unknown customer
         "not-a-token",
+        "YQ.9999999999.é",  # non-ASCII signature
         sign_customer_token(SECRET, "james_li_5688")[:-1] + "0",  # tampered signature
     ],
 )
@@ -129,6 +130,21 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     response = client.post(
         f"/api/sessions/{session_id}/messages", content=b'{"text": "' + b"a" * 20_000 + b'"}',
         headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_oversized_chunked_body_is_413(client: TestClient) -> None:
+    session_id = new_session(client)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"text": "'
+        for _ in range(40):
+            yield b"a" * 1000
+        yield b'"}'
+
+    response = client.post(
+        f"/api/sessions/{session_id}/messages", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
 
