@@ -76,6 +76,7 @@ def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[s
     first_token = None
     generated = 0
     generation_s = 0.0
+    decode_rate = None
     for event in agent.turn(session_id, text):
         if event.type == "token" and first_token is None:
             first_token = time.perf_counter() - started
@@ -85,8 +86,9 @@ def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[s
     if stats is not None:
         generated = stats.generated_tokens
         generation_s = float(stats.extra.get("wall_s", 0.0))
+        decode_rate = stats.extra.get("decode_tokens_per_s")
     return {"text": text, "ttft_s": first_token or total, "total_s": total, "generated_tokens": generated,
-            "generation_s": generation_s}
+            "generation_s": generation_s, "decode_tokens_per_s": decode_rate}
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +96,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     ttft = [t["ttft_s"] for t in turns]
     total = [t["total_s"] for t in turns]
     tokens = sum(t["generated_tokens"] for t in turns)
+    rates = [t["decode_tokens_per_s"] for t in turns if t.get("decode_tokens_per_s")]
     seconds = sum(t["generation_s"] for t in turns)
     return {
         "backend": result["backend"],
@@ -104,6 +107,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "reply_p50_s": statistics.median(total),
         "reply_p95_s": percentile(total, 95),
         "tokens_per_s": tokens / seconds if seconds else None,
+        "decode_tokens_per_s": statistics.median(rates) if rates else None,
         "peak_rss_mb": result["peak_rss_mb"],
         "load_s": result["load_s"],
     }
@@ -116,14 +120,16 @@ def write_outputs(summaries: list[dict[str, Any]], raw: list[dict[str, Any]], ou
                "conversations": CONVERSATIONS, "summary": summaries, "raw": raw}
     (out / "latency.json").write_text(json.dumps(payload, indent=2))
     header = (
-        "| backend | model | turns | first token p50 / p95 (s) | full reply p50 / p95 (s) | tokens/s | peak RSS (MB) |"
+        "| backend | model | turns | first token p50 / p95 (s) | full reply p50 / p95 (s) | decode tok/s "
+        "| tok/s incl. prompt | peak RSS (MB) |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         rate = f"{s['tokens_per_s']:.1f}" if s["tokens_per_s"] else "-"
+        decode = f"{s['decode_tokens_per_s']:.1f}" if s["decode_tokens_per_s"] else "-"
         lines.append(
             f"| {s['backend']} | {s['model']} | {s['turns']} | {s['ttft_p50_s']:.3f} / {s['ttft_p95_s']:.3f} | "
-            f"{s['reply_p50_s']:.3f} / {s['reply_p95_s']:.3f} | {rate} | {s['peak_rss_mb']:.0f} |"
+            f"{s['reply_p50_s']:.3f} / {s['reply_p95_s']:.3f} | {decode} | {rate} | {s['peak_rss_mb']:.0f} |"
         )
     (out / "latency.md").write_text(f"Machine: {machine}\n\n" + "\n".join(lines) + "\n")
     plot(raw, out / "latency.png")
