@@ -24,6 +24,13 @@ from tools.runner import ToolResult
 if TYPE_CHECKING:
     from agent.manager import Agent
 
+# Conversational lead-ins that only add noise to a catalogue query.
+CHATTER = re.compile(
+    r"^\s*(hi|hello|hey)?[,!. ]*(i'?m|i am|we'?re)?\s*(just )?(looking for|searching for|trying to find|after"
+    r"|do you (have|sell|carry|stock)|have you got|can you (show me|find|recommend)|show me|i need|i want( to buy)?"
+    r"|i'?d like( to buy)?)\s+(an? |some |the )?",
+    re.I,
+)
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 NEEDS_ACCOUNT = {
@@ -201,9 +208,18 @@ class Turn:
     # --- catalogue -------------------------------------------------------------------------------------------
 
     def search(self, said: Understanding) -> Outcome:
-        hits = self.output("search_products", query=said.text, limit=4)
+        query = CHATTER.sub("", said.text).strip(" ?!.,") or said.text
+        hits = self.output("search_products", query=query, limit=4)
         if hits is None:
             return self.failed()
+        named = self.agent.checker.product_names(query)
+        if named and not any(hit["name"].lower() in named for hit in hits):
+            # The customer named a product we sell but nothing of it fits every detail: show that product.
+            name = sorted(named, key=len)[-1]
+            closest = self.output("search_products", query=name, limit=4)
+            if closest:
+                self.state.products = closest
+                return Outcome(say("search_closest", lines=item_lines(closest)), cards=closest, gist="products found")
         if not hits:
             return Outcome(say("search_empty"), gist="no products found")
         self.state.products = hits
@@ -312,12 +328,18 @@ class Turn:
         original = order["payment_history"][0]["payment_method_id"]
         return user, user["payment_methods"].get(original)
 
-    def cancel(self, said: Understanding) -> Outcome:
+    def order_in(self, said: Understanding, status: str, action: str) -> dict[str, Any] | Outcome:
+        """The order under discussion if its status allows the action; otherwise why not (or what to ask)."""
         order = self.order(said)
+        if isinstance(order, Outcome) or order["status"] == status:
+            return order
+        key = "not_pending" if status == "pending" else "not_delivered"
+        return Outcome(say(key, order_id=order["order_id"], status=order["status"], action=action), gist="an error")
+
+    def cancel(self, said: Understanding) -> Outcome:
+        order = self.order_in(said, "pending", "cancelled")
         if isinstance(order, Outcome):
             return order
-        if order["status"] != "pending":
-            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="cancelled"))
         reason = cancel_reason(said.text)
         if reason is None:
             return ask("ask_reason", order_id=order["order_id"])
@@ -336,11 +358,9 @@ class Turn:
         return self.propose("cancel_pending_order", {"order_id": order["order_id"], "reason": reason}, summary)
 
     def give_back(self, said: Understanding) -> Outcome:
-        order = self.order(said)
+        order = self.order_in(said, "delivered", "returned")
         if isinstance(order, Outcome):
             return order
-        if order["status"] != "delivered":
-            return Outcome(say("not_delivered", order_id=order["order_id"], status=order["status"], action="returned"))
         lines = resolve.order_lines(order, said.text, said.item_ids)
         if lines is None:
             return self._ask_items(order)
@@ -419,20 +439,16 @@ class Turn:
         if wants_profile and not said.order_ids:
             summary = say("confirm_user_address", address=address_text(said.address))
             return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **said.address}, summary)
-        order = self.order(said)
+        order = self.order_in(said, "pending", "changed")
         if isinstance(order, Outcome):
             return order
-        if order["status"] != "pending":
-            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="changed"))
         summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(said.address))
         return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **said.address}, summary)
 
     def change_payment(self, said: Understanding) -> Outcome:
-        order = self.order(said)
+        order = self.order_in(said, "pending", "changed")
         if isinstance(order, Outcome):
             return order
-        if order["status"] != "pending":
-            return Outcome(say("not_pending", order_id=order["order_id"], status=order["status"], action="changed"))
         user = self.user()
         if user is None:
             return self.failed()

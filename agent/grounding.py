@@ -27,6 +27,13 @@ STATUS = re.compile(
     + r")(?![\w(])",
     re.I,
 )
+# Facts looked up verbatim in the evidence: (pattern, kind, the match as it appears in the evidence text).
+LITERAL_FACTS = (
+    (ORDER_ID, "order id", lambda value: "#" + value.lstrip("#").lower()),
+    (USER_ID, "user id", str.lower),
+    (LONG_ID, "id", str),
+    (DATE, "date", str.lower),
+)
 SMALL_NUMBERS = {str(n) for n in range(11)}  # "one of 2 items", "5-7 business days" need no source
 
 
@@ -67,27 +74,14 @@ class GroundingChecker:
     def violations(self, reply: str, evidence: Evidence) -> list[Violation]:
         found: list[Violation] = []
         body = reply
-        for value in ORDER_ID.findall(body):
-            if "#" + value.lstrip("#").lower() not in evidence.text:
-                found.append(Violation("order id", value))
-        body = ORDER_ID.sub(" ", body)
-        for value in USER_ID.findall(body):
-            if value.lower() not in evidence.text:
-                found.append(Violation("user id", value))
-        body = USER_ID.sub(" ", body)
-        for value in LONG_ID.findall(body):
-            if value not in evidence.text:
-                found.append(Violation("id", value))
-        body = LONG_ID.sub(" ", body)
-        for value in DATE.findall(body):
-            if value.lower() not in evidence.text:
-                found.append(Violation("date", value))
-        body = DATE.sub(" ", body)
+        for pattern, kind, key in LITERAL_FACTS:
+            found += [Violation(kind, value) for value in pattern.findall(body) if key(value) not in evidence.text]
+            body = pattern.sub(" ", body)  # so that an id's digits are not read again as an amount
         found += self._amount_violations(body, evidence)
         for value in STATUS.findall(body):
             if f'"status": "{value.lower()}"' not in evidence.text:
                 found.append(Violation("status", value))
-        found += [Violation("product", name) for name in self._product_names(reply) if name not in evidence.text]
+        found += [Violation("product", name) for name in self.product_names(reply) if name not in evidence.text]
         return found
 
     def _amount_violations(self, body: str, evidence: Evidence) -> list[Violation]:
@@ -100,7 +94,7 @@ class GroundingChecker:
                 found.append(Violation("amount", whole + ("." + cents if cents else "")))
         return found
 
-    def _product_names(self, reply: str) -> set[str]:
+    def product_names(self, reply: str) -> set[str]:
         """Catalogue names the reply mentions: n-gram lookup, so it scales to large catalogues."""
         words = re.findall(r"[\w'-]+", reply.lower())
         mentioned = set()

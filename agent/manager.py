@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,12 @@ from tools.store import Store
 log = logging.getLogger(__name__)
 
 SENTENCES = re.compile(r"(?<=[.!?])\s+")
-# The model picks its opening line from these, under a grammar: fluent, and unable to claim anything.
-OPENINGS = tuple(line.strip() for line in (PROMPTS / "openings.txt").read_text().splitlines() if line.strip())
+OPENINGS: dict[str, list[str]] = tomllib.loads((PROMPTS / "openings.toml").read_text())["openings"]
+OPENING_KINDS: dict[str, str] = tomllib.loads((PROMPTS / "openings.toml").read_text())["kinds"]
+
+
+def openings_for(gist: str) -> list[str]:
+    return OPENINGS[OPENING_KINDS.get(gist, "info")]
 
 
 @dataclass(frozen=True)
@@ -170,9 +175,12 @@ class Agent:
             {"role": "system", "content": prompt("opening.md")},
             {"role": "user", "content": f"{turn_text(turn)}\n(Your reply will go on with: {outcome.gist}.)"},
         ]
-        options = GenerationOptions(max_tokens=self.config.opening_max_tokens, json_schema={"enum": list(OPENINGS)})
+        choices = openings_for(outcome.gist)
+        if not choices:
+            return "", []
+        options = GenerationOptions(max_tokens=self.config.opening_max_tokens, json_schema={"enum": choices})
         opening = complete_json(self.model, messages, options)
-        if opening not in OPENINGS:  # a backend that ignores the grammar gets no say
+        if opening not in choices:  # a backend that ignores the grammar gets no say
             return "", [{"kind": "opening", "value": str(opening)[:80]}]
         yield Event("token", {"text": opening})
         return opening, []

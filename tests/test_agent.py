@@ -264,6 +264,13 @@ def test_product_search_returns_cards(chat) -> None:
     assert cards[0]["price"] in final(events)
 
 
+def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:
+    events = chat("I'm looking for a bluetooth speaker under $100")  # every speaker costs more than $270
+    cards = next(e.data["products"] for e in events if e.type == "products")
+    assert {card["name"] for card in cards} == {"Bluetooth Speaker"}
+    assert "Nothing matches every detail" in final(events)
+
+
 def test_transfer_to_a_person(chat) -> None:
     events = chat("I want to talk to a real person please")
     handoff = next(e.data for e in events if e.type == "handoff")
