@@ -147,6 +147,8 @@ class Turn:
         self.state.misunderstood = 0
         self.state.intent = intent.value
         if intent in NEEDS_ACCOUNT and self.ctx.customer_id is None:
+            if self.state.name:
+                return ask("ask_zip", gist="asking the customer to verify their identity")
             return ask("ask_identity", gist="asking the customer to verify their identity")
         outcome = self.FLOWS[intent](self, said)
         # Keep the request open only while the agent is asking something to complete it.
@@ -176,7 +178,10 @@ class Turn:
 
     def identify(self, said: Understanding) -> bool | None:
         """Verify the customer from an email or name + zip in the message; None when there is nothing to verify."""
-        name = said.name or (bare_name(said.text) if said.zip else None)
+        name = said.name or (bare_name(said.text) if said.zip else None) or self.state.name
+        if name and not said.zip and self.ctx.customer_id is None:
+            self.state.name = list(name)  # the zip code may follow in the next message
+            return None
         zip_is_address = said.address is not None and said.address["zip"] == said.zip
         if not said.emails and (self.ctx.customer_id is not None or zip_is_address):
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
     app.state.settings = settings
     app.state.agent = agent or build_agent(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

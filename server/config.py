@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 16_384
     rate_limit_per_minute: int = 30
     """Messages and sessions per client address per minute."""
+    client_address_header: str | None = None
+    """Behind a reverse proxy: the header carrying the customer's address (e.g. x-forwarded-for), for rate limits."""
+    max_concurrent_turns: int = 8
+    """Turns running at once; more get 503 (the model serialises generation anyway)."""
     host: str = "127.0.0.1"
     port: int = 8000
 

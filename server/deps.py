@@ -21,7 +21,10 @@ def get_app_settings(request: Request) -> Settings:
 
 def rate_limited(request: Request) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = request.client.host if request.client else "unknown"
+    header = request.app.state.settings.client_address_header
+    forwarded = request.headers.get(header, "") if header else ""
+    # The proxy appends the address it saw last: the first entry is the customer's own claim, the last is trusted.
+    client = forwarded.split(",")[-1].strip() or (request.client.host if request.client else "unknown")
     if not limiter.allow(client):
         raise HTTPException(status_code=429, detail="Too many requests: please wait a moment and try again.")
 

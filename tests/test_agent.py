@@ -78,6 +78,13 @@ def test_name_and_zip_verify_too(chat) -> None:
     assert "verified" in final(events)
 
 
+def test_name_and_zip_in_two_messages(chat) -> None:
+    chat(f"where is my order {JAMES_PROCESSED}?")
+    assert "zip code" in chat.reply("my name is James Li")
+    events = chat(JAMES["zip"])
+    assert tools_called(events) == ["find_user_id_by_name_zip", "get_order_details"]
+
+
 def test_a_wrong_email_is_not_verified(chat) -> None:
     reply = chat.reply("my email is nobody@example.com")
     assert "couldn't find an account" in reply

@@ -156,6 +156,31 @@ def test_rate_limit_is_429(settings: Settings, store: Store, retriever) -> None:
     assert codes == [201, 201, 201, 429]
 
 
+def test_too_many_concurrent_turns_get_503(client: TestClient) -> None:
+    session_id = new_session(client)
+    slots = client.app.state.turn_slots
+    taken = 0
+    while slots.acquire(blocking=False):  # every slot busy, as under a burst of long turns
+        taken += 1
+    try:
+        response = client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
+        assert response.status_code == 503 and "busy" in response.json()["detail"]
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"}).status_code == 200
+
+
+def test_rate_limit_uses_the_proxy_header_when_configured(settings: Settings, store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
+    behind_proxy = settings.model_copy(update={"rate_limit_per_minute": 2, "client_address_header": "x-forwarded-for"})
+    with TestClient(create_app(behind_proxy, agent=Agent(store, retriever=retriever))) as client:
+        def create(address: str) -> int:
+            return client.post("/api/sessions", json={}, headers={"x-forwarded-for": address}).status_code
+
+        assert [create("1.1.1.1"), create("1.1.1.1"), create("1.1.1.1")] == [201, 201, 429]
+        assert create("spoofed, 2.2.2.2") == 201  # another customer, by the address the proxy saw
+
+
 def test_handoff_button(client: TestClient) -> None:
     session_id = new_session(client)
     response = client.post(f"/api/sessions/{session_id}/handoff")

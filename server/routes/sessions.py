@@ -9,7 +9,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -75,14 +75,19 @@ def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])
-async def post_message(session_id: str, body: MessageIn, agent: AgentDep, settings: SettingsDep) -> EventSourceResponse:
+async def post_message(
+    session_id: str, body: MessageIn, agent: AgentDep, settings: SettingsDep, request: Request
+) -> EventSourceResponse:
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
     try:
         agent.conversations.get(session_id)
     except SessionNotFound:
         raise HTTPException(status_code=404, detail="No such chat session.") from None
-    return EventSourceResponse(_stream(agent, session_id, body.text), ping=15)
+    slots: threading.BoundedSemaphore = request.app.state.turn_slots
+    if not slots.acquire(blocking=False):
+        raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.")
+    return EventSourceResponse(_events(_start_turn(agent, session_id, body.text, slots)), ping=15)
 
 
 @router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
@@ -93,8 +98,11 @@ def hand_off(session_id: str, agent: AgentDep) -> Handoff:
         raise HTTPException(status_code=404, detail="No such chat session.") from None
 
 
-async def _stream(agent: Agent, session_id: str, text: str) -> AsyncIterator[ServerSentEvent]:
-    """Run the turn in a worker thread to its end, even if the client goes away: nothing said is lost."""
+def _start_turn(
+    agent: Agent, session_id: str, text: str, slots: threading.BoundedSemaphore
+) -> asyncio.Queue[Event | None]:
+    """Run the turn in a worker thread, started now: it runs to its end (and is stored) even if the client goes
+    away before reading a byte, and it gives its slot back when done. Its events arrive on the returned queue."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
@@ -107,8 +115,13 @@ async def _stream(agent: Agent, session_id: str, text: str) -> AsyncIterator[Ser
             for event in (Event("error", {"detail": "The assistant is unavailable right now."}), Event("done")):
                 loop.call_soon_threadsafe(queue.put_nowait, event)
         finally:
+            slots.release()
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
     threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()
+    return queue
+
+
+async def _events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[ServerSentEvent]:
     while (event := await queue.get()) is not None:
         yield ServerSentEvent(data=json.dumps(event.data), event=event.type)
