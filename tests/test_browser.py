@@ -259,6 +259,29 @@ def test_the_conversation_survives_a_reload(page: Page) -> None:
     assert page.evaluate("JSON.stringify(localStorage)") == session_before
 
 
+def test_an_open_confirmation_survives_a_reload(browser: Any, app: Any, base_url: str) -> None:
+    """Signed in, the customer asks to cancel; after a reload the Yes button is back and confirms for real."""
+    from server.tokens import sign_customer_token
+
+    token = sign_customer_token(app.state.settings.secret(), "emma_smith_8564")
+    context = embedded_page(browser, base_url, {"shop": token})
+    page = context.new_page()
+    page.goto("/page/shop")
+    open_chat(page)
+    by_id(page, "shopagent-input").fill("please cancel #W3614011, I ordered it by mistake")
+    by_id(page, "shopagent-input").press("Enter")
+    expect(by_id(page, "shopagent-confirm-yes")).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    wait_for_turn_end(page)
+
+    page.reload()
+    open_chat(page)
+    yes = by_id(page, "shopagent-confirm-yes")
+    expect(yes).to_have_count(1)
+    yes.click()
+    expect(assistant_replies(page).last).to_contain_text("is now cancelled", timeout=TURN_TIMEOUT_MS)
+    context.close()
+
+
 def test_a_session_the_server_forgot_is_replaced(browser: Any, base_url: str) -> None:
     context = browser.new_context(base_url=base_url)
     key = f"shopagent:session:{base_url}"

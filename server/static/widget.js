@@ -438,13 +438,19 @@
   function renderHistory(greeting, messages) {
     // The server may keep the greeting as the first stored message: show it once, as the greeting, either way.
     var first = messages[0];
-    if (first && first.role === "assistant" && first.text === greeting) messages = messages.slice(1);
+    if (first && first.role === "assistant" && (first.greeting || first.text === greeting)) {
+      messages = messages.slice(1);
+    }
     addGreeting(greeting);
-    messages.forEach(function (message) {
+    messages.forEach(function (message, index) {
       var node = addMessage(message.role === "user" ? "user" : "assistant", message.text);
       node.setAttribute("data-message-id", String(message.id));
       if (message.products && message.products.length) node.appendChild(renderProducts(message.products));
       if (message.handoff) addNotice(TEXT.handoffHistory, null);
+      // A question still open when the page was left: offer its Yes / No again.
+      if (message.confirmation && index === messages.length - 1) {
+        node.appendChild(renderConfirmation(message.confirmation));
+      }
     });
     scrollToEnd(true);
   }
