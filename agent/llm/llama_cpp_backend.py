@@ -55,12 +55,16 @@ class LlamaCppModel:
         name: str | None = None,
         flash_attn: bool = True,
         n_threads_batch: int | None = None,
+        prompt_cache_mb: int = 256,
     ) -> None:
         """`chat_template`/`stop` are the fallback for a GGUF without a template; the file's own wins.
 
         flash_attn: ~18% faster prompt evaluation on a 2-core CPU (llama.cpp's own default is "auto", which is on).
         n_threads_batch: threads for prompt evaluation (default n_threads). On a 2-core machine shared with other
         busy processes, n_threads=1 with n_threads_batch=2 avoids OpenMP spin-waiting collapsing the decode rate.
+        prompt_cache_mb: keep the KV state of recent prompts in RAM (0: off). The agent alternates a few fixed
+        system prompts (tool planner, opening line); with one live KV cache they would evict each other. Measured:
+        a planner call 0.5-1.3 s instead of 1.5-2.3 s, an opening 0.35 s instead of 0.56 s.
         """
         llama_cpp = _require_llama_cpp()
         self._llama_cpp = llama_cpp
@@ -78,6 +82,8 @@ class LlamaCppModel:
             flash_attn=flash_attn,
             verbose=False,
         )
+        if prompt_cache_mb > 0:
+            self._llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=prompt_cache_mb << 20))
         own_template = self._llm.metadata.get("tokenizer.chat_template")
         if own_template is None and chat_template is None:
             raise ValueError(f"{gguf_path} has no chat template and none was given")
