@@ -17,7 +17,17 @@ from agent import resolve
 from agent.events import Event
 from agent.memory import DialogueState
 from agent.nlu import Intent, Understanding, bare_name, cancel_reason, understand
-from agent.replies import address_text, item_lines, line_text, method_text, money, options_text, say
+from agent.replies import (
+    address_text,
+    item_lines,
+    line_text,
+    lines_text,
+    method_text,
+    money,
+    options_text,
+    say,
+    variant_cards,
+)
 from tools.context import StoreContext
 from tools.runner import ToolResult
 
@@ -61,9 +71,10 @@ def ask(key: str, gist: str = "asking for a detail", **slots: Any) -> Outcome:
 
 
 class Turn:
-    def __init__(self, agent: Agent, session_id: str, state: DialogueState, ctx: StoreContext) -> None:
+    def __init__(self, agent: Agent, session_id: str, text: str, state: DialogueState, ctx: StoreContext) -> None:
         self.agent = agent
         self.session_id = session_id
+        self.text = text  # the customer's message
         self.state = state
         self.ctx = ctx
         self.events: list[Event] = []
@@ -223,11 +234,9 @@ class Turn:
             name = sorted(named, key=len)[-1]
             closest = self.output("search_products", query=name, limit=4)
             if closest:
-                self.state.products = closest
                 return Outcome(say("search_closest", lines=item_lines(closest)), cards=closest, gist="products found")
         if not hits:
             return Outcome(say("search_empty"), gist="no products found")
-        self.state.products = hits
         return Outcome(say("search_results", lines=item_lines(hits)), cards=hits, gist="products found")
 
     def product(self, said: Understanding) -> Outcome:
@@ -241,12 +250,9 @@ class Turn:
             product = self.output("get_product_details", product_id=item["product_id"])
             if product is None:
                 return self.failed()
-        cards = [
-            {"product_id": product["product_id"], "name": product["name"], **variant}
-            for variant in product["variants"].values()
-        ]
-        lines = item_lines(cards[:8])
-        return Outcome(say("product_details", name=product["name"], lines=lines), cards=cards[:8], gist="a product")
+        cards = variant_cards(product, list(product["variants"].values())[:8])
+        lines = item_lines(cards)
+        return Outcome(say("product_details", name=product["name"], lines=lines), cards=cards, gist="a product")
 
     # --- account and orders ----------------------------------------------------------------------------------
 
@@ -291,7 +297,7 @@ class Turn:
             return order
         tracking_ids = [t for f in order["fulfillments"] for t in f["tracking_id"]]
         tracking = say("tracking", tracking_ids=", ".join(tracking_ids)) if tracking_ids else ""
-        items = "; ".join(line_text(line) for line in order["items"])
+        items = lines_text(order["items"])
         body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking)
         return Outcome(body, gist="the order's status")
 
@@ -355,7 +361,7 @@ class Turn:
         summary = say(
             "confirm_cancel",
             order_id=order["order_id"],
-            items="; ".join(line_text(line) for line in order["items"]),
+            items=lines_text(order["items"]),
             reason=reason,
             amount=paid,
             method=method_text(method) if method else "the original payment method",
@@ -379,7 +385,7 @@ class Turn:
             return ask("ask_payment", methods=self._methods(user), gist="asking how to refund")
         summary = say(
             "confirm_return",
-            items="; ".join(line_text(line) for line in lines),
+            items=lines_text(lines),
             order_id=order["order_id"],
             amount=self.total([line["price"] for line in lines]),
             method=method_text(method),
@@ -409,7 +415,7 @@ class Turn:
             return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
         if variant is None:
             options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
-            cards = [{"product_id": product["product_id"], "name": product["name"], **v} for v in alternatives[:8]]
+            cards = variant_cards(product, alternatives[:8])
             return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True)
         user, method = self._payment_of(order)
         if user is None:
@@ -465,7 +471,7 @@ class Turn:
         return self.propose("modify_pending_order_payment", arguments, summary)
 
     def _ask_items(self, order: dict[str, Any]) -> Outcome:
-        items = "; ".join(line_text(line) for line in order["items"])
+        items = lines_text(order["items"])
         return ask("ask_items", order_id=order["order_id"], items=items)
 
     @staticmethod

@@ -30,8 +30,9 @@ from tools.store import Store
 log = logging.getLogger(__name__)
 
 SENTENCES = re.compile(r"(?<=[.!?])\s+")
-OPENINGS: dict[str, list[str]] = tomllib.loads((PROMPTS / "openings.toml").read_text())["openings"]
-OPENING_KINDS: dict[str, str] = tomllib.loads((PROMPTS / "openings.toml").read_text())["kinds"]
+_OPENINGS_FILE = tomllib.loads((PROMPTS / "openings.toml").read_text())
+OPENINGS: dict[str, list[str]] = _OPENINGS_FILE["openings"]
+OPENING_KINDS: dict[str, str] = _OPENINGS_FILE["kinds"]
 
 
 def openings_for(gist: str) -> list[str]:
@@ -117,20 +118,20 @@ class Agent:
         with self._lock(session_id):
             state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
             self.conversations.append(session_id, "user", text)
-            turn = Turn(self, session_id, state, self.context(session_id, state, role, staff_id))
+            turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
             try:
                 outcome = turn.handle(understand(text))
             except Exception:
                 log.exception("turn failed in session %s", session_id)
                 yield from turn.events
-                yield from self._apology(session_id, state)
+                yield from self._apology(session_id)
                 return
             finally:
                 self.conversations.save_state(session_id, state)
             yield from turn.events
             yield from self._deliver(session_id, turn, outcome)
 
-    def _apology(self, session_id: str, state: DialogueState) -> Iterator[Event]:
+    def _apology(self, session_id: str) -> Iterator[Event]:
         text = say("apology")
         message = self.conversations.append(session_id, "assistant", text, {"error": True})
         yield Event("error", {"detail": "The assistant failed to handle this message."})
@@ -173,7 +174,7 @@ class Agent:
         assert self.model is not None
         messages = [
             {"role": "system", "content": prompt("opening.md")},
-            {"role": "user", "content": f"{turn_text(turn)}\n(Your reply will go on with: {outcome.gist}.)"},
+            {"role": "user", "content": f"{turn.text}\n(Your reply will go on with: {outcome.gist}.)"},
         ]
         choices = openings_for(outcome.gist)
         if not choices:
@@ -221,12 +222,9 @@ class Agent:
 
     def handoff(self, session_id: str) -> str:
         """The widget's "talk to a person" button: a transfer without going through the model."""
-        events = list(self.turn(session_id, "I want to talk to a person."))
-        return (
-            next(e.data["summary"] for e in events if e.type == "handoff")
-            if any(e.type == "handoff" for e in events)
-            else say("handed_off")
-        )
+        events = self.turn(session_id, "I want to talk to a person.")
+        summaries = [e.data["summary"] for e in events if e.type == "handoff"]
+        return summaries[0] if summaries else say("handed_off")
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.conversations.messages(session_id, roles=("user", "assistant"))
@@ -243,11 +241,6 @@ class Agent:
             }
             for row in rows
         ]
-
-
-def turn_text(turn: Turn) -> str:
-    rows = turn.agent.conversations.messages(turn.session_id, roles=("user",))
-    return rows[-1].text if rows else ""
 
 
 def _card(hit: dict[str, Any]) -> dict[str, Any]:

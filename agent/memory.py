@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,6 @@ class DialogueState:
     request: str = ""  # the customer's words for that request, with their answers to the agent's questions
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
-    products: list[dict[str, Any]] = field(default_factory=list)  # the last product cards shown
     misunderstood: int = 0  # consecutive turns the agent could not place
 
     @classmethod

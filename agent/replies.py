@@ -15,6 +15,7 @@ def templates() -> dict[str, str]:
     return tomllib.loads((PROMPTS / "replies.toml").read_text())
 
 
+@cache
 def prompt(name: str) -> str:
     return (PROMPTS / name).read_text().strip()
 
@@ -34,6 +35,16 @@ def options_text(options: dict[str, Any]) -> str:
 def line_text(line: dict[str, Any]) -> str:
     """One order line or catalogue item, e.g. 'Water Bottle (color: blue) $47.84'."""
     return f"{line['name']} ({options_text(line['options'])}) ${money(line['price'])}"
+
+
+def lines_text(lines: list[dict[str, Any]]) -> str:
+    """Several order lines or items on one line: 'Water Bottle (...) $47.84; Office Chair (...) $488.81'."""
+    return "; ".join(line_text(line) for line in lines)
+
+
+def variant_cards(product: dict[str, Any], variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Product cards for some of a product's variants (get_product_details output)."""
+    return [{"product_id": product["product_id"], "name": product["name"], **variant} for variant in variants]
 
 
 def item_lines(items: list[dict[str, Any]]) -> str:

@@ -8,10 +8,12 @@ import threading
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 
 from agent.manager import Agent
+from agent.memory import SessionNotFound
 from server.config import Settings, get_settings
 from server.limits import BodySizeLimit, RateLimiter
 from server.routes import health, sessions, widget
@@ -39,6 +41,12 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
         allow_headers=["content-type"],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(SessionNotFound, _session_not_found)
     for module in (sessions, health, widget):
         app.include_router(module.router)
     return app
+
+
+async def _session_not_found(request: Request, error: Exception) -> JSONResponse:
+    """Every route that takes a session id answers 404 for an unknown one."""
+    return JSONResponse(status_code=404, content={"detail": "No such chat session."})

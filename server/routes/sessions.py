@@ -15,7 +15,6 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.events import Event
 from agent.manager import Agent
-from agent.memory import SessionNotFound
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
 
@@ -67,11 +66,8 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
 
 @router.get("/{session_id}/messages")
 def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
-    try:
-        session = agent.conversations.get(session_id)
-        return {"session_id": session_id, "customer_id": session.customer_id, "messages": agent.history(session_id)}
-    except SessionNotFound:
-        raise HTTPException(status_code=404, detail="No such chat session.") from None
+    session = agent.conversations.get(session_id)
+    return {"session_id": session_id, "customer_id": session.customer_id, "messages": agent.history(session_id)}
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])
@@ -80,10 +76,7 @@ async def post_message(
 ) -> EventSourceResponse:
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
-    try:
-        agent.conversations.get(session_id)
-    except SessionNotFound:
-        raise HTTPException(status_code=404, detail="No such chat session.") from None
+    agent.conversations.get(session_id)  # 404 now: the turn itself runs in a worker thread
     slots: threading.BoundedSemaphore = request.app.state.turn_slots
     if not slots.acquire(blocking=False):
         raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.")
@@ -92,10 +85,7 @@ async def post_message(
 
 @router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
 def hand_off(session_id: str, agent: AgentDep) -> Handoff:
-    try:
-        return Handoff(summary=agent.handoff(session_id))
-    except SessionNotFound:
-        raise HTTPException(status_code=404, detail="No such chat session.") from None
+    return Handoff(summary=agent.handoff(session_id))
 
 
 def _start_turn(
