@@ -42,7 +42,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Queue) -> None:
+def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Queue, adapter: str | None = None,
+                conversations: list[list[str]] | None = None) -> None:
     """One backend, in a child process: time every turn of every conversation `repeats` times."""
     from agent.manager import Agent
     from server.config import Settings
@@ -51,7 +52,7 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
     from tools.store import Store, sqlite_url
 
     home = Path(tempfile.mkdtemp(prefix="latency-"))  # fresh stores; the search index and model caches are reused
-    settings = Settings(backend=backend, model=model)
+    settings = Settings(backend=backend, model=model, adapter=adapter)
     started = time.perf_counter()
     chat_model = open_model(settings)
     load_s = time.perf_counter() - started
@@ -61,7 +62,7 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
         store.create_schema()
         load_store(store)
         agent = Agent(store, model=chat_model, retriever=open_retriever(store, settings))
-        for conversation in CONVERSATIONS:
+        for conversation in conversations or CONVERSATIONS:
             session, _ = agent.open_session()
             for text in conversation:
                 turns.append(time_turn(agent, session.id, text, chat_model))
@@ -167,16 +168,24 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    raw = measure(args.backends, args.model, args.repeats)
+    write_outputs([summarise(result) for result in raw], raw, args.out)
+
+
+def measure(backends: list[str], model: str, repeats: int, adapter: str | None = None,
+            conversations: list[list[str]] | None = None) -> list[dict[str, Any]]:
+    """Each backend in its own spawned process, so its peak memory is its own."""
     context = multiprocessing.get_context("spawn")
     raw = []
-    for backend in args.backends:
+    for backend in backends:
         queue = context.Queue()
-        process = context.Process(target=run_backend, args=(backend, args.model, args.repeats, queue))
+        process = context.Process(target=run_backend,
+                                  args=(backend, model, repeats, queue, adapter, conversations))
         process.start()
         raw.append(queue.get())
         process.join()
         print(f"{backend}: done")
-    write_outputs([summarise(result) for result in raw], raw, args.out)
+    return raw
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""Small plotting helpers shared by the suites (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def bar_chart(values: Mapping[str, float], title: str, path: Path, ylabel: str = "") -> Path:
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    names = list(values)
+    axis.bar(range(len(names)), [values[n] for n in names], color="tab:blue")
+    axis.set_xticks(range(len(names)), names, rotation=15, ha="right", fontsize=8)
+    for i, name in enumerate(names):
+        axis.text(i, values[name], f"{values[name]:.3f}", ha="center", va="bottom", fontsize=8)
+    axis.set_title(title)
+    axis.set_ylabel(ylabel)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def histogram(series: Mapping[str, Sequence[float]], title: str, xlabel: str, path: Path, bins: int = 30) -> Path:
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    for label, values in series.items():
+        axis.hist(values, bins=bins, alpha=0.6, label=label)
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("count")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def reliability_curve(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str,
+                      path: Path) -> Path:
+    """curves: label -> (mean predicted probability per bin, observed frequency per bin)."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.5))
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")
+    for label, (predicted, observed) in curves.items():
+        axis.plot(predicted, observed, marker="o", label=label)
+    axis.set_xlabel("predicted probability")
+    axis.set_ylabel("observed frequency")
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str, path: Path) -> Path:
+    """curves: label -> (recall values, precision values)."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.5))
+    for label, (recall, precision) in curves.items():
+        axis.plot(recall, precision, label=label)
+    axis.set_xlabel("recall")
+    axis.set_ylabel("precision")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1.02)
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
