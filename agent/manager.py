@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent import toolcall
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
@@ -206,7 +207,9 @@ class Agent:
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
         """No flow recognised the message: let the model choose a tool, or say what the agent can do."""
         if self.planner is not None:
-            outcome = self.planner.plan(turn, said)
+            rows = self.conversations.messages(turn.session_id, roles=("user", "tool", "assistant"))
+            history = toolcall.past_turns(rows)[:-1]  # the last turn is this one: its message is `said`
+            outcome = self.planner.plan(turn, said, history)
             if outcome is not None:
                 return outcome
         turn.state.misunderstood += 1

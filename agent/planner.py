@@ -7,15 +7,16 @@ own data, confirmation), which the model cannot skip.
 
 from __future__ import annotations
 
-import copy
 import logging
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+from agent import toolcall
 from agent.flows import NEEDS_ACCOUNT, Outcome, Turn, ask
 from agent.llm.base import ChatModel, GenerationOptions, complete_json
 from agent.nlu import Intent, Understanding
-from agent.replies import prompt
+from agent.toolcall import NO_TOOL
 from tools.errors import ToolError
 from tools.runner import ToolRunner
 
@@ -42,68 +43,57 @@ ROUTED = {
 }
 
 
-# What the model may choose from for a message no flow recognised (requests about orders and accounts are
-# recognised by the flows' patterns; a small model's guesses there would only show the wrong data).
+# What the base model may choose from for a message no flow recognised (requests about orders and accounts are
+# recognised by the flows' patterns; a small untuned model's guesses there would only show the wrong data).
+# The fine-tuned model (measured: evals/results/toolcalls) chooses from every tool.
 OFFERED = ("search_products", "get_product_details", "list_all_product_types", "calculate", "transfer_to_human_agents")
-NO_TOOL = "none"
 
 
 class ModelPlanner:
-    def __init__(self, model: ChatModel, runner: ToolRunner, *, max_tokens: int = 64) -> None:
+    def __init__(self, model: ChatModel, runner: ToolRunner, *, max_tokens: int = 96) -> None:
         self.model = model
         self.runner = runner
         self.max_tokens = max_tokens
         self.invalid_proposals = 0
+        self.tuned = bool(getattr(model, "tool_tuned", False))
 
     @cached_property
     def schema(self) -> dict[str, Any]:
-        """One JSON schema accepting exactly the well-formed calls of the store's tools."""
-        variants = [_call_schema(NO_TOOL, {"type": "object", "properties": {}})]
-        for spec in self.runner.schemas():
-            function = spec["function"]
-            if function["name"] not in OFFERED:
-                continue
-            arguments = copy.deepcopy(function["parameters"])
-            arguments["additionalProperties"] = False
-            for field in arguments.get("properties", {}).values():
-                field.pop("description", None)  # keeps the grammar small; descriptions are in the prompt
-            variants.append(_call_schema(function["name"], arguments))
-        return {"anyOf": variants}
+        """The well-formed calls the model may make: every tool when tuned, else the OFFERED few."""
+        full = toolcall.call_schema()
+        if self.tuned:
+            return full
+        return {"anyOf": [v for v in full["anyOf"] if v["properties"]["tool"]["const"] in (*OFFERED, NO_TOOL)]}
 
-    @cached_property
-    def system_prompt(self) -> str:
-        functions = [spec["function"] for spec in self.runner.schemas() if spec["function"]["name"] in OFFERED]
-        lines = [f"- {f['name']}: {f['description'].split('. ')[0]}" for f in functions]
-        lines.append(f"- {NO_TOOL}: none of these tools fits the message")
-        return prompt("planner.md").format(tools="\n".join(lines))
-
-    def propose(self, text: str) -> tuple[str, dict[str, Any]] | None:
-        """The model's tool call for the customer's message, validated; None when it is not a valid call."""
-        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": text}]
+    def propose(self, text: str, history: list[toolcall.PastTurn] | None = None,
+                verified: str | None = None) -> tuple[str, dict[str, Any]] | None:
+        """The model's tool call for the customer's message, validated; None for "none" or an invalid call."""
+        messages = toolcall.messages(history or [], text, verified, list_tools=not self.tuned)
         options = GenerationOptions(max_tokens=self.max_tokens, json_schema=self.schema)
         try:
-            proposal = complete_json(self.model, messages, options)
-            name, arguments = proposal["tool"], proposal["arguments"]
-            if name == NO_TOOL:
+            call = toolcall.parse(complete_json(self.model, messages, options))
+            if call.tool == NO_TOOL:
                 return None
-            if name not in OFFERED:
-                raise ToolError(f"tool {name} is not offered here")
-            return name, self.runner.validate(name, arguments)
+            if not self.tuned and call.tool not in OFFERED:
+                raise ValueError(f"tool {call.tool} is not offered here")
+            return call.tool, call.arguments
         except (ValueError, KeyError, TypeError, ToolError) as error:
             self.invalid_proposals += 1
             log.info("discarded an invalid tool proposal: %s", error)
             return None
 
-    def plan(self, turn: Turn, said: Understanding) -> Outcome | None:
-        proposal = self.propose(said.text)
+    def plan(self, turn: Turn, said: Understanding, history: list[toolcall.PastTurn] | None = None) -> Outcome | None:
+        proposal = self.propose(said.text, history, turn.ctx.customer_id)
         if proposal is None:
             return None
         name, arguments = proposal
         intent = ROUTED.get(name)
         if intent is None:  # a generic tool (the calculator): harmless, run it as proposed
-            return self._run_generic(turn, name, arguments)
-        if name == "search_products":
-            said = Understanding(text=arguments.get("query") or said.text, intents=[Intent.SEARCH])
+            try:
+                return self._run_generic(turn, name, self.runner.validate(name, arguments))
+            except ToolError:
+                return None
+        said = _with_model_slots(said, intent, arguments)
         turn.state.intent = intent.value
         turn.state.request = said.text
         if intent in NEEDS_ACCOUNT and turn.ctx.customer_id is None:
@@ -117,10 +107,13 @@ class ModelPlanner:
         return Outcome(f"{arguments.get('expression', '')} = {result.output}", gist="a calculation")
 
 
-def _call_schema(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"tool": {"const": name}, "arguments": arguments},
-        "required": ["tool", "arguments"],
-        "additionalProperties": False,
-    }
+def _with_model_slots(said: Understanding, intent: Intent, arguments: dict[str, Any]) -> Understanding:
+    """The flow reads its slots from the understanding: add what the model extracted (the flow re-checks all)."""
+    text = arguments.get("query") if intent is Intent.SEARCH and arguments.get("query") else said.text
+    order_ids = said.order_ids or ([arguments["order_id"]] if arguments.get("order_id") else [])
+    emails = said.emails or ([arguments["email"]] if arguments.get("email") else [])
+    item_ids = said.item_ids or [v for k in ("item_id", "product_id") if (v := arguments.get(k))]
+    name = said.name or ((arguments["first_name"], arguments["last_name"])
+                         if arguments.get("first_name") and arguments.get("last_name") else None)
+    return replace(said, text=text, intents=[intent], order_ids=order_ids, emails=emails, item_ids=item_ids,
+                   name=name, zip=said.zip or arguments.get("zip"))

@@ -72,3 +72,23 @@ def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str, path: Path) -> Path:
+    """groups: series label -> {category: value}; one bar per series within each category."""
+    figure, axis = plt.subplots(figsize=(8, 3.8))
+    labels = list(groups)
+    categories = list(next(iter(groups.values())))
+    width = 0.8 / max(1, len(labels))
+    for i, label in enumerate(labels):
+        xs = [c + i * width for c in range(len(categories))]
+        axis.bar(xs, [groups[label][c] for c in categories], width=width, label=label)
+    axis.set_xticks([c + width * (len(labels) - 1) / 2 for c in range(len(categories))], categories, rotation=12,
+                    fontsize=8)
+    axis.set_ylim(0, 1.05)
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.cli import eval_command
+from finetune.cli import finetune_command
 from server.config import get_settings
 from server.services import StoreNotReadyError, open_retriever, open_store
 from tools.store import Store
@@ -22,6 +23,7 @@ app = typer.Typer(help="shopagent: a conversational shopping agent for online st
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.command("eval")(eval_command)
+app.command("finetune")(finetune_command)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one line per error: greppable
 

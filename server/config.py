@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     """Inference backend: llama_cpp (serving), transformers (reference), langchain (a remote chat model), none."""
     model: str = "smollm2-135m"
     """smollm2-135m, gemma3-270m, a path to a .gguf file, or for langchain a spec such as openai:gpt-4o-mini."""
-    adapter: str | None = None
-    """A LoRA adapter directory to load on top of the model."""
+    adapter: str | None = "default"
+    """LoRA adapter: "default" (the shipped fine-tuned tool-call adapter), "none" (the base model), or a path."""
     threads: int = 2
 
     token_secret: str | None = None

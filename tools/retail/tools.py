@@ -255,7 +255,7 @@ def get_item_details(item_id: str, ctx: Ctx) -> dict:
     item = ctx.db.get(Item, item_id.strip())
     if item is None:
         raise ToolError(f"Item {item_id} not found.")
-    return item_view(item)
+    return {"product_id": item.product_id, "name": item.product.name, **item_view(item)}  # the flow finds its product
 
 
 @store_tool(ToolKind.READ)

@@ -1,0 +1,162 @@
+"""The model's tool-call protocol: one prompt, one rendering of the conversation, one JSON schema.
+
+Used alike by the agent at run time (the planner), by the training-data generator and by the tool-call evaluation,
+so the fine-tuned model sees in production exactly the format it was trained on. The model answers the customer's
+last message with {"tool": name, "arguments": {...}}: the tool that serves the request, with the arguments the
+conversation states (partial: the policy-bound flow gathers, checks and confirms the rest), or "none".
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from agent.replies import prompt
+from tools.retail.tools import RETAIL_TOOLS
+from tools.runner import ToolRunner
+
+NO_TOOL = "none"
+HISTORY_TURNS = 2  # earlier turns shown to the model: enough for follow-ups, short enough to train on a CPU
+RESULT_CHARS = 160  # each tool result is cut to this: ids and statuses come first in every result
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    tool: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"tool": self.tool, "arguments": self.arguments}, ensure_ascii=False)
+
+
+@dataclass
+class PastTurn:
+    """One earlier turn as the model sees it: what the customer said, the tools the store ran, its reply."""
+
+    user: str
+    tools: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # (name, arguments, result text)
+    reply: str = ""
+
+
+@cache
+def runner() -> ToolRunner:
+    return ToolRunner(RETAIL_TOOLS)
+
+
+def tool_names() -> list[str]:
+    return [spec["function"]["name"] for spec in runner().schemas()]
+
+
+@cache
+def system_prompt(list_tools: bool = True) -> str:
+    """With the tool list for a model that does not know the tools; without it (-390 tokens a call) for the
+    fine-tuned model, which learned them."""
+    if not list_tools:
+        return prompt("toolcall.md").split("\nTools:")[0].replace("{{", "{").replace("}}", "}")
+    lines = []
+    for spec in runner().schemas():
+        function = spec["function"]
+        arguments = ", ".join(function["parameters"].get("properties", {}))
+        lines.append(f"- {function['name']}({arguments})")  # names and arguments say enough: a short prompt
+    return prompt("toolcall.md").format(tools="\n".join(lines))
+
+
+@cache
+def call_schema() -> dict[str, Any]:
+    """JSON schema of every well-formed call: any tool, any subset of its arguments, nothing else."""
+    variants = [_variant(NO_TOOL, {"type": "object", "properties": {}})]
+    for spec in runner().schemas():
+        arguments = copy.deepcopy(spec["function"]["parameters"])
+        arguments.pop("required", None)  # partial calls: the flow asks for what is missing
+        arguments["additionalProperties"] = False
+        for value in arguments.get("properties", {}).values():
+            value.pop("description", None)
+            value.pop("default", None)
+        variants.append(_variant(spec["function"]["name"], arguments))
+    return {"anyOf": variants}
+
+
+def _variant(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"tool": {"const": name}, "arguments": arguments},
+            "required": ["tool", "arguments"], "additionalProperties": False}
+
+
+def render_turn(turn: PastTurn) -> str:
+    lines = [f"{name}({json.dumps(arguments, ensure_ascii=False)}) -> {_cut(result)}"
+             for name, arguments, result in turn.tools]
+    lines.append(f"reply: {turn.reply}")
+    return "\n".join(lines)
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
+
+
+def messages(history: Sequence[PastTurn], text: str, verified: str | None = None,
+             list_tools: bool = True) -> list[dict[str, str]]:
+    """The chat the model answers: the protocol, the last few turns (the store's tool runs and replies in a
+    `tool` message after each customer message) and the customer's new message."""
+    system = system_prompt(list_tools)
+    if verified:
+        system += f"\nThe customer is verified as user_id {verified}."
+    chat = [{"role": "system", "content": system}]
+    for turn in history[-HISTORY_TURNS:]:
+        chat += [{"role": "user", "content": turn.user}, {"role": "tool", "content": render_turn(turn)}]
+    chat.append({"role": "user", "content": text})
+    return chat
+
+
+def parse(payload: Any) -> ToolCall:
+    """A model's answer as a call; ValueError when it is not one of the well-formed calls."""
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    if not isinstance(payload, dict) or set(payload) != {"tool", "arguments"}:
+        raise ValueError("a call is an object with exactly 'tool' and 'arguments'")
+    name, arguments = payload["tool"], payload["arguments"]
+    if not isinstance(arguments, dict):
+        raise ValueError("'arguments' must be an object")
+    if name == NO_TOOL:
+        if arguments:
+            raise ValueError("'none' takes no arguments")
+        return ToolCall(NO_TOOL)
+    return ToolCall(name, validate_partial(name, arguments))
+
+
+def validate_partial(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Check the given arguments against the tool's schema (missing ones allowed); returns them normalised."""
+    if name not in runner().tools:
+        raise ValueError(f"unknown tool {name!r}")
+    fields = runner().tools[name].tool_call_schema.model_fields
+    unknown = set(arguments) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown argument(s) for {name}: {', '.join(sorted(unknown))}")
+    schema = runner().tools[name].tool_call_schema
+    clean = {}
+    for key, value in arguments.items():
+        try:  # validate each field alone: the model may leave the others out
+            clean[key] = schema.__pydantic_validator__.validate_assignment(
+                schema.model_construct(), key, value).__dict__[key]
+        except Exception as error:  # pydantic's ValidationError, with the field's message
+            raise ValueError(f"invalid {key} for {name}: {error}") from None
+    return clean
+
+
+def past_turns(rows: Iterable[Any]) -> list[PastTurn]:
+    """Chat-memory rows (user / tool / assistant, in order) grouped into turns."""
+    turns: list[PastTurn] = []
+    for row in rows:
+        if row.role == "user":
+            turns.append(PastTurn(user=row.text))
+        elif not turns:
+            continue  # the greeting before the customer's first message
+        elif row.role == "tool":
+            payload = row.payload or {}
+            turns[-1].tools.append((payload.get("name", "?"), payload.get("arguments", {}), row.text))
+        elif row.role == "assistant":
+            turns[-1].reply = row.text
+    return turns

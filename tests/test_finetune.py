@@ -1,0 +1,150 @@
+"""The fine-tuning pipeline: generated data, the split, a tiny end-to-end fine-tune, the adapter on both backends."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent import toolcall
+from agent.llm.base import GenerationOptions
+from finetune.data import generate, leakage
+from finetune.gguf_lora import permute
+from finetune.scoring import grounded, same_arguments, score, violations
+from tools.retail.loader import DEMO_STORE_JSON
+
+TOOL_LINE = re.compile(r"^(\w+)\((\{.*?\})\) -> (.*)$", re.MULTILINE)
+DB = json.loads(Path(DEMO_STORE_JSON).read_text())
+
+
+@pytest.fixture(scope="module")
+def train_examples() -> list[dict[str, Any]]:
+    return [json.loads(e.to_json()) for e in generate("train", 25, seed=7)]
+
+
+@pytest.fixture(scope="module")
+def dev_examples() -> list[dict[str, Any]]:
+    return [json.loads(e.to_json()) for e in generate("dev", 10, seed=7)]
+
+
+def test_every_target_is_a_well_formed_call_of_a_store_tool(train_examples) -> None:
+    assert len(train_examples) > 40
+    tools = set(toolcall.tool_names()) | {toolcall.NO_TOOL}
+    for example in train_examples:
+        call = toolcall.parse(example["target"])  # raises on an unknown tool or a badly typed argument
+        assert call.tool in tools
+        assert example["messages"][0]["role"] == "system" and example["messages"][-1]["role"] == "user"
+
+
+def test_tool_results_in_the_history_come_from_the_store(train_examples) -> None:
+    emails = {u["email"].lower(): u["user_id"] for u in DB["users"].values()}
+    seen = 0
+    for example in train_examples:
+        for message in example["messages"]:
+            if message["role"] != "tool":
+                continue
+            for name, arguments, result in TOOL_LINE.findall(message["content"]):
+                args = json.loads(arguments)
+                if name == "find_user_id_by_email" and args["email"].lower() in emails:
+                    assert result == emails[args["email"].lower()]
+                    seen += 1
+                if name == "get_order_details" and not result.startswith("Error"):
+                    assert args["order_id"] in DB["orders"] and f'"order_id": "{args["order_id"]}"' in result
+                    seen += 1
+    assert seen > 5
+
+
+def test_dev_shares_no_template_customer_order_or_message_with_train(train_examples, dev_examples) -> None:
+    assert leakage(train_examples, dev_examples) == {"templates": 0, "customers": 0, "orders": 0,
+                                                     "messages_with_ids": 0}
+    assert {e["split"] for e in dev_examples} == {"dev"}
+
+
+def test_the_dev_set_does_not_depend_on_the_train_size() -> None:
+    first = [e.to_json() for e in generate("dev", 3, seed=7)]
+    assert first == [e.to_json() for e in generate("dev", 3, seed=7)]
+
+
+def test_scoring_by_hand() -> None:
+    messages = [{"role": "system", "content": "x\nThe customer is verified as user_id ana_1."},
+                {"role": "user", "content": "cancel #W1234567 please"}]
+    good = toolcall.ToolCall("cancel_pending_order", {"order_id": "#W1234567"})
+    invented = toolcall.ToolCall("cancel_pending_order", {"order_id": "#W7654321"})
+    other_user = toolcall.ToolCall("get_user_details", {"user_id": "bob_2"})
+    assert violations(good, messages) == 0 and grounded(good, messages)
+    assert violations(invented, messages) == 1 and not grounded(invented, messages)
+    assert violations(other_user, messages) == 1
+    assert same_arguments({"query": "Red  Shoes", "max_price": 50.0}, {"query": "red shoes", "max_price": 50})
+    assert not same_arguments({"query": "red shoes"}, {"query": "red shoes", "max_price": 50})
+
+
+class ScriptedModel:
+    """Answers from a list: a stand-in for the model when checking the scorer's arithmetic only."""
+
+    name = "scripted"
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = iter(answers)
+
+    def stream(self, messages: Any, options: GenerationOptions):  # type: ignore[no-untyped-def]
+        yield next(self.answers)
+
+
+def test_score_counts_exact_tool_only_and_malformed_answers() -> None:
+    example = {"messages": [{"role": "system", "content": toolcall.system_prompt(False)},
+                            {"role": "user", "content": "where is #W1234567"}],
+               "target": {"tool": "get_order_details", "arguments": {"order_id": "#W1234567"}}}
+    answers = ['{"tool": "get_order_details", "arguments": {"order_id": "#W1234567"}}',
+               '{"tool": "get_order_details", "arguments": {}}',
+               '{"tool": "cancel_pending_order", "arguments": {"order_id": "#W1234567"}}',
+               'not json']
+    rates = score(ScriptedModel(answers), [example] * 4, tuned=True, label="t").rates()  # type: ignore[arg-type]
+    assert rates["tool_accuracy"] == 2 / 4
+    assert rates["exact_match"] == 1 / 4
+    assert rates["well_formed"] == 3 / 4
+
+
+def test_permute_matches_llama_cpp_rotary_layout() -> None:
+    import numpy as np
+
+    rows = np.arange(8 * 2, dtype=np.float32).reshape(8, 2)  # 2 heads of 4 rows: halves interleaved per head
+    permuted = permute(rows, n_head=2, n_head_kv=2)
+    assert permuted[:, 0].tolist() == [0, 4, 2, 6, 8, 12, 10, 14]
+    assert sorted(permuted.ravel().tolist()) == sorted(rows.ravel().tolist())
+
+
+@pytest.mark.slow
+def test_a_tiny_fine_tune_runs_end_to_end_and_changes_both_backends(tmp_path: Path, data_dir: Path) -> None:
+    from agent.llm.registry import load_chat_model
+    from server.cli import app
+
+    config = tmp_path / "tiny.toml"
+    config.write_text('model = "smollm2-135m"\nseed = 3\n[data]\ntrain_conversations = 4\ndev_conversations = 2\n'
+                      'bitext_examples = 4\n[train]\nmax_steps = 2\nbatch_size = 2\nmax_length = 192\n'
+                      'checkpoint_every = 1\nlearning_rate = 0.05\nthreads = 1\n')
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["finetune", "--config", str(config), "--data-dir", str(data_dir),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    weights = out / "adapter_model.safetensors"
+    assert weights.is_file() and weights.stat().st_size < 20_000_000
+    assert "Wall time" in (out / "README.md").read_text()
+    assert json.loads((out / "training.json").read_text())["steps"] == 2
+    # Resume: the finished run has nothing left to do and keeps its step count.
+    again = CliRunner().invoke(app, ["finetune", "--config", str(config), "--data-dir", str(data_dir),
+                                     "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "training.json").read_text())["steps"] == 2
+
+    messages = toolcall.messages([], "hello, where is my order #W2611340?", list_tools=False)
+    options = GenerationOptions(max_tokens=12)
+    for backend in ("llama_cpp", "transformers"):
+        base = "".join(load_chat_model(backend, adapter="none").stream(messages, options))
+        tuned_model = load_chat_model(backend, adapter=str(out))
+        assert tuned_model.tool_tuned  # type: ignore[attr-defined]
+        tuned = "".join(tuned_model.stream(messages, options))
+        assert tuned != base, backend
