@@ -29,7 +29,7 @@ class Intent(StrEnum):
 
 # "When will it arrive?", "where is my package", "is #W... going to be late": a delivery estimate, not a status.
 ARRIVAL_PATTERN = re.compile(
-    r"\bwhen (will|would|does|do|is|should|can|'ll)\b[^?.!]*\b(arriv|get (here|to me)|come|be (here|delivered)"
+    r"\bwhen (will|would|does|do|did|is|should|can|'ll)\b[^?.!]*\b(arriv|get (here|to me)|come|be (here|delivered)"
     r"|deliver|reach|show up)|\b(arriv(e|al|ing)|eta|estimated (delivery|arrival)|expected (delivery|arrival)"
     r"|delivery (date|window|estimate))\b|\bwhere('?s| is) my (package|parcel|delivery|shipment)"
     r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"

@@ -32,7 +32,7 @@ def add_history(session: Session, order_ids: Iterable[str], *, seed: int = DEFAU
     wanted = set(order_ids)
     have = set(session.scalars(select(OrderLogistics.order_id)))
     item_counts = dict(
-        session.execute(select(OrderItem.order_id, func.count()).group_by(OrderItem.order_id)).tuples().all()
+        session.execute(select(OrderItem.order_id, func.count()).group_by(OrderItem.order_id)).all()
     )
     added = 0
     for order in session.scalars(select(Order).where(Order.order_id.in_(wanted - have)).order_by(Order.order_id)):

@@ -16,10 +16,11 @@ _loaded: dict[Path, TrainedModels] = {}
 _guard = threading.Lock()
 
 
-def models_for(store: Store, folder: Path = ARTIFACT_DIR) -> TrainedModels:
+def models_for(store: Store, folder: Path = ARTIFACT_DIR, config: TrainingConfig | None = None) -> TrainedModels:
+    """The models in `folder`; retrained with `config` (default settings if None) when they can't be used."""
     with _guard:
         if folder not in _loaded:
-            _loaded[folder] = _load_or_train(store, folder)
+            _loaded[folder] = _load_or_train(store, folder, config or TrainingConfig())
         return _loaded[folder]
 
 
@@ -29,12 +30,12 @@ def forget_loaded() -> None:
         _loaded.clear()
 
 
-def _load_or_train(store: Store, folder: Path) -> TrainedModels:
+def _load_or_train(store: Store, folder: Path, config: TrainingConfig) -> TrainedModels:
     try:
         return load(folder)
     except (FileNotFoundError, IncompatibleArtifact) as why:
         log.warning("%s: retraining the delivery models from the store's order history", why)
-    models = train_from_store(store, TrainingConfig())
+    models = train_from_store(store, config)
     try:
         save(models, folder)
     except OSError as error:  # a read-only install: keep the models in memory only
