@@ -21,6 +21,7 @@ from tools.logistics.backfill import add_history, backfill_history
 from tools.logistics.features import as_utc, feature_matrix
 from tools.logistics.history import OrderLogistics
 from tools.logistics.predictor import forget_loaded, models_for
+from tools.logistics.quantile_model import conformal_offset, interval_coverage
 from tools.logistics.tools import predict_delivery
 from tools.logistics.training import TrainingConfig, delivered_rows, train_from_store
 from tools.retail.data_model import Order, User
@@ -103,6 +104,16 @@ def test_quantiles_are_ordered_for_every_demo_order(store: Store) -> None:
     assert predicted[:, 1].min() > 0
     probability = models.risk.probability(feature_matrix(rows))
     assert ((probability >= 0) & (probability <= 1)).all()
+
+
+def test_conformal_offset_widens_a_too_narrow_interval_to_the_nominal_coverage() -> None:
+    target = np.arange(100, dtype=float)
+    narrow = np.column_stack([target - 1, target, target + 1])
+    narrow[::2] += 5  # half the targets fall outside: their scores are 4
+    offset = conformal_offset(narrow, target)
+    assert offset == pytest.approx(4.0)
+    assert interval_coverage(narrow, target) == 0.5
+    assert interval_coverage(narrow + np.array([-offset, 0, offset]), target) == 1.0
 
 
 def test_training_is_deterministic_for_a_seed(store: Store) -> None:

@@ -24,6 +24,7 @@ class QuantileModel:
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 20
     quantiles: tuple[float, ...] = QUANTILES
+    interval_offset: float = 0.0  # conformal widening of the outer quantiles (hours), see conformal_offset
     models: list = field(default_factory=list)
 
     def fit(self, features: np.ndarray, target: np.ndarray) -> QuantileModel:
@@ -49,6 +50,8 @@ class QuantileModel:
     def predict(self, features: np.ndarray) -> np.ndarray:
         """One row per sample, one column per quantile, non-decreasing along each row."""
         predictions = np.column_stack([model.predict(features) for model in self.models])
+        predictions[:, 0] -= self.interval_offset
+        predictions[:, -1] += self.interval_offset
         return np.sort(predictions, axis=1)
 
 
@@ -56,6 +59,14 @@ def interval_coverage(predictions: np.ndarray, target: np.ndarray) -> float:
     """Share of targets inside [first quantile, last quantile]: 0.8 is ideal for P10-P90."""
     inside = (target >= predictions[:, 0]) & (target <= predictions[:, -1])
     return float(inside.mean())
+
+
+def conformal_offset(predictions: np.ndarray, target: np.ndarray, coverage: float = 0.8) -> float:
+    """Conformalized quantile regression (Romano et al., 2019): how far to move the outer quantiles out (or in)
+    so that held-out targets fall inside the interval at the nominal rate. `predictions` must be out-of-sample."""
+    scores = np.maximum(predictions[:, 0] - target, target - predictions[:, -1])
+    level = min(1.0, np.ceil((len(target) + 1) * coverage) / len(target))
+    return float(np.quantile(scores, level))
 
 
 def pinball_loss(predictions: np.ndarray, target: np.ndarray, quantiles: Sequence[float] = QUANTILES) -> float:

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from tools.logistics.features import FEATURES, categorical_mask, duration_hours, feature_matrix, was_late
 from tools.logistics.history import OrderLogistics
-from tools.logistics.quantile_model import QUANTILES, QuantileModel, interval_coverage, pinball_loss
+from tools.logistics.quantile_model import (
+    QUANTILES,
+    QuantileModel,
+    conformal_offset,
+    interval_coverage,
+    pinball_loss,
+)
 from tools.logistics.risk_model import RiskModel, classification_metrics, reliability
 from tools.logistics.threads import single_threaded
 from tools.store import Store
@@ -67,6 +73,7 @@ def train_models(rows: Sequence[OrderLogistics], config: TrainingConfig, source:
     with single_threaded():
         metrics, curve = cross_validated(features, hours, late, config)
         quantiles = _quantile_model(config).fit(features, hours)
+        quantiles.interval_offset = metrics["interval_offset_hours"]
         risk = _risk_model(config).fit(features, late)
     metadata = _metadata(config, len(rows), metrics, curve, risk.calibration, source)
     return TrainedModels(quantiles, risk, metadata)
@@ -86,15 +93,17 @@ def cross_validated(features: np.ndarray, hours: np.ndarray, late: np.ndarray,
 
     predicted = np.zeros((len(hours), len(QUANTILES)))
     probability = np.zeros(len(hours))
-    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
-    for train, test in folds.split(features, late):
+    folds = list(StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed).split(features, late))
+    for train, test in folds:
         predicted[test] = _quantile_model(config).fit(features[train], hours[train]).predict(features[test])
         probability[test] = _risk_model(config).fit(features[train], late[train]).probability(features[test])
     median_baseline = np.abs(hours - np.median(hours)).mean()  # in-sample median: a generous baseline
     metrics = {
         "duration_mae_hours": float(np.abs(hours - predicted[:, 1]).mean()),
         "baseline_median_mae_hours": float(median_baseline),
-        "p10_p90_coverage": interval_coverage(predicted, hours),
+        "p10_p90_coverage_raw": interval_coverage(predicted, hours),
+        "p10_p90_coverage": _conformal_coverage(predicted, hours, folds),
+        "interval_offset_hours": conformal_offset(predicted, hours),
         "pinball_loss_hours": pinball_loss(predicted, hours),
         "late_rate": float(late.mean()),
         **{f"late_{name}": value for name, value in classification_metrics(late, probability).items()},
@@ -102,6 +111,18 @@ def cross_validated(features: np.ndarray, hours: np.ndarray, late: np.ndarray,
     }
     predicted_bins, observed_bins = reliability(late, probability, bins=5)
     return metrics, {"predicted": predicted_bins, "observed": observed_bins}
+
+
+def _conformal_coverage(predicted: np.ndarray, hours: np.ndarray, folds: list) -> float:
+    """Coverage of the conformally widened interval, each fold widened by an offset from the other folds only."""
+    inside = np.zeros(len(hours), dtype=bool)
+    for train, test in folds:
+        widened = predicted[test].copy()
+        offset = conformal_offset(predicted[train], hours[train])
+        widened[:, 0] -= offset
+        widened[:, -1] += offset
+        inside[test] = (hours[test] >= widened[:, 0]) & (hours[test] <= widened[:, -1])
+    return float(inside.mean())
 
 
 def _metadata(config: TrainingConfig, rows: int, metrics: dict[str, float], curve: dict[str, list[float]],
