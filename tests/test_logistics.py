@@ -4,6 +4,7 @@ late_risk API and the agent's arrival answers (a real SQLite store, real scikit-
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -282,3 +283,28 @@ def test_agent_asks_which_order_then_answers(chat) -> None:
     assert "Which order" in reply and "predict_delivery" not in called
     reply, called, outputs = chat(JAMES_PROCESSED)
     assert called[-1] == "predict_delivery" and outputs[-1]["likely_day"] in reply
+
+
+# --- the command line ------------------------------------------------------------------------------------------
+
+
+def test_cli_backfills_an_older_database_and_predicts(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+    from server.config import get_settings
+
+    with sqlite3.connect(store_path) as connection:  # a database loaded before order histories existed
+        connection.execute("DROP TABLE order_logistics")
+    monkeypatch.setenv("SHOPAGENT_DATABASE_URL", f"sqlite:///{store_path}")
+    get_settings.cache_clear()
+    try:
+        predicted = CliRunner().invoke(app, ["logistics", "predict", JAMES_PROCESSED])
+        assert predicted.exit_code == 0, predicted.output
+        assert json.loads(predicted.output)["stage"] == "in transit"
+        again = CliRunner().invoke(app, ["logistics", "backfill"])
+        assert again.exit_code == 0 and "Every demo order has a history" in again.output
+        missing = CliRunner().invoke(app, ["logistics", "predict", "#W0000000"])
+        assert missing.exit_code == 1 and "Order #W0000000 not found." in missing.output
+    finally:
+        get_settings.cache_clear()

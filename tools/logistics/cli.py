@@ -68,10 +68,13 @@ def train_command(
 def predict_command(order_id: Annotated[str, typer.Argument(help="An order id, such as '#W2611340'.")]) -> None:
     """Estimate one order's delivery (staff view: no customer check)."""
     from tools.context import Role, StoreContext
+    from tools.logistics.backfill import backfill_history
     from tools.logistics.tools import predict_delivery
     from tools.runner import ToolRunner
 
-    result = ToolRunner([predict_delivery]).call(StoreContext(_store(), role=Role.SYSTEM), "predict_delivery",
+    store = _store()
+    backfill_history(store)  # a database loaded before order histories existed
+    result = ToolRunner([predict_delivery]).call(StoreContext(store, role=Role.SYSTEM), "predict_delivery",
                                                  {"order_id": order_id})
     if not result.ok:
         Console(stderr=True).print(f"[bold red]error:[/] {result.error}")
