@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent import resolve
+from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
 from agent.nlu import Intent, Understanding, bare_name, cancel_reason, understand
@@ -50,6 +51,7 @@ NEEDS_ACCOUNT = {
     Intent.CHANGE_ADDRESS,
     Intent.CHANGE_PAYMENT,
     Intent.ORDER_STATUS,
+    Intent.ARRIVAL,
     Intent.ACCOUNT,
 }
 
@@ -265,7 +267,7 @@ class Turn:
             return self.failed()
         if not user["orders"]:
             return Outcome(say("no_orders"), gist="no orders")
-        if len(user["orders"]) == 1 and self.state.intent in {None, Intent.ORDER_STATUS}:
+        if len(user["orders"]) == 1 and self.state.intent in {None, Intent.ORDER_STATUS, Intent.ARRIVAL}:
             self.state.order_id = user["orders"][0]
             return self.FLOWS[Intent(self.state.intent or Intent.ORDER_STATUS)](self, said)
         return ask("ask_order", orders=", ".join(user["orders"]), gist="asking which order")
@@ -487,6 +489,7 @@ class Turn:
         Intent.PRODUCT: product,
         Intent.ACCOUNT: account,
         Intent.ORDER_STATUS: order_status,
+        Intent.ARRIVAL: arrival,
         Intent.CANCEL: cancel,
         Intent.RETURN: give_back,
         Intent.EXCHANGE: exchange,

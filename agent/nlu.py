@@ -19,12 +19,21 @@ class Intent(StrEnum):
     CHANGE_ADDRESS = "change_address"
     CHANGE_PAYMENT = "change_payment"
     ORDER_STATUS = "order_status"
+    ARRIVAL = "arrival"  # when an order will arrive: the delivery model's window (agent/arrival.py)
     ACCOUNT = "account"
     PRODUCT = "product"
     SEARCH = "search"
     GREET = "greet"
     THANKS = "thanks"
 
+
+# "When will it arrive?", "where is my package", "is #W... going to be late": a delivery estimate, not a status.
+ARRIVAL_PATTERN = re.compile(
+    r"\bwhen (will|would|does|do|did|is|should|can|'ll)\b[^?.!]*\b(arriv|get (here|to me)|come|be (here|delivered)"
+    r"|deliver|reach|show up)|\b(arriv(e|al|ing)|eta|estimated (delivery|arrival)|expected (delivery|arrival)"
+    r"|delivery (date|window|estimate))\b|\bwhere('?s| is) my (package|parcel|delivery|shipment)"
+    r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"
+)
 
 # Order matters: the first matching intent wins (a "cancel" message often also mentions an order's status).
 INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
@@ -56,6 +65,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             r"|(change|modify) (the |my )?(item|size|colou?r|option))"
         ),
     ),
+    (Intent.ARRIVAL, ARRIVAL_PATTERN),
     (Intent.CHANGE_ADDRESS, re.compile(r"\b(address|ship(ping)? to|deliver(y)? to|moved)\b")),
     (
         Intent.CHANGE_PAYMENT,

@@ -17,11 +17,13 @@ from evals.cli import eval_command
 from finetune.cli import finetune_command
 from server.config import get_settings
 from server.services import StoreNotReadyError, open_retriever, open_store
+from tools.logistics.cli import app as logistics_app
 from tools.store import Store
 
 app = typer.Typer(help="shopagent: a conversational shopping agent for online stores.", no_args_is_help=True)
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+app.add_typer(logistics_app, name="logistics")
 app.command("eval")(eval_command)
 app.command("finetune")(finetune_command)
 console = Console()

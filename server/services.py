@@ -62,10 +62,12 @@ def open_model(settings: Settings) -> ChatModel | None:
 def build_agent(settings: Settings) -> Agent:
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model."""
     from agent.manager import Agent
+    from tools.logistics.backfill import backfill_history
     from tools.retail.loader import load_store
 
     store = open_store(create=True, settings=settings)
     if store.is_empty():
         log.info("the store is empty: loading the bundled demo store")
         load_store(store)
+    backfill_history(store)  # a demo store loaded before order histories existed gets them now (idempotent)
     return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings))

@@ -23,6 +23,7 @@
     find_user_id_by_name_zip: "Finding your account…",
     get_user_details: "Looking up your account…",
     get_order_details: "Looking up your order…",
+    predict_delivery: "Estimating your delivery…",
     get_product_details: "Checking the product…",
     get_item_details: "Checking the product…",
     list_all_product_types: "Browsing the catalogue…",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from tools.logistics.backfill import add_history
 from tools.retail.data_model import (
     AuditEntry,
     Base,
@@ -46,6 +47,8 @@ def load_store(store: Store, source: Path = DEMO_STORE_JSON, *, replace: bool = 
         session.add_all(_users(data["users"]))
         session.flush()
         session.add_all(_orders(data["orders"], data["users"]))
+        session.flush()
+        add_history(session, data["orders"])  # the orders carry no timestamps: a simulated history (logistics)
     return {name: len(data[name]) for name in ("products", "users", "orders")}
 
 
