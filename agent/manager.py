@@ -23,9 +23,7 @@ from agent.planner import ModelPlanner
 from agent.replies import PROMPTS, prompt, say, templates
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
-from tools.logistics.tools import LOGISTICS_TOOLS
 from tools.retail.data_model import Product, User
-from tools.retail.tools import RETAIL_TOOLS
 from tools.runner import ToolRunner
 from tools.store import Store
 
@@ -64,7 +62,7 @@ class Agent:
         self.model = model
         self.retriever = retriever
         self.config = config or AgentConfig()
-        self.runner = ToolRunner([*RETAIL_TOOLS, *LOGISTICS_TOOLS])
+        self.runner = ToolRunner(toolcall.AGENT_TOOLS)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None

@@ -40,6 +40,7 @@ ROUTED = {
     "return_delivered_order_items": Intent.RETURN,
     "exchange_delivered_order_items": Intent.EXCHANGE,
     "transfer_to_human_agents": Intent.HUMAN,
+    "predict_delivery": Intent.ARRIVAL,
 }
 
 

@@ -16,8 +16,11 @@ from functools import cache
 from typing import Any
 
 from agent.replies import prompt
+from tools.logistics.tools import LOGISTICS_TOOLS
 from tools.retail.tools import RETAIL_TOOLS
 from tools.runner import ToolRunner
+
+AGENT_TOOLS = [*RETAIL_TOOLS, *LOGISTICS_TOOLS]  # every tool the agent may call, and so the model
 
 NO_TOOL = "none"
 HISTORY_TURNS = 2  # earlier turns shown to the model: enough for follow-ups, short enough to train on a CPU
@@ -44,7 +47,7 @@ class PastTurn:
 
 @cache
 def runner() -> ToolRunner:
-    return ToolRunner(RETAIL_TOOLS)
+    return ToolRunner(AGENT_TOOLS)
 
 
 def tool_names() -> list[str]:

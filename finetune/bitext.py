@@ -19,7 +19,7 @@ HUMAN = "transfer_to_human_agents"
 
 ROUTES = {
     "track_order": "get_order_details",
-    "delivery_period": "get_order_details",
+    "delivery_period": "predict_delivery",
     "track_refund": "get_order_details",
     "cancel_order": "cancel_pending_order",
     "change_order": "modify_pending_order_items",

@@ -159,6 +159,7 @@ def identity_steps(script: Script, rng: random.Random) -> list[Step]:
 
 ORDER_TOOLS = {
     "order_status": ("get_order_details", None),
+    "arrival": ("predict_delivery", "processed"),
     "cancel": ("cancel_pending_order", "pending"),
     "return": ("return_delivered_order_items", "delivered"),
     "exchange": ("exchange_delivered_order_items", "delivered"),
@@ -202,7 +203,7 @@ def order_script(world: World, kind: str, split: str, rng: random.Random) -> Scr
         text, tid = pick_template("give_reason", split, rng)
         args["reason"] = reason_key
         script.steps.append(Step(fill(text, rng, reason=slots["text"]["reason"]), ToolCall(tool, dict(args)), tid))
-    if kind != "order_status":
+    if kind not in ("order_status", "arrival"):
         script.steps.append(_confirmation(split, rng, ToolCall(tool, dict(args)), order, world))
     if rng.random() < 0.5:
         script.steps.append(_simple("thanks", split, rng))
@@ -318,7 +319,8 @@ def _simple(kind: str, split: str, rng: random.Random) -> Step:
 
 
 FAMILIES: list[tuple[Callable[..., Script | None], str, float]] = [
-    (order_script, "order_status", 3), (order_script, "cancel", 3), (order_script, "return", 2),
+    (order_script, "order_status", 2.5), (order_script, "arrival", 2), (order_script, "cancel", 3),
+    (order_script, "return", 2),
     (order_script, "exchange", 2), (order_script, "modify_items", 1.5), (order_script, "change_address", 1.5),
     (order_script, "change_payment", 1.5), (account_script, "account", 1.5),
     (account_script, "change_user_address", 1), (catalogue_script, "search", 2.5),

@@ -68,6 +68,7 @@ def convert(adapter_dir: Path, base_gguf: Path, target: Path) -> Path:
             raise ValueError(f"unsupported adapter tensor {key} (only attention and MLP projections)")
         layer, module, which = int(match[1]), match[2], match[3]
         pairs.setdefault((layer, module), {})[which] = tensor.astype(np.float32)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     writer = gguf.GGUFWriter(partial, str(meta["arch"]))
     writer.add_string(gguf.Keys.General.TYPE, gguf.GGUFType.ADAPTER)
@@ -86,7 +87,6 @@ def convert(adapter_dir: Path, base_gguf: Path, target: Path) -> Path:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial.replace(target)
     return target
 
