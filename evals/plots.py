@@ -72,3 +72,24 @@ def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str, path: Path) -> Path:
+    """groups: method -> {metric: value}; one cluster of bars per metric, one colour per method."""
+    methods = list(groups)
+    metrics = list(next(iter(groups.values()))) if groups else []
+    width = 0.8 / max(len(methods), 1)
+    figure, axis = plt.subplots(figsize=(7.5, 3.8))
+    for m, method in enumerate(methods):
+        values = [groups[method].get(metric, 0.0) for metric in metrics]
+        positions = [i + (m - (len(methods) - 1) / 2) * width for i in range(len(metrics))]
+        axis.bar(positions, values, width, label=method)
+        for x, value in zip(positions, values, strict=True):
+            axis.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=6)
+    axis.set_xticks(range(len(metrics)), metrics)
+    axis.set_title(title)
+    axis.legend(fontsize=7, ncol=min(len(methods), 4))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
