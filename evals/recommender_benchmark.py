@@ -159,7 +159,7 @@ def grid_ndcg(values: np.ndarray, items: np.ndarray, relevant: np.ndarray, ideal
     scores[items < 0] = -np.inf
     top = np.argsort(-scores, axis=1, kind="stable")[:, :K]
     gains = np.take_along_axis(relevant, top, axis=1)
-    dcg = (gains / np.log2(np.arange(2, K + 2))).sum(axis=1)
+    dcg = (gains / np.log2(np.arange(2, gains.shape[1] + 2))).sum(axis=1)
     return float(np.mean(dcg / ideal))
 
 
