@@ -64,7 +64,8 @@ class Agent:
         self.model = model
         self.retriever = retriever
         self.config = config or AgentConfig()
-        self.proactive = proactive or ProactiveEngine()  # ProactiveEngine(late_risk=...) wires the delivery rule
+        # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
+        self.proactive = proactive or ProactiveEngine(enabled=False)
         self.runner = ToolRunner(RETAIL_TOOLS)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))

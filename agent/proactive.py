@@ -78,7 +78,8 @@ def is_complaint(text: str) -> bool:
 
 
 class ProactiveEngine:
-    def __init__(self, late_risk: LateRisk | None = None, late_threshold: float = 0.5) -> None:
+    def __init__(self, late_risk: LateRisk | None = None, late_threshold: float = 0.5, enabled: bool = True) -> None:
+        self.enabled = enabled  # off: never suggests, nor reads answers to suggestions
         self.late_risk = late_risk  # None: the late-order rule is off (no delivery predictor wired)
         self.late_threshold = late_threshold
 
@@ -89,6 +90,8 @@ class ProactiveEngine:
         about suggestions (it then goes to the flows as usual)."""
         from agent.flows import Outcome
 
+        if not self.enabled:
+            return None
         state = turn.state
         offered, state.suggestion_open = state.suggestion_open, None  # it stays open for one message only
         if state.pending or state.handed_off:
@@ -124,7 +127,9 @@ class ProactiveEngine:
     def consider(self, turn: Turn, said: Understanding, outcome: Outcome) -> dict[str, Any] | None:
         """At most one suggestion for this turn, as the `suggestion` event's payload; remembered as offered."""
         state = turn.state
-        if state.suggestions_off or state.handed_off or outcome.handoff or outcome.confirmation or outcome.asks:
+        if not self.enabled or state.suggestions_off or state.handed_off:
+            return None
+        if outcome.handoff or outcome.confirmation or outcome.asks:
             return None
         if outcome.gist.startswith(("suggestions switched", "the customer declined")) or is_complaint(said.text):
             return None

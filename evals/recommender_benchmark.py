@@ -38,8 +38,8 @@ from retrieval.recommenders.blend import normalised
 
 K = 10
 POOL = 100  # per backend, candidates kept for the grid search (final figures rank every item)
-GRID_WEIGHTS = (0.0, 0.05, 0.15, 0.4)  # for every backend but buy again (fixed at 1: the scale)
-GRID_DECAYS = (0.7, 0.85, 1.0)
+GRID_WEIGHTS = (0.0, 0.01, 0.03, 0.1, 0.3)  # for every backend but buy again (fixed at 1: the scale)
+GRID_DECAYS = (0.8, 0.85, 0.9)
 BASELINES = ("popularity", "buy_again", "als")
 
 Histories = dict[str, list[list[str]]]  # customer -> baskets, oldest first

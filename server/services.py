@@ -62,10 +62,13 @@ def open_model(settings: Settings) -> ChatModel | None:
 def build_agent(settings: Settings) -> Agent:
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model."""
     from agent.manager import Agent
+    from agent.proactive import ProactiveEngine
     from tools.retail.loader import load_store
 
     store = open_store(create=True, settings=settings)
     if store.is_empty():
         log.info("the store is empty: loading the bundled demo store")
         load_store(store)
-    return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings))
+    return Agent(
+        store, model=open_model(settings), retriever=open_retriever(store, settings), proactive=ProactiveEngine()
+    )

@@ -3,8 +3,12 @@ labelled "Suggested for you", apart from the reply, with a "No thanks" that decl
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 import test_browser as ui
 from test_browser import (
     Page,
@@ -18,8 +22,28 @@ from test_browser import (
     wait_for_turn_end,
 )
 
-# The real server, browser and pages of test_browser.py, as fixtures of this module too.
-app, base_url, browser, new_page, page = ui.app, ui.base_url, ui.browser, ui.new_page, ui.page
+# The server, browser and pages of test_browser.py, as fixtures of this module too (on this module's app).
+base_url, browser, new_page, page = ui.base_url, ui.browser, ui.new_page, ui.page
+
+
+@pytest.fixture(scope="module")
+def app(store_template: Path, retriever: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """test_browser's app, with the proactive engine the served agent has (server/services.py build_agent)."""
+    from agent.manager import Agent
+    from agent.proactive import ProactiveEngine
+    from server.app import create_app
+    from server.config import Settings
+    from tools.store import Store, sqlite_url
+
+    home = tmp_path_factory.mktemp("suggestions-home")
+    shutil.copy(store_template, home / "store.db")
+    settings = Settings(
+        home=home, database_url=sqlite_url(home / "store.db"), backend="none", rate_limit_per_minute=10_000
+    )
+    store = Store(settings.store_url)
+    yield create_app(settings, agent=Agent(store, retriever=retriever, proactive=ProactiveEngine()))
+    store.dispose()
+
 
 BOOTS = "show me hiking boots"
 

@@ -35,7 +35,7 @@ def make_chat(agent: Agent) -> Callable[[str], list[Event]]:
 
 @pytest.fixture
 def agent(store: Store, retriever: Any) -> Agent:
-    return Agent(store, retriever=retriever)
+    return Agent(store, retriever=retriever, proactive=ProactiveEngine())
 
 
 @pytest.fixture
@@ -149,8 +149,13 @@ def test_an_unavailable_item_gets_an_in_stock_alternative(chat, store: Store) ->
     assert offered["product"]["available"] and offered["product"]["product_id"] == cards[0]["product_id"]
 
 
+def test_an_agent_without_the_engine_suggests_nothing(store: Store, retriever: Any) -> None:
+    plain = make_chat(Agent(store, retriever=retriever))
+    assert all(suggestion(plain(text)) is None for text in (BOOTS, f"my email is {JAMES_EMAIL}", "no thanks"))
+
+
 def test_late_order_heads_up_only_with_a_delivery_predictor(store: Store, retriever: Any) -> None:
-    quiet = make_chat(Agent(store, retriever=retriever))
+    quiet = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine()))
     quiet(f"my email is {JAMES_EMAIL}")
     assert suggestion(quiet(f"where is order {JAMES_PROCESSED}?")) is None  # no predictor wired: rule off
     asked: list[str] = []
