@@ -8,5 +8,6 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Event:
-    type: str  # tool_started | tool_finished | products | confirmation | handoff | token | message | error | done
+    # tool_started | tool_finished | products | confirmation | handoff | token | message | suggestion | error | done
+    type: str
     data: dict[str, Any] = field(default_factory=dict)

@@ -66,6 +66,7 @@ class Outcome:
     handoff: str | None = None
     gist: str = ""  # what the reply is about, for the model's opening line
     asks: bool = False  # the agent asked for something the request still needs
+    suggestion: dict[str, Any] | None = None  # an unasked suggestion, shown apart (agent/proactive.py)
 
 
 def ask(key: str, gist: str = "asking for a detail", **slots: Any) -> Outcome:
@@ -255,6 +256,11 @@ class Turn:
         cards = variant_cards(product, list(product["variants"].values())[:8])
         lines = item_lines(cards)
         return Outcome(say("product_details", name=product["name"], lines=lines), cards=cards, gist="a product")
+
+    def recommend(self, said: Understanding) -> Outcome:
+        from agent.recommending import recommend  # the recommender flow lives in its own module
+
+        return recommend(self, said)
 
     # --- account and orders ----------------------------------------------------------------------------------
 
@@ -486,6 +492,7 @@ class Turn:
         Intent.GREET: greet,
         Intent.THANKS: thank,
         Intent.SEARCH: search,
+        Intent.RECOMMEND: recommend,
         Intent.PRODUCT: product,
         Intent.ACCOUNT: account,
         Intent.ORDER_STATUS: order_status,

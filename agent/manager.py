@@ -20,6 +20,7 @@ from agent.llm.base import ChatModel, GenerationOptions, complete_json
 from agent.memory import ChatSession, ConversationStore, DialogueState
 from agent.nlu import Understanding, understand
 from agent.planner import ModelPlanner
+from agent.proactive import ProactiveEngine
 from agent.replies import PROMPTS, prompt, say, templates
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
@@ -57,11 +58,14 @@ class Agent:
         model: ChatModel | None = None,
         retriever: HybridRetriever | None = None,
         config: AgentConfig | None = None,
+        proactive: ProactiveEngine | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.retriever = retriever
         self.config = config or AgentConfig()
+        # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
+        self.proactive = proactive or ProactiveEngine(enabled=False)
         self.runner = ToolRunner(toolcall.AGENT_TOOLS)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
@@ -120,7 +124,9 @@ class Agent:
             self.conversations.append(session_id, "user", text)
             turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
             try:
-                outcome = turn.handle(understand(text))
+                said = understand(text)
+                outcome = self.proactive.respond(turn, said) or turn.handle(said)
+                outcome.suggestion = self.proactive.offer(turn, said, outcome)
             except Exception:
                 log.exception("turn failed in session %s", session_id)
                 yield from turn.events
@@ -164,9 +170,12 @@ class Agent:
             "confirmation": outcome.confirmation,
             "grounding_violations": violations,
             "repaired": bool(violations),
+            "suggestion": outcome.suggestion,
         }
         message = self.conversations.append(session_id, "assistant", text, payload)
         yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
+        if outcome.suggestion:  # its own labelled part of the reply, after the answer itself
+            yield Event("suggestion", outcome.suggestion)
         yield Event("done")
 
     def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
@@ -240,6 +249,7 @@ class Agent:
                 "handoff": bool(row.payload.get("handoff")),
                 "greeting": bool(row.payload.get("greeting")),
                 "confirmation": row.payload.get("confirmation"),
+                "suggestion": row.payload.get("suggestion"),
             }
             for row in rows
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,11 @@ class DialogueState:
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
     misunderstood: int = 0  # consecutive turns the agent could not place
+    # Proactive suggestions (agent/proactive.py); defaults keep older sessions loading.
+    suggestions_off: bool = False  # the customer asked for no suggestions
+    suggestion_open: dict[str, Any] | None = None  # the suggestion just offered, which a "no" declines
+    suggestions_declined: list[str] = field(default_factory=list)  # never offered again
+    suggestions_made: list[str] = field(default_factory=list)  # not repeated within the conversation
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:

@@ -22,6 +22,7 @@ class Intent(StrEnum):
     ARRIVAL = "arrival"  # when an order will arrive: the delivery model's window (agent/arrival.py)
     ACCOUNT = "account"
     PRODUCT = "product"
+    RECOMMEND = "recommend"
     SEARCH = "search"
     GREET = "greet"
     THANKS = "thanks"
@@ -81,6 +82,15 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
         Intent.ORDER_STATUS,
         re.compile(
             r"\b(orders?\b|track(ing)?|status|where is|where's|arriv|deliver|ship(ped|ping|ment)?|package|parcel)"
+        ),
+    ),
+    (
+        Intent.RECOMMEND,
+        re.compile(
+            r"\b((recommend|suggest)\w* (me )?(something|anything|some ?things?|stuff|products?|items?|gifts?)"
+            r"|what (would|do|can|could) you (recommend|suggest)|any (suggestions|recommendations)"
+            r"|what (else )?(goes|go|would go|pairs?) (well )?with|goes (well )?with|pairs? (well )?with"
+            r"|complements?|what else (should|could|would|can|do) i (buy|get|need))"
         ),
     ),
     (

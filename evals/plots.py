@@ -75,19 +75,20 @@ def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]
 
 
 def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str, path: Path) -> Path:
-    """groups: series label -> {category: value}; one bar per series within each category."""
-    figure, axis = plt.subplots(figsize=(8, 3.8))
-    labels = list(groups)
-    categories = list(next(iter(groups.values())))
-    width = 0.8 / max(1, len(labels))
-    for i, label in enumerate(labels):
-        xs = [c + i * width for c in range(len(categories))]
-        axis.bar(xs, [groups[label][c] for c in categories], width=width, label=label)
-    axis.set_xticks([c + width * (len(labels) - 1) / 2 for c in range(len(categories))], categories, rotation=12,
-                    fontsize=8)
-    axis.set_ylim(0, 1.05)
+    """groups: method -> {metric: value}; one cluster of bars per metric, one colour per method."""
+    methods = list(groups)
+    metrics = list(next(iter(groups.values()))) if groups else []
+    width = 0.8 / max(len(methods), 1)
+    figure, axis = plt.subplots(figsize=(7.5, 3.8))
+    for m, method in enumerate(methods):
+        values = [groups[method].get(metric, 0.0) for metric in metrics]
+        positions = [i + (m - (len(methods) - 1) / 2) * width for i in range(len(metrics))]
+        axis.bar(positions, values, width, label=method)
+        for x, value in zip(positions, values, strict=True):
+            axis.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=6)
+    axis.set_xticks(range(len(metrics)), metrics)
     axis.set_title(title)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, ncol=min(len(methods), 4))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

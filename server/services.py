@@ -62,6 +62,8 @@ def open_model(settings: Settings) -> ChatModel | None:
 def build_agent(settings: Settings) -> Agent:
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model."""
     from agent.manager import Agent
+    from agent.proactive import ProactiveEngine
+    from tools.logistics.api import late_risk
     from tools.logistics.backfill import backfill_history
     from tools.retail.loader import load_store
 
@@ -70,4 +72,6 @@ def build_agent(settings: Settings) -> Agent:
         log.info("the store is empty: loading the bundled demo store")
         load_store(store)
     backfill_history(store)  # a demo store loaded before order histories existed gets them now (idempotent)
-    return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings))
+    # The proactive engine warns about orders the delivery predictor finds likely to be late.
+    proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id))
+    return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings), proactive=proactive)

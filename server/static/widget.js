@@ -28,6 +28,7 @@
     get_item_details: "Checking the product…",
     list_all_product_types: "Browsing the catalogue…",
     search_products: "Searching the catalogue…",
+    recommend_products: "Finding suggestions…",
     cancel_pending_order: "Cancelling your order…",
     modify_pending_order_address: "Updating your order…",
     modify_pending_order_items: "Updating your order…",
@@ -53,7 +54,9 @@
     handoffHistory: "This conversation was handed to a person from our team.",
     handoffError: "Sorry, we couldn't reach a person right now. Please try again.",
     inStock: "In stock",
-    outOfStock: "Out of stock"
+    outOfStock: "Out of stock",
+    suggestionLabel: "Suggested for you",
+    noThanks: "No thanks"
   };
   var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
   var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
@@ -448,6 +451,8 @@
       node.setAttribute("data-message-id", String(message.id));
       if (message.products && message.products.length) node.appendChild(renderProducts(message.products));
       if (message.handoff) addNotice(TEXT.handoffHistory, null);
+      // A suggestion can still be declined only while it is the last thing said.
+      if (message.suggestion) appendToLog(renderSuggestion(message.suggestion, index === messages.length - 1));
       // A question still open when the page was left: offer its Yes / No again.
       if (message.confirmation && index === messages.length - 1) {
         node.appendChild(renderConfirmation(message.confirmation));
@@ -553,6 +558,24 @@
       quickReply("Yes", "yes", "shopagent-confirm-yes"),
       quickReply("No", "no", "shopagent-confirm-no")
     ]);
+  }
+
+  /** An unasked suggestion: its own labelled card after the reply, with a "No thanks" that declines it. */
+  function renderSuggestion(data, declinable) {
+    var card = el("aside", {
+      class: "shopagent-suggestion",
+      "data-testid": "shopagent-suggestion",
+      "data-suggestion-id": data.id || "",
+      "data-kind": data.kind || "",
+      "aria-label": data.label || TEXT.suggestionLabel
+    }, [
+      el("p", { class: "shopagent-suggestion-label", "data-testid": "shopagent-suggestion-label" },
+        data.label || TEXT.suggestionLabel),
+      el("p", { class: "shopagent-suggestion-text", "data-testid": "shopagent-suggestion-text" }, data.text || ""),
+      data.product ? renderProducts([data.product]) : null
+    ]);
+    if (declinable) card.appendChild(quickReply(TEXT.noThanks, TEXT.noThanks, "shopagent-suggestion-decline"));
+    return card;
   }
 
   function quickReply(label, text, testId) {
@@ -730,6 +753,10 @@
     },
     handoff: function (data) {
       addNotice(TEXT.handoffTitle, data.summary);
+    },
+    suggestion: function (data) {
+      if (state.turn) finishTurn();
+      appendToLog(renderSuggestion(data, true));
     },
     token: function (data) {
       var stick = isNearEnd();

@@ -27,6 +27,7 @@ from tools.retail.data_model import (
     User,
     to_money,
 )
+from tools.retail.recommend_tool import recommend_products
 from tools.retail.views import item_view, order_view, product_view, user_view
 from tools.runner import ToolKind, store_tool
 
@@ -536,6 +537,7 @@ RETAIL_TOOLS = [
     get_item_details,
     list_all_product_types,
     search_products,
+    recommend_products,
     cancel_pending_order,
     modify_pending_order_address,
     modify_pending_order_items,
