@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agent.escalation.cli import app as escalation_app
 from evals.cli import eval_command
 from server.config import get_settings
 from server.services import StoreNotReadyError, open_retriever, open_store
@@ -21,6 +22,7 @@ from tools.store import Store
 app = typer.Typer(help="shopagent: a conversational shopping agent for online stores.", no_args_is_help=True)
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+app.add_typer(escalation_app, name="escalation")
 app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one line per error: greppable
