@@ -122,6 +122,9 @@ class EscalationMonitor:
         turn.state.handed_off = True
         turn.state.pending = None  # a proposal waiting for a yes is the person's to make again
         log.info("session %s escalated (%s): ticket %s", turn.session_id, reason, ticket.id)
+        if outcome.handoff:  # the flows' own transfer already told the customer; the person gets the full context
+            outcome.handoff = context.summary
+            return outcome
         return Outcome(escalation_reply(reason), handoff=context.summary, gist="transferring to a person")
 
     def with_person(self, session_id: str) -> bool:

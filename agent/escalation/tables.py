@@ -17,7 +17,7 @@ OPEN_STATUSES = ("waiting", "active")  # a ticket waiting in the queue, or taken
 class EscalationTurn(Base):
     """One customer turn as the policy saw it: the sentiment timeline and the policy's running state."""
 
-    __tablename__ = "escalation_turns"
+    __tablename__ = "chat_escalation_turns"  # part of the conversation record, like chat_messages
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey(ChatSession.id), index=True)
