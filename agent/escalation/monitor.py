@@ -74,16 +74,19 @@ class EscalationMonitor:
         score = self.scorer.score(turn.text)
         history = self.agent.conversations.messages(turn.session_id, roles=("user", "assistant"))
         earlier_user = [m.text for m in history if m.role == "user"][:-1]
-        last_reply = next((m.text for m in reversed(history) if m.role == "assistant"), "")
+        # The greeting is not a reply: answering "hi" with it again is no sign of being stuck.
+        last_reply = next((m.text for m in reversed(history)
+                           if m.role == "assistant" and not (m.payload or {}).get("greeting")), "")
         accepted_offer = offered_person(last_reply) and understand(turn.text).yes
+        unplaced = outcome.gist in UNPLACED_GISTS
         stuck = []
         if repeats(turn.text, earlier_user):
             stuck.append("repeated_question")
-        if not outcome.handoff and similar(outcome.body, last_reply):
-            stuck.append("same_reply")
+        if not outcome.handoff and not unplaced and similar(outcome.body, last_reply):
+            stuck.append("same_reply")  # a canned "I didn't understand" again is counted once, as unplaced
         if any(not result.ok for result in turn.results):
             stuck.append("tool_error")
-        if outcome.gist in UNPLACED_GISTS:
+        if unplaced:
             stuck.append("misunderstood")
         return TurnSignals(
             frustration=score.frustration,

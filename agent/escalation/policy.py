@@ -4,8 +4,8 @@ Sentiment is smoothed (exponential moving average) and must stay high: an alert 
 `enter`, closes only when it falls below `exit` (hysteresis), and escalates once it has been open for `persist`
 turns. So one rude message in a calm conversation does not escalate, a run of angry ones does, and a mild message
 inside an angry run does not reset the count. Explicit requests for a person and risk topics escalate at once;
-`stuck_turns` consecutive turns without progress (the same question again, the same reply, tool errors, a message
-the agent could not place) escalate a polite customer who is getting nowhere.
+`stuck_turns` consecutive turns without progress (the same question again, the same reply, tool errors; a message
+the agent could not place counts 0.75) escalate a polite customer who is getting nowhere.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ class PolicyConfig:
     enter: float = 0.55
     exit: float = 0.4
     persist: int = 2  # turns the alert must stay open
-    stuck_turns: int = 3
+    stuck_turns: float = 3.0  # consecutive turns without progress, weighted as below
+    # A message the agent could not place counts less than the customer or the agent going in circles: it is
+    # often a follow-up a flow-only agent cannot place, not a customer getting nowhere.
+    stuck_weights: tuple[tuple[str, float], ...] = (
+        ("repeated_question", 1.0), ("same_reply", 1.0), ("tool_error", 1.0), ("misunderstood", 0.75))
     use_sentiment: bool = True
     use_rules: bool = True  # explicit requests, risk topics, being stuck (off: an ablation in the eval)
 
@@ -33,7 +37,7 @@ class PolicyState:
     smoothed: float | None = None
     alert: bool = False
     alert_turns: int = 0
-    stuck_streak: int = 0
+    stuck_streak: float = 0.0  # weighted consecutive turns without progress
     peak: float = 0.0  # highest smoothed frustration so far (for the ticket's priority)
 
     def to_json(self) -> dict:  # type: ignore[type-arg]
@@ -65,7 +69,9 @@ def decide(state: PolicyState, signals: TurnSignals, config: PolicyConfig = DEFA
     elif state.alert or state.smoothed >= config.enter:
         state.alert = True
         state.alert_turns += 1
-    state.stuck_streak = state.stuck_streak + 1 if signals.stuck else 0
+    weights = dict(config.stuck_weights)
+    weight = max((weights.get(kind, 1.0) for kind in signals.stuck), default=0.0)
+    state.stuck_streak = state.stuck_streak + weight if weight else 0.0
     if config.use_rules and signals.risk:
         return Decision(True, f"risk:{signals.risk}", state.smoothed)
     if config.use_rules and (signals.explicit or signals.flow_handoff):
@@ -79,4 +85,4 @@ def decide(state: PolicyState, signals: TurnSignals, config: PolicyConfig = DEFA
 
 def calm_again(state: PolicyState, config: PolicyConfig = DEFAULT) -> None:
     """After a person hands the conversation back: a fresh start, so the bot is not bounced straight back."""
-    state.smoothed, state.alert, state.alert_turns, state.stuck_streak = config.prior, False, 0, 0
+    state.smoothed, state.alert, state.alert_turns, state.stuck_streak = config.prior, False, 0, 0.0
