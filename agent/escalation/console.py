@@ -12,7 +12,7 @@ from agent.escalation.handoff import customer_orders, timeline
 from agent.escalation.staff import StaffDirectory
 from agent.escalation.tables import HandoffTicket, StaffUser
 from agent.escalation.texts import text
-from agent.escalation.tickets import TicketDesk, TicketError
+from agent.escalation.tickets import TicketDesk, TicketError, priority
 from agent.memory import ChatMessage
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
@@ -47,9 +47,7 @@ class ConsoleService:
             sentiment = timeline(session, ticket.session_id)
         suggestions = copilot.suggest(self.agent, ticket, state, orders)
         return {
-            "ticket": {**ticket.to_json(), "priority": next(
-                (row["priority"] for row in self.desk.queue(("waiting", "active", "returned", "resolved"))
-                 if row["id"] == ticket.id), 0.0)},
+            "ticket": {**ticket.to_json(), "priority": priority(ticket)},
             "transcript": self.transcript(ticket.session_id),
             "timeline": sentiment,
             "customer": {"customer_id": ticket.customer_id, "orders": orders},
