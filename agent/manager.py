@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agent import toolcall
+from agent.escalation.monitor import EscalationMonitor
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
@@ -46,6 +47,7 @@ class AgentConfig:
     opening_max_tokens: int = 20
     model_planner: bool = True  # the model picks a tool when no flow recognises the request
     max_misunderstood: int = 2  # then offer a person
+    escalation: bool = True  # score every turn and hand over to a person when the policy says so
 
 
 class Agent:
@@ -70,6 +72,7 @@ class Agent:
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
+        self.escalation = EscalationMonitor(self) if self.config.escalation else None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -126,7 +129,10 @@ class Agent:
             try:
                 said = understand(text)
                 outcome = self.proactive.respond(turn, said) or turn.handle(said)
-                outcome.suggestion = self.proactive.offer(turn, said, outcome)
+                if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
+                    outcome = self.escalation.review(turn, outcome)
+                if outcome is not None:
+                    outcome.suggestion = self.proactive.offer(turn, said, outcome)
             except Exception:
                 log.exception("turn failed in session %s", session_id)
                 yield from turn.events
@@ -135,6 +141,9 @@ class Agent:
             finally:
                 self.conversations.save_state(session_id, state)
             yield from turn.events
+            if outcome is None:  # a person is answering this conversation: the bot stays silent
+                yield Event("done")
+                return
             yield from self._deliver(session_id, turn, outcome)
 
     def _apology(self, session_id: str) -> Iterator[Event]:

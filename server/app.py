@@ -16,7 +16,7 @@ from agent.manager import Agent
 from agent.memory import SessionNotFound
 from server.config import Settings, get_settings
 from server.limits import BodySizeLimit, RateLimiter
-from server.routes import health, sessions, widget
+from server.routes import console, health, live, sessions, widget
 from server.services import build_agent
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(SessionNotFound, _session_not_found)
-    for module in (sessions, health, widget):
+    for module in (sessions, health, widget, live, console):
         app.include_router(module.router)
+    app.include_router(console.pages)
     return app
 
 

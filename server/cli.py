@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agent.escalation.cli import app as escalation_app
 from evals.cli import eval_command
 from finetune.cli import finetune_command
 from server.config import get_settings
@@ -24,6 +25,7 @@ app = typer.Typer(help="shopagent: a conversational shopping agent for online st
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.add_typer(logistics_app, name="logistics")
+app.add_typer(escalation_app, name="escalation")
 app.command("eval")(eval_command)
 app.command("finetune")(finetune_command)
 console = Console()

@@ -418,9 +418,26 @@
       });
       state.conversation = ready.catch(function (error) {
         showError(error.status ? TEXT.historyError : TEXT.networkError);
-      });
+      }).then(listenForPeople);
     }
     return state.conversation;
+  }
+
+  /** A person from the team writes through the session's live stream (server/routes/live.py). */
+  function listenForPeople() {
+    if (!state.session || !window.EventSource || state.live === state.session.id) return;
+    state.live = state.session.id;
+    var ids = Array.prototype.map.call(ui.log.querySelectorAll("[data-message-id]"),
+      function (node) { return Number(node.getAttribute("data-message-id")) || 0; });
+    var source = new EventSource(config.baseUrl + "/api/sessions/" + encodeURIComponent(state.session.id) +
+      "/events?after=" + Math.max.apply(null, ids.concat(0)));
+    source.addEventListener("person", function (event) {
+      var data = JSON.parse(event.data);
+      if (ui.log.querySelector("[data-message-id='" + Number(data.id) + "']")) return;
+      var node = addMessage("assistant", data.text);
+      node.setAttribute("data-message-id", String(data.id));
+      node.setAttribute("data-author", data.notice ? "notice" : "person");
+    });
   }
 
   function restoreHistory(saved) {

@@ -1,0 +1,119 @@
+"""What the copilot console does with a ticket: take it, reply to the customer, run an approved action, hand the
+conversation back to the bot. Each change is one transaction; the customer's widget receives the person's words
+through the session's live event stream (messages flagged `live`)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from agent.escalation import copilot
+from agent.escalation.handoff import customer_orders, timeline
+from agent.escalation.staff import StaffDirectory
+from agent.escalation.tables import HandoffTicket, StaffUser
+from agent.escalation.texts import text
+from agent.escalation.tickets import TicketDesk, TicketError, priority
+from agent.memory import ChatMessage
+from tools.context import Role, StoreContext
+from tools.errors import ToolError
+from tools.runner import ToolKind, ToolResult
+
+if TYPE_CHECKING:
+    from agent.manager import Agent
+
+CONSOLE_TOOLS_EXCLUDED = {"transfer_to_human_agents"}
+
+
+class ConsoleService:
+    def __init__(self, agent: Agent) -> None:
+        if agent.escalation is None:
+            raise RuntimeError("the console needs the agent's escalation monitor (AgentConfig.escalation)")
+        self.agent = agent
+        self.monitor = agent.escalation
+        self.desk: TicketDesk = agent.escalation.desk
+        self.staff = StaffDirectory(agent.store)
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def queue(self) -> list[dict[str, Any]]:
+        return self.desk.queue()
+
+    def view(self, ticket_id: int) -> dict[str, Any]:
+        ticket = self.desk.get(ticket_id)
+        state = self.agent.conversations.state(ticket.session_id)
+        with self.agent.store.session() as session:
+            orders = customer_orders(session, ticket.customer_id,
+                                     [o["order_id"] for o in ticket.orders if o.get("mentioned")])
+            sentiment = timeline(session, ticket.session_id)
+        suggestions = copilot.suggest(self.agent, ticket, state, orders)
+        return {
+            "ticket": {**ticket.to_json(), "priority": priority(ticket)},
+            "transcript": self.transcript(ticket.session_id),
+            "timeline": sentiment,
+            "customer": {"customer_id": ticket.customer_id, "orders": orders},
+            "pending_proposal": state.pending,
+            "drafts": suggestions.drafts,
+            "actions": suggestions.actions,
+        }
+
+    def transcript(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.agent.conversations.messages(session_id)
+        return [{"id": r.id, "role": r.role, "text": r.text, "at": r.created_at.isoformat(),
+                 "author": (r.payload or {}).get("author"), "human": bool((r.payload or {}).get("human")),
+                 "tool": (r.payload or {}).get("name") if r.role == "tool" else None,
+                 "ok": (r.payload or {}).get("ok") if r.role == "tool" else None} for r in rows]
+
+    # --- changes -------------------------------------------------------------------------------------------
+
+    def take(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
+        ticket = self.desk.take(ticket_id, staff.id)
+        if ticket.taken_at is not None:
+            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=True)
+        return ticket
+
+    def reply(self, ticket_id: int, staff: StaffUser, message: str) -> ChatMessage:
+        ticket = self._owned(ticket_id, staff)
+        return self._say(ticket.session_id, message, staff)
+
+    def act(self, ticket_id: int, staff: StaffUser, tool: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run one tool call the person approved, through the same runner and store policy as the bot's calls;
+        the person's click is the approval of exactly these arguments, the audit log names them."""
+        ticket = self._owned(ticket_id, staff)
+        if tool in CONSOLE_TOOLS_EXCLUDED or tool not in self.agent.runner.tools:
+            return ToolResult(tool, arguments, ok=False, error=f"Tool '{tool}' is not available in the console.")
+        state = self.agent.conversations.state(ticket.session_id)
+        ctx = StoreContext(self.agent.store, role=Role.STAFF, customer_id=state.customer_id,
+                           session_id=ticket.session_id, staff_id=staff.id, retriever=self.agent.retriever)
+        if self.agent.runner.kind(tool) is ToolKind.WRITE:
+            with contextlib.suppress(ToolError):  # invalid arguments: the runner refuses them below
+                ctx.approve(tool, self.agent.runner.validate(tool, arguments))
+        with self.agent._lock(ticket.session_id):
+            result = self.agent.runner.call(ctx, tool, arguments)
+            self.agent.conversations.append(ticket.session_id, "tool", result.content(), {
+                "name": tool, "arguments": result.arguments, "ok": result.ok, "error": result.error,
+                "staff_id": staff.id})
+        return result
+
+    def hand_back(self, ticket_id: int, staff: StaffUser, *, resolve: bool = False) -> HandoffTicket:
+        self._owned(ticket_id, staff)
+        ticket = self.desk.resolve(ticket_id, staff.id) if resolve else self.desk.hand_back(ticket_id, staff.id)
+        with self.agent._lock(ticket.session_id):
+            state = self.agent.conversations.state(ticket.session_id)
+            state.handed_off = False
+            state.misunderstood = 0
+            self.agent.conversations.save_state(ticket.session_id, state)
+            self.monitor.reset(ticket.session_id)
+        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=True)
+        return ticket
+
+    def _owned(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
+        ticket = self.desk.get(ticket_id)
+        if ticket.status != "active" or ticket.staff_id != staff.id:
+            raise TicketError(f"take ticket {ticket_id} first (it is {ticket.status}"
+                              + (f", with {ticket.staff_id})" if ticket.staff_id else ")"))
+        return ticket
+
+    def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: bool = False) -> ChatMessage:
+        payload = {"live": True, "human": not notice, "notice": notice, "staff_id": staff.id,
+                   "author": staff.display_name}
+        return self.agent.conversations.append(session_id, "assistant", message, payload)

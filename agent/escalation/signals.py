@@ -1,0 +1,78 @@
+"""The rule signals of a customer turn: an explicit request for a person, a risk topic, signs of being stuck."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+SIGNALS_FILE = Path(__file__).with_name("signals.toml")
+REPEAT_SIMILARITY = 88  # rapidfuzz token-sort ratio at which two messages say the same thing
+MIN_REPEAT_CHARS = 12  # "yes", "ok" and ids repeat legitimately
+RECENT_MESSAGES = 4
+
+
+@cache
+def _patterns() -> dict:  # type: ignore[type-arg]
+    raw = tomllib.loads(SIGNALS_FILE.read_text())
+
+    def compile_pair(pair: dict[str, str]) -> list[re.Pattern[str]]:
+        return [re.compile(pattern, re.I) for pattern in pair.values()]
+
+    return {
+        "explicit": compile_pair(raw["explicit"]),
+        "risk": {topic: compile_pair(pair) for topic, pair in raw["risk"].items()},
+        "offer": re.compile(raw["offer"]["assistant"], re.I),
+    }
+
+
+def asks_for_person(text: str) -> bool:
+    return any(p.search(text) for p in _patterns()["explicit"])
+
+
+def risk_topic(text: str) -> str | None:
+    """"fraud", "legal" or "safety" when the message raises one, else None."""
+    for topic, patterns in _patterns()["risk"].items():
+        if any(p.search(text) for p in patterns):
+            return topic
+    return None
+
+
+def offered_person(assistant_text: str) -> bool:
+    return bool(_patterns()["offer"].search(assistant_text))
+
+
+def similar(a: str, b: str) -> bool:
+    a, b = a.strip().lower(), b.strip().lower()
+    if min(len(a), len(b)) < MIN_REPEAT_CHARS:
+        return False
+    return fuzz.token_sort_ratio(a, b) >= REPEAT_SIMILARITY
+
+
+def repeats(text: str, earlier: list[str]) -> bool:
+    """The customer says again what they said in one of their last few messages."""
+    return any(similar(text, before) for before in earlier[-RECENT_MESSAGES:])
+
+
+@dataclass
+class TurnSignals:
+    """Everything the policy looks at for one customer turn."""
+
+    frustration: float = 0.0
+    language: str = "en"
+    explicit: bool = False  # asked for a person (words, the classifier, the hand-off button, yes to the offer)
+    risk: str | None = None
+    stuck: list[str] = field(default_factory=list)  # repeated_question, same_reply, tool_error, misunderstood
+    flow_handoff: bool = False  # the agent's own flows transferred (a request for a person, an out-of-scope topic)
+
+    def to_json(self) -> dict:  # type: ignore[type-arg]
+        return {"frustration": round(self.frustration, 4), "language": self.language, "explicit": self.explicit,
+                "risk": self.risk, "stuck": list(self.stuck), "flow_handoff": self.flow_handoff}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TurnSignals:  # type: ignore[type-arg]
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

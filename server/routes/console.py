@@ -1,0 +1,116 @@
+"""The copilot console for human agents: sign-in, the queue of handoffs, a ticket's context and suggestions,
+replies to the customer, approved actions, hand-back. Every /api/console route but login needs a staff token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, field_validator
+
+from agent.escalation.tickets import TicketError
+from server.console_deps import ConsoleDep, StaffDep
+from server.deps import RateLimited, SettingsDep
+from server.routes.widget import STATIC
+from server.staff_tokens import sign_staff_token
+
+router = APIRouter(prefix="/api/console", tags=["console"])
+pages = APIRouter(include_in_schema=False)
+
+
+class Login(BaseModel):
+    staff_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Reply(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is empty")
+        return text.strip()
+
+
+class Action(BaseModel):
+    tool: str = Field(min_length=1, max_length=64)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("/login", dependencies=[RateLimited])
+def login(body: Login, console: ConsoleDep, settings: SettingsDep) -> dict[str, str]:
+    staff = console.staff.authenticate(body.staff_id, body.password)
+    if staff is None:
+        raise HTTPException(status_code=401, detail="Wrong staff id or password.")
+    return {"token": sign_staff_token(settings.secret(), staff.id), "staff_id": staff.id,
+            "display_name": staff.display_name}
+
+
+@router.get("/me")
+def me(staff: StaffDep) -> dict[str, str]:
+    return {"staff_id": staff.id, "display_name": staff.display_name}
+
+
+@router.get("/tickets")
+def queue(staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return {"tickets": console.queue()}
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.view(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/take")
+def take(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.take(ticket_id, staff).to_json())
+
+
+@router.post("/tickets/{ticket_id}/messages", status_code=201)
+def reply(ticket_id: int, body: Reply, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    message = _guard(lambda: console.reply(ticket_id, staff, body.text))
+    return {"id": message.id, "text": message.text}
+
+
+@router.post("/tickets/{ticket_id}/actions")
+def act(ticket_id: int, body: Action, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    result = _guard(lambda: console.act(ticket_id, staff, body.tool, body.arguments))
+    return {"tool": result.name, "arguments": result.arguments, "ok": result.ok, "output": result.output,
+            "error": result.error}
+
+
+@router.post("/tickets/{ticket_id}/handback")
+def hand_back(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.hand_back(ticket_id, staff).to_json())
+
+
+@router.post("/tickets/{ticket_id}/resolve")
+def resolve(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.hand_back(ticket_id, staff, resolve=True).to_json())
+
+
+def _guard(action):  # type: ignore[no-untyped-def]
+    try:
+        return action()
+    except LookupError as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None
+    except TicketError as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+
+
+@pages.get("/console")
+def console_page() -> FileResponse:
+    return FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/console.js")
+def console_script() -> FileResponse:
+    return FileResponse(STATIC / "console.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/console.css")
+def console_style() -> FileResponse:
+    return FileResponse(STATIC / "console.css", media_type="text/css", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,60 @@
+"""What a person from the team says reaches the customer's widget: GET /api/sessions/{id}/events, a server-sent
+event stream of the conversation's live messages (a person's replies and notices) after a cursor.
+
+The stream ends after `wait` seconds; the browser's EventSource reconnects by itself, sending the last event id,
+so nothing is missed or repeated. The database is the source of truth, so it works across restarts and workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy import select
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from agent.manager import Agent
+from agent.memory import ChatMessage
+from server.deps import AgentDep
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+POLL_SECONDS = 0.5
+
+
+@router.get("/{session_id}/events")
+async def live_events(
+    session_id: str,
+    agent: AgentDep,
+    request: Request,
+    after: Annotated[int, Query(ge=0)] = 0,
+    wait: Annotated[float, Query(ge=0, le=60)] = 25.0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    agent.conversations.get(session_id)  # 404 for an unknown session
+    cursor = max(after, int(last_event_id) if last_event_id and last_event_id.isdigit() else 0)
+    return EventSourceResponse(_stream(agent, session_id, cursor, wait, request), ping=15)
+
+
+def live_messages(agent: Agent, session_id: str, after: int) -> list[dict[str, Any]]:
+    query = (select(ChatMessage).where(ChatMessage.session_id == session_id, ChatMessage.role == "assistant",
+                                       ChatMessage.id > after).order_by(ChatMessage.id))
+    with agent.store.session() as session:
+        rows = list(session.scalars(query))
+    return [{"id": r.id, "text": r.text, "author": r.payload.get("author"), "notice": bool(r.payload.get("notice"))}
+            for r in rows if (r.payload or {}).get("live")]
+
+
+async def _stream(agent: Agent, session_id: str, cursor: int, wait: float,
+                  request: Request) -> AsyncIterator[ServerSentEvent]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        for message in await asyncio.to_thread(live_messages, agent, session_id, cursor):
+            cursor = message["id"]
+            yield ServerSentEvent(data=json.dumps(message), event="person", id=str(message["id"]), retry=1000)
+        if loop.time() >= deadline or await request.is_disconnected():
+            return
+        await asyncio.sleep(POLL_SECONDS)

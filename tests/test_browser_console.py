@@ -1,0 +1,90 @@
+"""A human agent takes over a conversation in the copilot console, in a real browser (headless Debian Chromium)
+against the real server, and the customer's widget shows the person's reply live; handed back, the bot answers
+again. The server and browser fixtures are test_browser.py's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_browser import app, base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+
+expect = sync_api.expect
+PASSWORD = "console password 1"
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def staff(app: Any) -> str:  # noqa: F811
+    from agent.escalation.staff import StaffDirectory
+
+    StaffDirectory(app.state.agent.store).add("dana", PASSWORD, "Dana")
+    return "dana"
+
+
+def test_a_person_takes_over_and_the_widget_shows_their_reply(browser: Any, base_url: str, staff: str) -> None:  # noqa: F811
+    customer = browser.new_context(base_url=base_url)
+    agent_side = browser.new_context(base_url=base_url)
+    try:
+        page = customer.new_page()
+        page.goto("/")
+        open_chat(page)
+        by_id(page, "shopagent-input").fill("I want to talk to a person about my order")
+        by_id(page, "shopagent-input").press("Enter")
+        expect(by_id(page, "shopagent-handoff")).to_be_visible(timeout=TIMEOUT_MS)
+
+        console = agent_side.new_page()
+        console.goto("/console")
+        console.get_by_label("Staff id").fill(staff)
+        console.get_by_label("Password").fill(PASSWORD)
+        by_id(console, "console-sign-in").click()
+        expect(by_id(console, "console-who")).to_contain_text("Dana")
+        item = by_id(console, "console-queue-item").filter(has_text="explicit_request").first
+        expect(item).to_be_visible(timeout=TIMEOUT_MS)
+        item.click()
+        expect(by_id(console, "console-transcript")).to_contain_text("talk to a person about my order")
+        expect(by_id(console, "console-summary")).to_contain_text("asked for a person")
+        expect(by_id(console, "console-drafts").locator("li").first).to_be_visible()
+        by_id(console, "console-take").click()
+        expect(by_id(console, "console-ticket")).to_have_attribute("data-status", "active", timeout=TIMEOUT_MS)
+
+        by_id(console, "console-reply-text").fill("Hi, I'm Dana from the team. Which order is it about?")
+        by_id(console, "console-send").click()
+
+        person = page.locator("[data-testid=shopagent-message][data-author=person]")
+        expect(person).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(person).to_contain_text("Which order is it about?")
+        expect(page.locator("[data-author=notice]").first).to_contain_text("Dana from our team has joined")
+
+        # The customer answers; the person sees it in the console, and the bot stays silent.
+        bot_replies_before = page.locator("[data-role=assistant]:not([data-author])").count()
+        by_id(page, "shopagent-input").fill("It's order W2378156, thanks")
+        by_id(page, "shopagent-input").press("Enter")
+        expect(by_id(console, "console-transcript")).to_contain_text("It's order W2378156", timeout=TIMEOUT_MS)
+        expect(by_id(page, "shopagent-input")).to_be_editable(timeout=TIMEOUT_MS)
+        assert page.locator("[data-role=assistant]:not([data-author])").count() == bot_replies_before
+
+        # Handed back, the bot answers the next message itself.
+        by_id(console, "console-handback").click()
+        expect(page.locator("[data-author=notice]").last).to_contain_text("handed the conversation back",
+                                                                          timeout=TIMEOUT_MS)
+        by_id(page, "shopagent-input").fill("do you have a mechanical keyboard?")
+        by_id(page, "shopagent-input").press("Enter")
+        expect(page.get_by_test_id("shopagent-product-card").first).to_be_visible(timeout=TIMEOUT_MS)
+    finally:
+        customer.close()
+        agent_side.close()
+
+
+def test_the_console_refuses_a_wrong_password(browser: Any, base_url: str, staff: str) -> None:  # noqa: F811
+    context = browser.new_context(base_url=base_url)
+    try:
+        console = context.new_page()
+        console.goto("/console")
+        console.get_by_label("Staff id").fill(staff)
+        console.get_by_label("Password").fill("not the password")
+        by_id(console, "console-sign-in").click()
+        expect(console.locator("#login-error")).to_contain_text("Wrong staff id or password")
+        expect(console.locator("#desk")).to_be_hidden()
+    finally:
+        context.close()
