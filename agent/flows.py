@@ -43,6 +43,14 @@ CHATTER = re.compile(
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
+# The orders each request can apply to, when the customer names items but not the order.
+ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
+    Intent.CANCEL: {"pending"},
+    Intent.CHANGE_ADDRESS: {"pending"},
+    Intent.CHANGE_PAYMENT: {"pending"},
+    Intent.RETURN: {"delivered"},
+    Intent.EXCHANGE: {"pending", "delivered"},
+}
 NEEDS_ACCOUNT = {
     Intent.CANCEL,
     Intent.RETURN,
@@ -276,12 +284,31 @@ class Turn:
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
         if order_id is None:
+            named = self._order_naming_items(said)
+            if named is not None:
+                self.state.order_id = named["order_id"]
+                return named
             return self._orders(said)
         order = self.output("get_order_details", order_id=order_id)
         if order is None:
             return self.failed()
         self.state.order_id = order_id
         return order
+
+    def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
+        """The one order, among those the request can apply to, with the items the customer names in words."""
+        user = self.user()
+        if user is None or len(user["orders"]) < 2:
+            return None
+        statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
+        matching = []
+        for order_id in user["orders"]:
+            order = self.output("get_order_details", order_id=order_id)
+            if order is None or (statuses and order["status"] not in statuses):
+                continue
+            if resolve.named_lines(order, said.text) or {i["item_id"] for i in order["items"]} & set(said.item_ids):
+                matching.append(order)
+        return matching[0] if len(matching) == 1 else None
 
     def account(self, said: Understanding) -> Outcome:
         user = self.user()

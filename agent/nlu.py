@@ -56,7 +56,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             r"|(change|modify) (the |my )?(item|size|colou?r|option))"
         ),
     ),
-    (Intent.CHANGE_ADDRESS, re.compile(r"\b(address|ship(ping)? to|deliver(y)? to|moved)\b")),
+    # "my email address" is an identity detail, not a shipping address.
+    (Intent.CHANGE_ADDRESS, re.compile(r"\b((?<!email )(?<!e-mail )address|ship(ping)? to|deliver(y)? to|moved)\b")),
     (
         Intent.CHANGE_PAYMENT,
         re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card))"),

@@ -32,6 +32,11 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
     return [line for score, line in scored if score == best]
 
 
+def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """The order's lines the text names in words ("the water bottle"): no fallback to a single-line order."""
+    return [line for line in order["items"] if _line_score(line, text) >= MATCH_THRESHOLD]
+
+
 def _line_score(line: dict[str, Any], text: str) -> float:
     name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
     name_words = _words(line["name"])
