@@ -301,14 +301,14 @@ class Turn:
         if user is None or len(user["orders"]) < 2:
             return None
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
-        matching = []
-        for order_id in user["orders"]:
-            order = self.output("get_order_details", order_id=order_id)
-            if order is None or (statuses and order["status"] not in statuses):
-                continue
-            if resolve.named_lines(order, said.text) or {i["item_id"] for i in order["items"]} & set(said.item_ids):
-                matching.append(order)
-        return matching[0] if len(matching) == 1 else None
+        orders = [order for order_id in user["orders"]
+                  if (order := self.output("get_order_details", order_id=order_id)) is not None]
+        naming = [order for order in orders if resolve.named_lines(order, said.text)
+                  or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
+        fitting = [order for order in naming if not statuses or order["status"] in statuses]
+        # One order the request can apply to; else the one order naming the items (its status is then explained).
+        chosen = fitting if fitting else naming
+        return chosen[0] if len(chosen) == 1 else None
 
     def account(self, said: Understanding) -> Outcome:
         user = self.user()
