@@ -62,6 +62,17 @@ NEEDS_ACCOUNT = {
 }
 
 
+RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
+NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
+
+
+def _status_hinted(text: str, status: str) -> bool:
+    """Whether the customer's words say the order is one they received ("the laptop I received") or not yet."""
+    if status == "delivered":
+        return bool(RECEIVED.search(text)) and not NOT_YET_RECEIVED.search(text)
+    return status == "pending" and bool(NOT_YET_RECEIVED.search(text))
+
+
 @dataclass
 class Outcome:
     """What a turn decided: the grounded reply body and what the widget should show with it."""
@@ -306,6 +317,8 @@ class Turn:
         naming = [order for order in orders if resolve.named_lines(order, said.text)
                   or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
         fitting = [order for order in naming if not statuses or order["status"] in statuses]
+        hinted = [order for order in fitting if _status_hinted(said.text, order["status"])]
+        fitting = hinted if len(fitting) > 1 and hinted else fitting
         # One order the request can apply to; else the one order naming the items (its status is then explained).
         chosen = fitting if fitting else naming
         return chosen[0] if len(chosen) == 1 else None

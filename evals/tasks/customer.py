@@ -61,7 +61,8 @@ MOVES: list[tuple[AgentMove, re.Pattern[str]]] = [
     (AgentMove.CONFIRM, re.compile(r"(shall i|should i|can i|may i) (go ahead|proceed)|answer yes|confirm\b.*\?",
                                    re.I)),
     (AgentMove.ZIP, re.compile(r"^(?!.*\bemail\b).*\bzip code\b.*\?", re.I | re.S)),
-    (AgentMove.IDENTITY, re.compile(r"verify your identity|\bemail\b.*\?|your (full )?name", re.I | re.S)),
+    (AgentMove.IDENTITY, re.compile(r"verify your identity|couldn'?t find an account|\bemail\b.*\?|your (full )?name",
+                                    re.I | re.S)),
     (AgentMove.REASON, re.compile(r"\bwhy would you like|\breason\b.*\?", re.I)),
     (AgentMove.PAYMENT, re.compile(r"payment method|how (would|should) (you|i) (like to )?(pay|refund)", re.I)),
     (AgentMove.ADDRESS, re.compile(r"\b(new|which|the) address\b.*[?.:]", re.I)),
@@ -192,6 +193,9 @@ class ScriptedCustomer:
             return self._about(move.value) or NO_PREFERENCE[move]
         if move is AgentMove.ORDER:
             orders = ORDER_ID.findall(self.scenario.reason_for_call)
+            offered = ORDER_ID.findall(agent_text)
+            if not orders and len(offered) == 1:  # the agent names the only order: that is the one
+                return f"Yes, order {offered[0]}."
             return f"It's order {orders[0]}." if orders else self._unknown("order number", then=self._current())
         if move in {AgentMove.DETAIL, AgentMove.NOT_UNDERSTOOD}:
             return self._current()
