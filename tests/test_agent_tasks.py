@@ -89,3 +89,16 @@ def test_a_named_item_in_an_order_of_the_wrong_status_is_explained(chat) -> None
     chat("I'm Yusuf Rossi, zip code 19122")
     text = reply(chat("I want to return the espresso machine"))  # it is in a pending order: nothing to return yet
     assert YUSUF_PENDING_SHIRT_AND_ESPRESSO in text and "only delivered orders can be returned" in text
+
+
+@pytest.mark.parametrize(("wording", "pick"), [("the cheapest one", min), ("the most expensive one", max)])
+def test_cheapest_and_most_expensive_options(chat, demo_db, wording: str, pick) -> None:  # type: ignore[no-untyped-def]
+    order = demo_db["orders"]["#W6390527"]  # Mei Kovacs, delivered: a desk lamp among other things
+    lamp = next(line for line in order["items"] if line["name"] == "Desk Lamp")
+    variants = demo_db["products"][lamp["product_id"]]["variants"].values()
+    wanted = pick((v for v in variants if v["available"] and v["item_id"] != lamp["item_id"]),
+                  key=lambda v: v["price"])
+    chat("I'm Mei Kovacs, zip code 28236")
+    found = proposal(chat(f"I want to exchange the desk lamp in order #W6390527 for {wording}"))
+    assert found is not None and found["action"] == "exchange_delivered_order_items"
+    assert f"${wanted['price']:.2f}" in found["summary"]
