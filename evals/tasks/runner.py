@@ -149,15 +149,16 @@ def run_task(
 
     started = time.perf_counter()
     store = template.fresh(work_dir / f"task-{task.id}-{seed}.db")
+    recorder = RecordingRunner()
+    transcript: list[tuple[str, str]] = []
     try:
         agent = Agent(store, model=model, retriever=retriever)
-        recorder = RecordingRunner()
         agent.runner = recorder
         if agent.planner is not None:
             agent.planner.runner = recorder
         customer = ScriptedCustomer(task.scenario, max_turns=max_turns)
         session, greeting = agent.open_session(channel="eval")
-        transcript: list[tuple[str, str]] = [("agent", greeting)]
+        transcript.append(("agent", greeting))
         message: str | None = customer.opening()
         ended_by, error = "customer", None
         while message is not None:
@@ -176,8 +177,6 @@ def run_task(
         actual = snapshot(store)
     except Exception as failure:  # an agent crash fails the task; the run goes on with the next one
         actual, ended_by, error = {}, "error", f"{type(failure).__name__}: {failure}"
-        transcript = locals().get("transcript", [])
-        recorder = locals().get("recorder") or RecordingRunner()
     finally:
         store.dispose()
     diffs: list[FieldDifference] = differences(expected, actual) if error is None else []
