@@ -44,6 +44,14 @@ CHATTER = re.compile(
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
+# The orders each request can apply to, when the customer names items but not the order.
+ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
+    Intent.CANCEL: {"pending"},
+    Intent.CHANGE_ADDRESS: {"pending"},
+    Intent.CHANGE_PAYMENT: {"pending"},
+    Intent.RETURN: {"delivered"},
+    Intent.EXCHANGE: {"pending", "delivered"},
+}
 NEEDS_ACCOUNT = {
     Intent.CANCEL,
     Intent.RETURN,
@@ -54,6 +62,17 @@ NEEDS_ACCOUNT = {
     Intent.ARRIVAL,
     Intent.ACCOUNT,
 }
+
+
+RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
+NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
+
+
+def _status_hinted(text: str, status: str) -> bool:
+    """Whether the customer's words say the order is one they received ("the laptop I received") or not yet."""
+    if status == "delivered":
+        return bool(RECEIVED.search(text)) and not NOT_YET_RECEIVED.search(text)
+    return status == "pending" and bool(NOT_YET_RECEIVED.search(text))
 
 
 @dataclass
@@ -284,12 +303,33 @@ class Turn:
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
         if order_id is None:
+            named = self._order_naming_items(said)
+            if named is not None:
+                self.state.order_id = named["order_id"]
+                return named
             return self._orders(said)
         order = self.output("get_order_details", order_id=order_id)
         if order is None:
             return self.failed()
         self.state.order_id = order_id
         return order
+
+    def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
+        """The one order, among those the request can apply to, with the items the customer names in words."""
+        user = self.user()
+        if user is None or len(user["orders"]) < 2:
+            return None
+        statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
+        orders = [order for order_id in user["orders"]
+                  if (order := self.output("get_order_details", order_id=order_id)) is not None]
+        naming = [order for order in orders if resolve.named_lines(order, said.text)
+                  or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
+        fitting = [order for order in naming if not statuses or order["status"] in statuses]
+        hinted = [order for order in fitting if _status_hinted(said.text, order["status"])]
+        fitting = hinted if len(fitting) > 1 and hinted else fitting
+        # One order the request can apply to; else the one order naming the items (its status is then explained).
+        chosen = fitting if fitting else naming
+        return chosen[0] if len(chosen) == 1 else None
 
     def account(self, said: Understanding) -> Outcome:
         user = self.user()

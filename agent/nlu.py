@@ -63,11 +63,15 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
         Intent.EXCHANGE,
         re.compile(
             r"\b(exchange|swap|switch (it|the|to)|replace|different (size|colou?r|model|version|option)"
-            r"|(change|modify) (the |my )?(item|size|colou?r|option))"
+            r"|(change|modify) (the |my )?(item|size|colou?r|option)"
+            # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
+            r"|(change|modify|upgrade) (the |my |all (of )?(the |my )?)?(pending )?"
+            r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b)"
         ),
     ),
     (Intent.ARRIVAL, ARRIVAL_PATTERN),
-    (Intent.CHANGE_ADDRESS, re.compile(r"\b(address|ship(ping)? to|deliver(y)? to|moved)\b")),
+    # "my email address" is an identity detail, not a shipping address.
+    (Intent.CHANGE_ADDRESS, re.compile(r"\b((?<!email )(?<!e-mail )address|ship(ping)? to|deliver(y)? to|moved)\b")),
     (
         Intent.CHANGE_PAYMENT,
         re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card))"),

@@ -11,6 +11,8 @@ from rapidfuzz import fuzz
 from agent.nlu import CARD_ENDING, CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
 
 MATCH_THRESHOLD = 80
+CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I)
+PRICIEST = re.compile(r"\b(most expensive|priciest|highest price)\b", re.I)
 
 
 def _words(text: str) -> set[str]:
@@ -30,6 +32,11 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
     if best < MATCH_THRESHOLD:
         return None
     return [line for score, line in scored if score == best]
+
+
+def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """The order's lines the text names in words ("the water bottle"): no fallback to a single-line order."""
+    return [line for line in order["items"] if _line_score(line, text) >= MATCH_THRESHOLD]
 
 
 def _line_score(line: dict[str, Any], text: str) -> float:
@@ -57,6 +64,12 @@ def replacement_variant(
         changed = {k for k, v in variant["options"].items() if current["options"].get(k) != v}
         scored.append((len(values & asked), -len(changed), variant))
     scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    by_price = CHEAPEST.search(text) or PRICIEST.search(text)
+    if scored and by_price:
+        # "the cheapest one in red": the lowest (or highest) price among the options that fit best what is named.
+        fitting = [variant for words, _, variant in scored if words == scored[0][0]]
+        pick = min if CHEAPEST.search(text) else max
+        return pick(fitting, key=lambda variant: variant["price"]), alternatives
     if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][:2] != scored[1][:2]):
         return scored[0][2], alternatives
     return None, alternatives

@@ -286,11 +286,20 @@ def catalogue_script(world: World, kind: str, split: str, rng: random.Random) ->
         "item_details": ToolCall("get_item_details", {"item_id": item_id}),
         "product_details": ToolCall("get_product_details", {"product_id": product["product_id"]}),
         "calculate": ToolCall("calculate", {"expression": expr}),
+        "recommend": ToolCall("recommend_products", _strategy(template)),
     }[kind]
     script.steps.append(Step(text, call, tid))
     if rng.random() < 0.4:
         script.steps.append(_simple("thanks", split, rng))
     return script
+
+
+def _strategy(template: str) -> dict[str, str]:
+    for words, strategy in (("similar", "similar"), ("alternative", "similar"), ("popular", "popular"),
+                            ("with", "complementary")):
+        if words in template:
+            return {"strategy": strategy}
+    return {}
 
 
 def other_script(world: World, kind: str, split: str, rng: random.Random) -> Script:
@@ -324,7 +333,8 @@ FAMILIES: list[tuple[Callable[..., Script | None], str, float]] = [
     (order_script, "exchange", 2), (order_script, "modify_items", 1.5), (order_script, "change_address", 1.5),
     (order_script, "change_payment", 1.5), (account_script, "account", 1.5),
     (account_script, "change_user_address", 1), (catalogue_script, "search", 2.5),
-    (catalogue_script, "product_types", 0.5), (catalogue_script, "item_details", 0.7),
+    (catalogue_script, "recommend", 1.2), (catalogue_script, "product_types", 0.5),
+    (catalogue_script, "item_details", 0.7),
     (catalogue_script, "product_details", 0.7), (catalogue_script, "calculate", 0.5),
     (other_script, "human", 1), (other_script, "out_of_scope", 1), (other_script, "greeting", 0.6),
     (other_script, "small_talk", 0.6), (other_script, "foreign_order", 0.7),

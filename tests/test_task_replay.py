@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tools.context import Role, StoreContext
+from evals.tasks.replay import FIND_USER, LOOKUPS, WRITES, replay
 from tools.runner import ToolRunner
 from tools.store import Store
 
@@ -29,17 +29,6 @@ _DATA_DIR = Path(
 _TASKS_FILE = _DATA_DIR / "tau2-retail" / "tasks.json"
 TASK_IDS = [task["id"] for task in json.loads(_TASKS_FILE.read_text())] if _TASKS_FILE.is_file() else []
 
-FIND_USER = {"find_user_id_by_email", "find_user_id_by_name_zip"}
-LOOKUPS = FIND_USER | {"get_user_details", "get_order_details", "get_product_details", "get_item_details"}
-WRITES = {
-    "cancel_pending_order",
-    "modify_pending_order_address",
-    "modify_pending_order_items",
-    "modify_pending_order_payment",
-    "modify_user_address",
-    "return_delivered_order_items",
-    "exchange_delivered_order_items",
-}
 ADDRESS_KEYS = ("address1", "address2", "city", "state", "country", "zip")
 
 
@@ -219,23 +208,6 @@ def apply_expected(db: dict[str, Any], name: str, args: dict[str, Any]) -> None:
         raise AssertionError(f"not a write action: {name}")
 
 
-# --- replay ---------------------------------------------------------------------------------------
-
-
-def replay(
-    runner: ToolRunner, store: Store, db: dict[str, Any], task: dict[str, Any]
-) -> tuple[StoreContext, list[tuple[dict[str, Any], bool, str | None]]]:
-    """Run the task's actions as its customer would be logged in; returns the context and each outcome."""
-    actions = actions_of(task)
-    customer = None if actions and actions[0]["name"] in FIND_USER else owner(db, actions)
-    ctx = StoreContext(store, role=Role.CUSTOMER, customer_id=customer, require_confirmation=False)
-    outcomes = []
-    for action in actions:
-        result = runner.call(ctx, action["name"], action["arguments"])
-        outcomes.append((action, result.ok, result.error))
-    return ctx, outcomes
-
-
 @pytest.mark.parametrize(
     "task_id", TASK_IDS or [pytest.param(None, marks=pytest.mark.skip(f"{_TASKS_FILE} not found"))]
 )
@@ -251,7 +223,8 @@ def test_replay_task(
     task = tasks[task_id]
     actions = actions_of(task)
     rows_before = db_rows(store)
-    ctx, outcomes = replay(runner, store, demo_db, task)
+    ctx, results = replay(store, actions, runner)
+    outcomes = [(action, result.ok, result.error) for action, result in results]
 
     expected = copy.deepcopy(demo_db)
     for action, ok, error in outcomes:
@@ -318,8 +291,8 @@ def test_expected_failures_are_the_known_wrong_guesses(tasks: dict[str, dict[str
 
 
 def _replayed(task_id, tasks, runner, store, demo_db, snapshot) -> dict[str, Any]:
-    _, outcomes = replay(runner, store, demo_db, tasks[task_id])
-    assert all(ok for action, ok, _ in outcomes if action["name"] in WRITES)
+    _, outcomes = replay(store, actions_of(tasks[task_id]), runner)
+    assert all(result.ok for action, result in outcomes if action["name"] in WRITES)
     return snapshot(store)
 
 
@@ -422,7 +395,8 @@ def test_task_105_exchange_the_gift_card_cannot_pay_is_refused(
 ) -> None:
     # Both tea kettles (94.80 each) for 101.12 + 109.58: 21.10 more, from a gift card holding 17.00.
     # tau2's tool refuses this too ("Insufficient gift card balance"), so the order stays as it is.
-    _, [(_, ok, error)] = replay(runner, store, demo_db, tasks["105"])
+    _, [(_, result)] = replay(store, actions_of(tasks["105"]), runner)
+    ok, error = result.ok, result.error
     assert not ok
     assert "gift_card_7245904" in error and "17.00" in error and "21.10" in error
     assert snapshot(store) == demo_db

@@ -1,0 +1,250 @@
+"""A deterministic scripted customer built from a tau2 task's user scenario.
+
+It speaks only from the scenario's text (reason for the call, known and unknown info), never from the ground-truth
+actions: it opens with its first request, gives its identity when asked, says it does not know what it does not
+know, answers yes when the agent lists an action and asks for confirmation, raises its next request when the
+agent is done with one, and stops when the agent transfers it, when it has nothing left to ask, or at a turn
+limit. Sentences of the scenario that instruct the simulator rather than describe the customer's wishes ("If the
+agent asks ...", "do not reveal ...") are not said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from evals.tasks.loader import Scenario
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ZIP = re.compile(r"\b\d{5}\b")
+FULL_NAME = re.compile(r"\b(?:called|name is|are|you're)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)\b", re.I)
+USER_ID = re.compile(r"\b([a-z]+)_([a-z]+)_\d{3,5}\b")
+ORDER_ID = re.compile(r"#?\bW\d{7}\b")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
+# Sentences addressed to the simulator, not things the customer would say.
+STAGE_DIRECTION = re.compile(
+    r"\b(the agent|agent's|do not reveal|don't reveal|not reveal|if and only if|make sure|mention|you are not "
+    r"familiar|pretend|act as|be (very )?brief|swear)\b|^(if|when|but if|once|only if|otherwise|then)\b",
+    re.I,
+)
+TOPICS = {
+    "payment": re.compile(r"\b(pay ?pal|gift ?card|credit card|card|payment|refund|pay)\b", re.I),
+    "address": re.compile(r"\b(address|\d+ [A-Z][a-z]+ (street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|highway))",
+                          re.I),
+    "reason": re.compile(r"\b(no longer|don'?t need|not need|mistake|accident|changed? (my|your) mind)\b", re.I),
+}
+
+
+class AgentMove(StrEnum):
+    """What the agent's last message did, read from its words as a customer would read them."""
+
+    TRANSFER = "transfer"
+    CONFIRM = "confirm"
+    IDENTITY = "identity"
+    ZIP = "zip"
+    PAYMENT = "payment"
+    ADDRESS = "address"
+    REASON = "reason"
+    ORDER = "order"
+    DETAIL = "detail"  # which item, which option: answered with the request in more detail
+    NOT_UNDERSTOOD = "not_understood"
+    OFFER_PERSON = "offer_person"
+    DONE = "done"  # finished a request, or answered it: the customer moves on
+    OTHER = "other"
+
+
+MOVES: list[tuple[AgentMove, re.Pattern[str]]] = [
+    (AgentMove.OFFER_PERSON, re.compile(r"would you like (me )?to (connect|transfer)", re.I)),
+    (AgentMove.TRANSFER, re.compile(r"\b(transferr?(ing|ed)? you|hand(ing)? you over|will take over)\b", re.I)),
+    (AgentMove.CONFIRM, re.compile(r"(shall i|should i|can i|may i) (go ahead|proceed)|answer yes|confirm\b.*\?",
+                                   re.I)),
+    (AgentMove.ZIP, re.compile(r"^(?!.*\bemail\b).*\bzip code\b.*\?", re.I | re.S)),
+    (AgentMove.IDENTITY, re.compile(r"verify your identity|couldn'?t find an account|\bemail\b.*\?|your (full )?name",
+                                    re.I | re.S)),
+    (AgentMove.REASON, re.compile(r"\bwhy would you like|\breason\b.*\?", re.I)),
+    (AgentMove.PAYMENT, re.compile(r"payment method|how (would|should) (you|i) (like to )?(pay|refund)", re.I)),
+    (AgentMove.ADDRESS, re.compile(r"\b(new|which|the) address\b.*[?.:]", re.I)),
+    (AgentMove.ORDER, re.compile(r"\bwhich order\b|\border (number|id)\b.*\?", re.I)),
+    (AgentMove.DETAIL, re.compile(r"\bwhich (item|option|one|product|variant)s?\b|\binstead of\b.*\?", re.I)),
+    (AgentMove.NOT_UNDERSTOOD, re.compile(r"not sure i understood|rephrase|describe it differently|"
+                                          r"couldn'?t find products", re.I)),
+    (AgentMove.DONE, re.compile(r"^done\b|anything else|\bi'?m sorry, i couldn'?t|\bonly (pending|delivered) "
+                                r"orders\b|\bno other available option\b", re.I)),
+]
+
+
+# What a customer whose scenario says nothing on the matter answers.
+NO_PREFERENCE = {
+    AgentMove.PAYMENT: "The original payment method is fine.",
+    AgentMove.ADDRESS: "Sorry, I don't have another address to give.",
+    AgentMove.REASON: "I'd rather not say.",
+}
+
+
+def agent_move(text: str) -> AgentMove:
+    for move, pattern in MOVES:
+        if pattern.search(text):
+            return move
+    return AgentMove.OTHER
+
+
+def first_person(text: str) -> str:
+    """The scenario's second person ("You want to return your ...") as the customer's own words."""
+    replacements = [
+        (r"\byou are\b", "I am"), (r"\byou're\b", "I'm"), (r"\byou were\b", "I was"), (r"\byou'd\b", "I'd"),
+        (r"\byou'll\b", "I'll"), (r"\byou've\b", "I've"), (r"\byourself\b", "myself"), (r"\byours\b", "mine"),
+        (r"\byour\b", "my"),
+        # "you" after a preposition or a verb that takes an object is "me"; otherwise it is the subject, "I".
+        (r"\b(to|for|with|tell|give|ask|send|help|let|about|from|at|by|call|contact|show|of)\s+you\b", r"\1 me"),
+        (r"\byou\b", "I"),
+    ]
+    for pattern, replacement in replacements:
+        text = re.sub(pattern, lambda m, r=replacement: m.expand(r), text, flags=re.I)
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def spoken_sentences(text: str) -> list[str]:
+    """The scenario's sentences a customer would say, in the first person; stage directions left out."""
+    text = PARENTHESIS.sub(lambda m: "" if STAGE_DIRECTION.search(m.group(1)) else m.group(0), text)
+    kept = []
+    for sentence in SENTENCE.split(text.strip()):
+        clauses = [c for c in re.split(r",\s*(?=but\b)", sentence) if not STAGE_DIRECTION.search(c)]
+        if clauses:
+            kept.append(first_person(", ".join(clauses).strip()).rstrip(" ,") or "")
+    return [s if s.endswith((".", "!", "?")) else s + "." for s in kept if re.search(r"[A-Za-z]", s)]
+
+
+@dataclass
+class Identity:
+    emails: list[str] = field(default_factory=list)
+    name: tuple[str, str] | None = None
+    zip: str | None = None
+
+    @classmethod
+    def from_known_info(cls, known: str) -> Identity:
+        emails = EMAIL.findall(known)
+        without_emails = EMAIL.sub(" ", known)
+        zips = ZIP.findall(without_emails)
+        found = FULL_NAME.search(without_emails)
+        user_id = USER_ID.search(without_emails)
+        name = None
+        if user_id:  # the account's own name, even where the scenario adds a nickname
+            name = (user_id.group(1).title(), user_id.group(2).title())
+        elif found and found.group(1).lower() not in {"a", "an", "the", "user"}:
+            name = (found.group(1).title(), found.group(2).title())
+        return cls(emails=emails, name=name, zip=zips[-1] if zips else None)
+
+
+@dataclass
+class ScriptedCustomer:
+    scenario: Scenario
+    max_turns: int = 20
+    turns: int = 0
+    finished: bool = False
+    identity: Identity = field(init=False)
+    requests: list[str] = field(init=False)
+    _next_request: int = 0
+    _email_tries: int = 0
+    _last_said: str = ""
+    _repeats: int = 0
+
+    def __post_init__(self) -> None:
+        self.identity = Identity.from_known_info(self.scenario.known_info)
+        self.requests = spoken_sentences(self.scenario.reason_for_call) or ["I have a question about my order."]
+
+    # --- the conversation ------------------------------------------------------------------------------------
+
+    def opening(self) -> str:
+        return self._say(self._request())
+
+    def reply(self, agent_text: str) -> str | None:
+        """The customer's next message, or None when the conversation is over."""
+        if self.finished or self.turns >= self.max_turns:
+            self.finished = True
+            return None
+        move = agent_move(agent_text)
+        if move is AgentMove.TRANSFER:
+            self.finished = True
+            return None
+        answer = self._answer(move, agent_text)
+        if answer is None:
+            self.finished = True
+            return None
+        if answer == self._last_said:  # going round in circles: say the next thing, or end
+            self._repeats += 1
+            if self._repeats >= 2:
+                answer = self._request() or self._goodbye()
+        else:
+            self._repeats = 0
+        return self._say(answer)
+
+    def _answer(self, move: AgentMove, agent_text: str) -> str | None:
+        if move is AgentMove.CONFIRM:
+            return "Yes, please go ahead."
+        if move is AgentMove.IDENTITY:
+            return self._identify(agent_text)
+        if move is AgentMove.ZIP:
+            return self.identity.zip or self._unknown("zip code")
+        if move is AgentMove.OFFER_PERSON:
+            return "No, thank you. " + (self._request() or "That's all.")
+        if move in {AgentMove.PAYMENT, AgentMove.ADDRESS, AgentMove.REASON}:
+            return self._about(move.value) or NO_PREFERENCE[move]
+        if move is AgentMove.ORDER:
+            orders = ORDER_ID.findall(self.scenario.reason_for_call)
+            offered = ORDER_ID.findall(agent_text)
+            if not orders and len(offered) == 1:  # the agent names the only order: that is the one
+                return f"Yes, order {offered[0]}."
+            return f"It's order {orders[0]}." if orders else self._unknown("order number", then=self._current())
+        if move in {AgentMove.DETAIL, AgentMove.NOT_UNDERSTOOD}:
+            return self._current()
+        # DONE, or an answer to an information request: on to the next request.
+        return self._request() or self._goodbye()
+
+    # --- what the customer says ------------------------------------------------------------------------------
+
+    def _say(self, text: str | None) -> str:
+        self.turns += 1
+        self._last_said = text or ""
+        if text is None or text == self._goodbye():
+            self.finished = True
+        return text or ""
+
+    def _request(self) -> str | None:
+        """The next sentence of the reason for the call not said yet."""
+        if self._next_request >= len(self.requests):
+            return None
+        self._next_request += 1
+        return self.requests[self._next_request - 1]
+
+    def _current(self) -> str:
+        """The request under discussion with the sentences around it that add detail."""
+        index = max(self._next_request - 1, 0)
+        return " ".join(self.requests[index:index + 2])
+
+    def _about(self, topic: str) -> str | None:
+        said = [s for s in self.requests if TOPICS[topic].search(s)]
+        return " ".join(said) if said else None
+
+    def _identify(self, agent_text: str) -> str:
+        who = self.identity
+        if who.emails and self._email_tries < len(who.emails):
+            self._email_tries += 1
+            return f"My email is {who.emails[self._email_tries - 1]}."
+        asked_email_only = "email" in agent_text.lower() and "zip" not in agent_text.lower()
+        if who.name and who.zip:
+            prefix = self._unknown("email address") + " " if asked_email_only or not who.emails else ""
+            return f"{prefix}My name is {who.name[0]} {who.name[1]} and my zip code is {who.zip}.".strip()
+        return self._unknown("email address")
+
+    def _unknown(self, what: str, then: str = "") -> str:
+        """What the customer does not know: said plainly (the scenario's unknown_info, or simply not known)."""
+        words = {"email address": "email", "zip code": "zip", "order number": "order"}.get(what, what)
+        known = words in self.scenario.unknown_info.lower()
+        text = f"Sorry, I don't {'remember' if known else 'know'} my {what}."
+        return f"{text} {then}".strip()
+
+    @staticmethod
+    def _goodbye() -> str:
+        return "That's all, thank you."

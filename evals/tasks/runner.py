@@ -1,0 +1,198 @@
+"""Run one task: the real agent and the scripted customer on a fresh copy of the demo store, then score it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from agent.llm.base import ChatModel, GenerationOptions, GenerationStats, Message
+from evals.tasks.customer import ScriptedCustomer
+from evals.tasks.dbdiff import FieldDifference, differences, snapshot
+from evals.tasks.loader import Task
+from evals.tasks.replay import replay
+from tools.context import StoreContext
+from tools.retail.tools import RETAIL_TOOLS
+from tools.runner import ToolResult, ToolRunner
+from tools.store import Store, sqlite_url
+
+INVALID_PREFIXES = ("Unknown tool", "Unknown argument", "Invalid arguments")
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    ok: bool
+    error: str | None
+    kind: str  # ok | policy (refused by a rule) | invalid (bad arguments) | failed (not found, store error)
+
+
+class RecordingRunner(ToolRunner):
+    """The agent's real tool runner, keeping every call it ran and how it ended."""
+
+    def __init__(self) -> None:
+        super().__init__(RETAIL_TOOLS)
+        self.calls: list[ToolCall] = []
+
+    def call(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+        result = super().call(ctx, name, arguments)
+        self.calls.append(ToolCall(name, dict(result.arguments), result.ok, result.error, self._kind(result)))
+        return result
+
+    def _kind(self, result: ToolResult) -> str:
+        if result.ok:
+            return "ok"
+        error = result.error or ""
+        if error.startswith(INVALID_PREFIXES):
+            return "invalid"
+        if "not found" in error.lower() or "could not complete" in error or "changed by someone" in error:
+            return "failed"
+        return "policy"  # identity, authorisation, confirmation, status, payment and item rules
+
+
+class SampledModel:
+    """A chat model decoding with a temperature and a seed instead of greedily (for pass^k over seeds)."""
+
+    def __init__(self, model: ChatModel, temperature: float, seed: int) -> None:
+        self.model, self.temperature, self.seed = model, temperature, seed
+        self.name = model.name
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self.model.last_stats
+
+    def stream(self, messages: list[Message], options: GenerationOptions) -> Iterator[str]:
+        sampled = dataclasses.replace(options, temperature=self.temperature, seed=self.seed)
+        return self.model.stream(messages, sampled)
+
+
+@dataclass
+class TaskRun:
+    task_id: str
+    seed: int
+    db_match: bool
+    outputs_found: list[str]
+    outputs_missing: list[str]
+    differences: list[str]
+    transcript: list[tuple[str, str]]  # (speaker, text)
+    tool_calls: list[ToolCall]
+    turns: int
+    seconds: float
+    ended_by: str  # customer | transfer | turn limit
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.db_match and not self.outputs_missing and self.error is None
+
+    def count(self, kind: str) -> int:
+        return sum(call.kind == kind for call in self.tool_calls)
+
+
+class StoreTemplate:
+    """A SQLite file with the demo store loaded once; every task and every replay works on a copy of it."""
+
+    def __init__(self, path: Path, source: Path | None = None) -> None:
+        from tools.retail.loader import DEMO_STORE_JSON, load_store
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        store = Store(sqlite_url(path))
+        try:
+            load_store(store, source or DEMO_STORE_JSON)
+            import agent.memory  # noqa: F401  (the chat tables, so copies need no schema change)
+
+            store.create_schema()
+            with store.engine.connect() as connection:
+                connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # copying store.db copies everything
+        finally:
+            store.dispose()
+
+    def fresh(self, path: Path) -> Store:
+        for stale in path.parent.glob(path.name + "*"):
+            stale.unlink()
+        shutil.copy(self.path, path)
+        return Store(sqlite_url(path))
+
+
+def expected_state(template: StoreTemplate, task: Task, work_dir: Path) -> dict[str, Any]:
+    """The store after the task's ground-truth actions (tau2's gold state), as a comparable snapshot."""
+    store = template.fresh(work_dir / f"expected-{task.id}.db")
+    try:
+        replay(store, task.actions)
+        return snapshot(store)
+    finally:
+        store.dispose()
+
+
+def run_task(
+    task: Task,
+    *,
+    template: StoreTemplate,
+    expected: dict[str, Any],
+    work_dir: Path,
+    model: ChatModel | None,
+    retriever: Any,
+    seed: int = 0,
+    max_turns: int = 20,
+) -> TaskRun:
+    from agent.manager import Agent
+
+    started = time.perf_counter()
+    store = template.fresh(work_dir / f"task-{task.id}-{seed}.db")
+    recorder = RecordingRunner()
+    transcript: list[tuple[str, str]] = []
+    try:
+        agent = Agent(store, model=model, retriever=retriever)
+        agent.runner = recorder
+        if agent.planner is not None:
+            agent.planner.runner = recorder
+        customer = ScriptedCustomer(task.scenario, max_turns=max_turns)
+        session, greeting = agent.open_session(channel="eval")
+        transcript.append(("agent", greeting))
+        message: str | None = customer.opening()
+        ended_by, error = "customer", None
+        while message is not None:
+            transcript.append(("customer", message))
+            events = list(agent.turn(session.id, message))
+            reply = next((e.data["text"] for e in events if e.type == "message"), "")
+            transcript.append(("agent", reply))
+            if any(e.type == "handoff" for e in events):
+                ended_by = "transfer"
+                break
+            if customer.finished:
+                break
+            message = customer.reply(reply)
+            if message is None and customer.turns >= customer.max_turns:
+                ended_by = "turn limit"
+        actual = snapshot(store)
+    except Exception as failure:  # an agent crash fails the task; the run goes on with the next one
+        actual, ended_by, error = {}, "error", f"{type(failure).__name__}: {failure}"
+    finally:
+        store.dispose()
+    diffs: list[FieldDifference] = differences(expected, actual) if error is None else []
+    said = " ".join(text_ for speaker, text_ in transcript if speaker == "agent").lower().replace(",", "")
+    found = [o for o in task.outputs if o.lower().replace(",", "") in said]
+    return TaskRun(
+        task_id=task.id,
+        seed=seed,
+        db_match=error is None and not diffs,
+        outputs_found=found,
+        outputs_missing=[o for o in task.outputs if o not in found],
+        differences=[str(d) for d in diffs[:20]] + ([f"... {len(diffs) - 20} more"] if len(diffs) > 20 else []),
+        transcript=transcript,
+        tool_calls=recorder.calls,
+        turns=sum(speaker == "customer" for speaker, _ in transcript),
+        seconds=time.perf_counter() - started,
+        ended_by=ended_by,
+        error=error,
+    )

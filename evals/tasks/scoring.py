@@ -1,0 +1,71 @@
+"""Aggregate task runs into the suite's figures, and write the failures with their transcripts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from math import comb
+from pathlib import Path
+from statistics import mean, median
+
+from evals.tasks.runner import TaskRun
+
+
+def pass_hat_k(runs: list[TaskRun], k: int) -> float:
+    """tau2's pass^k: per task, the chance that k runs drawn from its n runs all pass; averaged over tasks."""
+    by_task: dict[str, list[bool]] = defaultdict(list)
+    for run in runs:
+        by_task[run.task_id].append(run.passed)
+    scores = [comb(sum(results), k) / comb(len(results), k) for results in by_task.values() if len(results) >= k]
+    return mean(scores) if scores else 0.0
+
+
+def summary(runs: list[TaskRun]) -> dict[str, float]:
+    n = len(runs) or 1
+    return {
+        "pass_rate": sum(r.passed for r in runs) / n,
+        "db_match_rate": sum(r.db_match for r in runs) / n,
+        "outputs_rate": sum(not r.outputs_missing for r in runs) / n,
+        "policy_refusals_per_task": sum(r.count("policy") for r in runs) / n,
+        "invalid_calls_per_task": sum(r.count("invalid") for r in runs) / n,
+        "failed_calls_per_task": sum(r.count("failed") for r in runs) / n,
+        "turns_per_task": mean(r.turns for r in runs) if runs else 0.0,
+        "seconds_per_task": mean(r.seconds for r in runs) if runs else 0.0,
+        "seconds_per_task_median": median(r.seconds for r in runs) if runs else 0.0,
+        "agent_errors": sum(r.error is not None for r in runs),
+    }
+
+
+def task_table(runs: list[TaskRun]) -> str:
+    lines = ["| task | seed | pass | DB | outputs | turns | calls (policy / invalid / failed) | time (s) | ended |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        outputs = f"{len(r.outputs_found)}/{len(r.outputs_found) + len(r.outputs_missing)}"
+        calls = f"{len(r.tool_calls)} ({r.count('policy')} / {r.count('invalid')} / {r.count('failed')})"
+        lines.append(f"| {r.task_id} | {r.seed} | {'✅' if r.passed else '❌'} | {'=' if r.db_match else '≠'} | "
+                     f"{outputs} | {r.turns} | {calls} | {r.seconds:.1f} | {r.ended_by} |")
+    return "\n".join(lines)
+
+
+def write_failures(runs: list[TaskRun], path: Path) -> int:
+    """failures.md: each failed run with why (fields that differ, outputs not said) and its transcript."""
+    failed = [r for r in runs if not r.passed]
+    lines = ["# Failed tasks", "", f"{len(failed)} of {len(runs)} runs failed.", ""]
+    for r in failed:
+        lines += [f"## Task {r.task_id} (seed {r.seed})", ""]
+        if r.error:
+            lines += [f"- agent error: `{r.error}`"]
+        lines += [f"- database differs: `{d}`" for d in r.differences]
+        lines += [f"- not said: `{o}`" for o in r.outputs_missing]
+        refused = [c for c in r.tool_calls if c.kind != "ok"]
+        lines += [f"- {c.kind} call `{c.name}({_args(c.arguments)})`: {c.error}" for c in refused]
+        lines += ["", "<details><summary>transcript</summary>", ""]
+        for speaker, text in r.transcript:
+            lines.append(f"**{speaker}:** " + text.replace("\n", "  \n"))
+            lines.append("")
+        lines += ["</details>", ""]
+    path.write_text("\n".join(lines))
+    return len(failed)
+
+
+def _args(arguments: dict) -> str:  # type: ignore[type-arg]
+    return ", ".join(f"{k}={v!r}" for k, v in arguments.items())

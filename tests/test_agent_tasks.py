@@ -1,0 +1,104 @@
+"""Customer wordings from the end-to-end task benchmark that the deterministic layer must understand (flows only,
+against a fresh demo store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agent.events import Event
+from agent.manager import Agent
+from agent.nlu import Intent, understand
+from tools.store import Store
+
+YUSUF_PENDING_SHIRT_AND_ESPRESSO = "#W4776164"
+YUSUF_DELIVERED = "#W2378156"  # headphones, vacuum cleaner, keyboard, thermostat, smart watch
+
+
+@pytest.fixture
+def chat(store: Store, retriever) -> Callable[[str], list[Event]]:  # type: ignore[no-untyped-def]
+    agent = Agent(store, retriever=retriever)
+    session, _ = agent.open_session()
+    return lambda text: list(agent.turn(session.id, text))
+
+
+def reply(events: list[Event]) -> str:
+    return next(e.data["text"] for e in events if e.type == "message")
+
+
+def proposal(events: list[Event]) -> dict[str, Any] | None:
+    return next((e.data for e in events if e.type == "confirmation"), None)
+
+
+@pytest.mark.parametrize("text", [
+    "Sorry, I don't remember my email address. My name is Yusuf Rossi and my zip code is 19122.",
+    "I forgot my e-mail address, I'm Yusuf Rossi, 19122",
+])
+def test_an_email_address_named_in_passing_is_not_an_address_change(text: str) -> None:
+    assert Intent.CHANGE_ADDRESS not in understand(text).intents
+
+
+@pytest.mark.parametrize("text", [
+    "I want to modify the pending boots to a size 8.",
+    "I want to upgrade all my items to the most expensive variants.",
+    "I want to change the book shelf to 4 foot but with the same material and color.",
+])
+def test_changing_an_item_to_another_option_is_an_exchange(text: str) -> None:
+    assert understand(text).intent is Intent.EXCHANGE
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("please change the address to 1 Main St, Springfield, IL 62704", Intent.CHANGE_ADDRESS),
+    ("change the shipping address for my order", Intent.CHANGE_ADDRESS),
+    ("I want to change my payment method to paypal", Intent.CHANGE_PAYMENT),
+])
+def test_address_and_payment_changes_stay_what_they_are(text: str, intent: Intent) -> None:
+    assert understand(text).intent is intent
+
+
+def test_identity_without_email_goes_on_with_the_request(chat) -> None:  # type: ignore[no-untyped-def]
+    chat(f"I received my order {YUSUF_DELIVERED} and want to return the smart watch.")
+    events = chat("Sorry, I don't remember my email address. My name is Yusuf Rossi and my zip code is 19122.")
+    assert "address" not in reply(events).lower().split("confirm")[0]
+    found = proposal(events)
+    assert found is not None and found["action"] == "return_delivered_order_items"
+    assert "Smart Watch" in found["summary"] and YUSUF_DELIVERED in found["summary"]
+
+
+def test_the_order_is_found_by_the_items_the_customer_names(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("I want to return the smart watch and the headphones.")  # no order number: five orders on file
+    events = chat("I'm Yusuf Rossi, zip code 19122")
+    found = proposal(events)
+    assert found is not None and YUSUF_DELIVERED in found["summary"]
+    assert "Smart Watch" in found["summary"] and "Headphones" in found["summary"]
+    assert "Vacuum Cleaner" not in found["summary"]
+
+
+def test_only_orders_the_request_can_apply_to_are_considered(chat) -> None:  # type: ignore[no-untyped-def]
+    # The T-shirt is in two pending orders: ambiguous, so the agent asks; the espresso machine is in one.
+    chat("I'm Yusuf Rossi, zip code 19122")
+    assert "Which order" in reply(chat("I'd like to cancel the t-shirt order, I no longer need it"))
+    events = chat("I'd like to cancel the espresso machine order, I no longer need it")
+    found = proposal(events)
+    assert found is not None and YUSUF_PENDING_SHIRT_AND_ESPRESSO in found["summary"]
+
+
+def test_a_named_item_in_an_order_of_the_wrong_status_is_explained(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("I'm Yusuf Rossi, zip code 19122")
+    text = reply(chat("I want to return the espresso machine"))  # it is in a pending order: nothing to return yet
+    assert YUSUF_PENDING_SHIRT_AND_ESPRESSO in text and "only delivered orders can be returned" in text
+
+
+@pytest.mark.parametrize(("wording", "pick"), [("the cheapest one", min), ("the most expensive one", max)])
+def test_cheapest_and_most_expensive_options(chat, demo_db, wording: str, pick) -> None:  # type: ignore[no-untyped-def]
+    order = demo_db["orders"]["#W6390527"]  # Mei Kovacs, delivered: a desk lamp among other things
+    lamp = next(line for line in order["items"] if line["name"] == "Desk Lamp")
+    variants = demo_db["products"][lamp["product_id"]]["variants"].values()
+    wanted = pick((v for v in variants if v["available"] and v["item_id"] != lamp["item_id"]),
+                  key=lambda v: v["price"])
+    chat("I'm Mei Kovacs, zip code 28236")
+    found = proposal(chat(f"I want to exchange the desk lamp in order #W6390527 for {wording}"))
+    assert found is not None and found["action"] == "exchange_delivered_order_items"
+    assert f"${wanted['price']:.2f}" in found["summary"]

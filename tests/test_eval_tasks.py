@@ -1,0 +1,211 @@
+"""The `tasks` suite: task files, the scripted customer, the database comparison, and a quick end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.base import EvalConfig
+from evals.registry import load_evaluator
+from evals.tasks.customer import AgentMove, ScriptedCustomer, agent_move, first_person, spoken_sentences
+from evals.tasks.dbdiff import differences, snapshot
+from evals.tasks.loader import Scenario, TaskFileError, load_tasks
+from evals.tasks.replay import replay
+from server.config import get_settings
+from tools.retail.data_model import Order, OrderItem, PaymentMethod
+from tools.store import Store
+
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
+
+SCENARIO = Scenario(
+    reason_for_call="You received your order #W2378156 and want to return the keyboard. You prefer PayPal for "
+    "any refund. If the agent asks for confirmation, you add another request.",
+    known_info="You are Yusuf Rossi in zip code 19122.",
+    unknown_info="You do not remember your email address.",
+)
+WITH_EMAIL = Scenario(reason_for_call="You want to cancel order #W1234567 because you no longer need it.",
+                      known_info="You are mia_garcia_4516 (mia.garcia2723@example.com).")
+
+ASK_IDENTITY = ("First I need to verify your identity: please tell me the email address on your account, or your "
+                "first name, last name and zip code.")
+CONFIRM = "To confirm: return Keyboard from order #W2378156.\nShall I go ahead? Please answer yes or no."
+DONE = "Done: the return for order #W2378156 is requested."
+
+
+# --- task files ------------------------------------------------------------------------------------------------
+
+
+def test_the_loader_reads_any_tau2_task_file(tmp_path: Path) -> None:
+    tasks = load_tasks(FIXTURE_DATA / "tau2-retail" / "tasks.json")
+    assert [t.id for t in tasks] == ["50", "10", "status-only"]
+    mia = tasks[1]
+    assert mia.scenario.unknown_info == ""  # tau2 writes a missing field as null or "None"
+    assert mia.actions[0] == {"name": "find_user_id_by_email", "arguments": {"email": "mia.garcia2723@example.com"}}
+    assert tasks[2].outputs == ["processed"]
+    bad = tmp_path / "tasks.json"
+    bad.write_text(json.dumps([{"id": "x"}]))
+    with pytest.raises(TaskFileError, match="task #0"):
+        load_tasks(bad)
+
+
+# --- the scripted customer -------------------------------------------------------------------------------------
+
+
+def test_the_customer_opens_with_the_reason_in_the_first_person() -> None:
+    customer = ScriptedCustomer(SCENARIO)
+    assert customer.opening() == "I received my order #W2378156 and want to return the keyboard."
+
+
+def test_stage_directions_are_not_said() -> None:
+    said = spoken_sentences(SCENARIO.reason_for_call)
+    assert said == ["I received my order #W2378156 and want to return the keyboard.",
+                    "I prefer PayPal for any refund."]
+    assert not any("agent" in s for s in spoken_sentences("You want a refund (but do not reveal it to the agent)."))
+    assert first_person("You want to return the lamp you bought for your son.") == (
+        "I want to return the lamp I bought for my son.")
+
+
+def test_known_info_only_when_asked_and_unknown_info_is_not_known() -> None:
+    customer = ScriptedCustomer(SCENARIO)
+    opening = customer.opening()
+    assert "19122" not in opening and "Rossi" not in opening  # not volunteered
+    answer = customer.reply(ASK_IDENTITY)
+    assert answer == ("Sorry, I don't remember my email address. My name is Yusuf Rossi and my zip code is 19122.")
+    assert customer.reply("Thanks. And the zip code on your account, please?") == "19122"
+
+
+def test_an_email_is_given_when_known() -> None:
+    customer = ScriptedCustomer(WITH_EMAIL)
+    customer.opening()
+    assert customer.reply(ASK_IDENTITY) == "My email is mia.garcia2723@example.com."
+
+
+def test_yes_to_a_confirmation_then_the_next_request_then_goodbye() -> None:
+    customer = ScriptedCustomer(SCENARIO)
+    customer.opening()
+    assert customer.reply(CONFIRM) == "Yes, please go ahead."
+    assert customer.reply(DONE + " Is there anything else?") == "I prefer PayPal for any refund."
+    assert customer.reply("Which payment method should I use? On file: paypal.") == "I prefer PayPal for any refund."
+    assert customer.reply(DONE) == "That's all, thank you."
+    assert customer.finished
+    assert customer.reply("You're welcome!") is None
+
+
+def test_the_customer_stops_on_a_transfer() -> None:
+    customer = ScriptedCustomer(SCENARIO)
+    customer.opening()
+    assert customer.reply("I'm transferring you to a person from our team now.") is None
+    assert customer.finished
+
+
+def test_the_customer_stops_at_the_turn_limit() -> None:
+    customer = ScriptedCustomer(SCENARIO, max_turns=3)
+    customer.opening()
+    replies = [customer.reply("Which item(s) of order #W2378156 do you mean?") for _ in range(5)]
+    assert replies[:2] == [replies[0]] * 2 and replies[0] is not None
+    assert replies[2:] == [None, None, None]
+
+
+def test_the_customers_reading_of_agent_moves() -> None:
+    assert agent_move(CONFIRM) is AgentMove.CONFIRM
+    assert agent_move(ASK_IDENTITY) is AgentMove.IDENTITY
+    assert agent_move("Which order do you mean? Your orders: #W1, #W2.") is AgentMove.ORDER
+    assert agent_move("Would you like me to connect you with a person?") is AgentMove.OFFER_PERSON
+    assert agent_move("Why would you like to cancel order #W1?") is AgentMove.REASON
+    assert agent_move(DONE) is AgentMove.DONE
+
+
+def test_the_customer_says_it_does_not_know_its_order_number() -> None:
+    customer = ScriptedCustomer(Scenario(reason_for_call="You want to return the lamp.",
+                                         unknown_info="You do not remember your order number."))
+    customer.opening()
+    assert customer.reply("Which order do you mean? Your orders: #W1, #W2.") == (
+        "Sorry, I don't remember my order number. I want to return the lamp.")
+
+
+# --- database comparison ---------------------------------------------------------------------------------------
+
+
+def test_equal_stores_have_no_differences(store: Store) -> None:
+    assert differences(snapshot(store), snapshot(store)) == []
+
+
+def test_a_single_wrong_field_is_found(store: Store) -> None:
+    before = snapshot(store)
+    with store.transaction() as session:
+        session.get(PaymentMethod, "gift_card_7245904").balance = 18
+    [difference] = differences(before, snapshot(store))
+    assert (difference.table, difference.key, difference.column) == (
+        "payment_methods", ("gift_card_7245904",), "balance")
+    assert "expected Decimal('17.00'), got Decimal('18.00')" in str(difference)
+
+
+def test_child_rows_are_matched_by_parent_and_position(store: Store) -> None:
+    before = snapshot(store)
+    with store.transaction() as session:
+        line = session.query(OrderItem).filter_by(order_id="#W2611340", position=0).one()
+        line.item_id = "0000000000"
+    [difference] = differences(before, snapshot(store))
+    assert difference.key == ("#W2611340", 0) and difference.column == "item_id"
+
+
+def test_version_counters_are_ignored(store: Store) -> None:
+    before = snapshot(store)
+    with store.transaction() as session:
+        order = session.get(Order, "#W2611340")
+        order.address1 = order.address1 + " "  # a real change, undone below: the version moves twice
+    with store.transaction() as session:
+        order = session.get(Order, "#W2611340")
+        order.address1 = order.address1.rstrip()
+    assert differences(before, snapshot(store)) == []
+
+
+def test_replaying_the_ground_truth_changes_exactly_what_it_says(store: Store) -> None:
+    before = snapshot(store)
+    actions = load_tasks(FIXTURE_DATA / "tau2-retail" / "tasks.json")[2].actions
+    replay(store, actions)
+    changed = {(d.table, d.column) for d in differences(before, snapshot(store))}
+    assert changed == {("users", column) for column in ("address1", "address2", "city", "state", "zip")}
+
+
+# --- end to end ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def test_the_suite_end_to_end_with_flows_only(tmp_path: Path, home: Path) -> None:
+    config = EvalConfig(data_dir=FIXTURE_DATA, quick=True, backend="none")
+    run = load_evaluator("tasks", config).run(tmp_path / "out")
+    runs = {r["task"]: r for r in run.result.details["runs"]}
+    assert list(runs) == ["50", "10", "status-only"]
+    # The customer asks only for a status; the ground truth also changes the address: a known failure.
+    status = runs["status-only"]
+    assert not status["passed"] and not status["db_match"] and status["outputs_missing"] == []
+    assert any(d.startswith("users[james_li_5688].address1") for d in status["differences"])
+    # Undoing a cancellation is not something the agent can do: it changes nothing, as the ground truth does.
+    assert runs["50"]["passed"] and runs["50"]["db_match"]
+    metrics = {name: m.value for name, m in run.result.metrics.items()}
+    assert metrics["pass_rate"] == pytest.approx(sum(r["passed"] for r in runs.values()) / 3)
+    assert metrics["db_match_rate"] >= metrics["pass_rate"]
+    failures = (tmp_path / "out" / "tasks" / "failures.md").read_text()
+    assert "## Task status-only" in failures and "users[james_li_5688].address1" in failures
+    assert "**customer:** I want to know the status of my order #W2611340." in failures
+    report = (tmp_path / "out" / "tasks" / "report.md").read_text()
+    assert "[failures.md](failures.md)" in report and "![outcomes.png](outcomes.png)" in report
+
+
+def test_the_task_file_option_and_unknown_ids(tmp_path: Path, home: Path) -> None:
+    tasks_file = FIXTURE_DATA / "tau2-retail" / "tasks.json"
+    config = EvalConfig(data_dir=tmp_path, backend="none", options={"tasks": str(tasks_file), "ids": "nope"})
+    evaluator = load_evaluator("tasks", config)
+    assert evaluator.missing_data() == []
+    with pytest.raises(FileNotFoundError, match="no task with id nope"):
+        evaluator.run(tmp_path / "out")
