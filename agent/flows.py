@@ -17,7 +17,7 @@ from agent import resolve
 from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
-from agent.nlu import Intent, Understanding, bare_name, cancel_reason, understand
+from agent.nlu import EVERYTHING, Intent, Understanding, bare_name, cancel_reason, understand
 from agent.replies import (
     address_text,
     item_lines,
@@ -452,44 +452,62 @@ class Turn:
         if order["status"] not in {"pending", "delivered"}:
             return Outcome(say("not_delivered", order_id=order["order_id"], status=order["status"], action="exchanged"))
         lines = resolve.order_lines(order, said.text, said.item_ids)
-        if lines is None or len(lines) != 1:
+        if lines is None or (len(lines) > 1 and EVERYTHING.search(said.text)):
             return self._ask_items(order)
-        line = lines[0]
-        product = self.output("get_product_details", product_id=line["product_id"])
-        if product is None:
-            return self.failed()
-        variant, alternatives = resolve.replacement_variant(product, line, said.text)
-        if not alternatives:
-            return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
-        if variant is None:
-            options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
-            cards = variant_cards(product, alternatives[:8])
-            return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True)
+        swaps = []
+        for line, clause in resolve.clauses_by_line(lines, said.text):  # "the keyboard for X and the lamp for Y"
+            swap = self._replacement(line, clause)
+            if isinstance(swap, Outcome):
+                return swap
+            swaps.append((line, swap))
         user, method = self._payment_of(order)
         if user is None:
             return self.failed()
         method = resolve.payment_method(user, said.text) or method
         if method is None:
             return ask("ask_payment", methods=self._methods(user), gist="asking how to pay")
-        new_line = {"name": line["name"], **variant}
+        old_total, new_total = sum(line["price"] for line, _ in swaps), sum(v["price"] for _, v in swaps)
         pending = order["status"] == "pending"
         summary = say(
             "confirm_modify_items" if pending else "confirm_exchange",
-            old=line_text(line),
-            new=line_text(new_line),
+            old=lines_text([line for line, _ in swaps]),
+            new=lines_text([{"name": line["name"], **variant} for line, variant in swaps]),
             order_id=order["order_id"],
-            difference=self._difference(variant["price"], line["price"]),
-            direction="charged to" if variant["price"] >= line["price"] else "refunded to",
+            difference=self._difference(new_total, old_total) if len(swaps) == 1 else self._sum_difference(swaps),
+            direction="charged to" if new_total >= old_total else "refunded to",
             method=method_text(method),
         )
         arguments = {
             "order_id": order["order_id"],
-            "item_ids": [line["item_id"]],
-            "new_item_ids": [variant["item_id"]],
+            "item_ids": [line["item_id"] for line, _ in swaps],
+            "new_item_ids": [variant["item_id"] for _, variant in swaps],
             "payment_method_id": method["id"],
         }
         tool = "modify_pending_order_items" if pending else "exchange_delivered_order_items"
         return self.propose(tool, arguments, summary)
+
+    def _replacement(self, line: dict[str, Any], clause: str) -> dict[str, Any] | Outcome:
+        """The variant of the line's product that the customer's words ask for, or the question to ask them."""
+        product = self.output("get_product_details", product_id=line["product_id"])
+        if product is None:
+            return self.failed()
+        variant, alternatives = resolve.replacement_variant(product, line, clause)
+        if not alternatives:
+            return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
+        if variant is None:
+            options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
+            cards = variant_cards(product, alternatives[:8])
+            return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True)
+        return variant
+
+    def _sum_difference(self, swaps: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+        """Several swaps: the difference of the two totals, computed by the calculator (so the reply is grounded)."""
+        news, olds = [v["price"] for _, v in swaps], [line["price"] for line, _ in swaps]
+        if sum(news) < sum(olds):
+            news, olds = olds, news
+        expression = " + ".join(f"{p:.2f}" for p in news) + " - (" + " + ".join(f"{p:.2f}" for p in olds) + ")"
+        result = self.call("calculate", expression=expression)
+        return money(result.output) if result.ok else money(sum(news) - sum(olds))
 
     def change_address(self, said: Understanding) -> Outcome:
         if said.address is None:

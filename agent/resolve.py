@@ -20,32 +20,58 @@ def _words(text: str) -> set[str]:
 
 
 def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[dict[str, Any]] | None:
-    """The order's lines the customer means; None when it is ambiguous (ask them)."""
+    """The order's lines the customer means (several products may be named); None when none is (ask them)."""
     lines = order["items"]
     if item_ids:
         chosen = [line for line in lines if line["item_id"] in item_ids]
         return chosen or None
     if len(lines) == 1 or EVERYTHING.search(text):
         return list(lines)
-    scored = [(_line_score(line, text), line) for line in lines]
-    best = max(score for score, _ in scored)
-    if best < MATCH_THRESHOLD:
+    named = [(_line_score(line, text), line) for line in lines if _name_score(line, text) >= MATCH_THRESHOLD]
+    if not named:
         return None
-    return [line for score, line in scored if score == best]
+    # Of two lines of one product ("the blue T-shirt" of two), the better-named; of different products, each.
+    best_by_name: dict[str, float] = {}
+    for score, line in named:
+        best_by_name[line["name"]] = max(score, best_by_name.get(line["name"], 0))
+    return [line for score, line in named if score == best_by_name[line["name"]]]
 
 
 def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
     """The order's lines the text names in words ("the water bottle"): no fallback to a single-line order."""
-    return [line for line in order["items"] if _line_score(line, text) >= MATCH_THRESHOLD]
+    return [line for line in order["items"] if _name_score(line, text) >= MATCH_THRESHOLD]
+
+
+CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.]|,(?=\s*(?:the|my|and)\b)", re.I)
+
+
+def clauses_by_line(lines: list[dict[str, Any]], text: str) -> list[tuple[dict[str, Any], str]]:
+    """Each line with the words of the text about it: the clauses that name it best ("the keyboard with clicky
+    switches and the thermostat for Google Home"). One line gets the whole text."""
+    if len(lines) == 1:
+        return [(lines[0], text)]
+    clauses: dict[str, list[str]] = {line["item_id"]: [] for line in lines}
+    for part in CLAUSE_BREAK.split(text):
+        scores = [(_name_score(line, part), line["item_id"]) for line in lines]
+        best, item_id = max(scores)
+        if best >= MATCH_THRESHOLD:
+            clauses[item_id].append(part)
+    return [(line, " ".join(clauses[line["item_id"]]) or text) for line in lines]
+
+
+def _name_score(line: dict[str, Any], text: str) -> float:
+    """How well the text names the line's product: the whole name, or its head noun alone ("the keyboard" names
+    a "Mechanical Keyboard"; "smart" names nothing)."""
+    name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
+    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
+    word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text)), default=0)
+    return max(name_score, word_score)
 
 
 def _line_score(line: dict[str, Any], text: str) -> float:
-    name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
-    name_words = _words(line["name"])
-    # Each word of the name counts too: "the keyboard" names a "Mechanical Keyboard".
-    word_score = max((fuzz.ratio(word, token) for word in name_words for token in _words(text)), default=0)
+    """The name's score, plus a little for each of the line's options the text mentions (which of two T-shirts)."""
     option_bonus = 5 * len(_words(" ".join(map(str, line["options"].values()))) & _words(text))
-    return max(name_score, word_score) + option_bonus
+    return _name_score(line, text) + option_bonus
 
 
 def replacement_variant(

@@ -102,3 +102,21 @@ def test_cheapest_and_most_expensive_options(chat, demo_db, wording: str, pick) 
     found = proposal(chat(f"I want to exchange the desk lamp in order #W6390527 for {wording}"))
     assert found is not None and found["action"] == "exchange_delivered_order_items"
     assert f"${wanted['price']:.2f}" in found["summary"]
+
+
+def test_two_items_of_one_order_are_exchanged_in_one_call(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    events = chat(f"I received {YUSUF_DELIVERED} and want to exchange the smart thermostat for one compatible with "
+                  "Google Assistant and the headphones for black ones.")
+    found = proposal(events)
+    assert found is not None and found["action"] == "exchange_delivered_order_items"
+    _, new = found["summary"].split(" for ", 1)
+    assert "compatibility: Google Assistant, color: black" in new  # Apple HomeKit -> Google Assistant, still black
+    assert "type: over-ear, connectivity: wireless, color: black" in new  # the one closest black option
+
+
+def test_a_generic_word_of_a_product_name_names_nothing(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    found = proposal(chat(f"I want to return the smart watch from {YUSUF_DELIVERED}"))
+    assert found is not None and "Smart Watch" in found["summary"]
+    assert "Smart Thermostat" not in found["summary"]  # "smart" alone names nothing

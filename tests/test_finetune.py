@@ -148,3 +148,32 @@ def test_a_tiny_fine_tune_runs_end_to_end_and_changes_both_backends(tmp_path: Pa
         assert tuned_model.tool_tuned  # type: ignore[attr-defined]
         tuned = "".join(tuned_model.stream(messages, options))
         assert tuned != base, backend
+
+
+FIXED_PROMPTS = [
+    "where is my order #W2611340?",
+    "I want to cancel order #W2417020, I ordered it by mistake",
+    "my email is james.li4495@example.com",
+    "do you have a mechanical keyboard under $150?",
+    "I want to talk to a real person",
+    "when will order #W2611340 arrive?",
+    "thanks, that's all",
+    "what goes well with a water bottle?",
+]
+
+
+@pytest.mark.slow
+def test_the_shipped_adapter_gives_the_same_tool_calls_on_both_backends() -> None:
+    """llama.cpp applies the adapter as a LoRA GGUF (converted here), transformers merges the peft weights: under
+    greedy decoding and the call grammar both must choose the same calls."""
+    from agent.llm.registry import load_chat_model, resolve_adapter
+    from finetune.scoring import predict
+
+    assert resolve_adapter("default", "smollm2-135m") is not None, "the fine-tuned adapter ships with the project"
+    calls = {}
+    for backend in ("llama_cpp", "transformers"):
+        model = load_chat_model(backend)  # the default: the shipped adapter
+        assert model.tool_tuned  # type: ignore[attr-defined]
+        calls[backend] = [predict(model, toolcall.messages([], text, list_tools=False)) for text in FIXED_PROMPTS]
+    assert calls["llama_cpp"] == calls["transformers"]
+    assert all(call is not None for call in calls["llama_cpp"])

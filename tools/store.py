@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tools.retail.data_model import Base, Product
+
+# The modules that declare tables on the store's metadata: the store, order histories, conversations, escalations.
+TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "agent.memory", "agent.escalation.tables")
 
 
 def sqlite_url(path: Path) -> str:
@@ -35,6 +39,8 @@ class Store:
         return engine
 
     def create_schema(self) -> None:
+        for module in TABLE_MODULES:  # every table, whatever the caller happened to import before
+            importlib.import_module(module)
         Base.metadata.create_all(self.engine)
 
     def is_empty(self) -> bool:

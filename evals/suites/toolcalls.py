@@ -11,7 +11,7 @@ from evals.plots import grouped_bars
 
 
 class ToolCallsEvaluator(Evaluator):
-    """Options: `dev_conversations` (default 150), `routing_limit` (default 600 sampled utterances),
+    """Options: `dev_conversations` (default 60), `routing_limit` (default 300 sampled utterances),
     `routing_file` (another file in the Bitext format, e.g. held-out utterances), `models` (default base,tuned)."""
 
     name = "toolcalls"
@@ -26,10 +26,10 @@ class ToolCallsEvaluator(Evaluator):
 
         options, quick, seed = self.config.options, self.config.quick, self.config.seed
         dev = [json.loads(e.to_json()) for e in generate("dev", 6 if quick else int(options.get(
-            "dev_conversations", 150)), seed)]
+            "dev_conversations", 60)), seed)]
         routing_file = Path(options["routing_file"]) if options.get("routing_file") else None
         routing = [json.loads(e.to_json()) for e in bitext_examples(self.data_dir, "dev", seed, routing_file)]
-        limit = 12 if quick else int(options.get("routing_limit", 600))
+        limit = 12 if quick else int(options.get("routing_limit", 300))
         routing = random.Random(seed).sample(routing, min(limit, len(routing)))
         figures, failures = {}, {}
         for label in options.get("models", "base,tuned").split(","):

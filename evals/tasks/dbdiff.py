@@ -15,7 +15,9 @@ from sqlalchemy import DateTime, Integer, Table
 from tools.retail.data_model import Base
 from tools.store import Store
 
-IGNORED_TABLES = {"audit_log", "chat_sessions", "chat_messages"}
+# How the state was reached, not the store's state: the audit log, the conversation, its escalation record.
+IGNORED_TABLES = {"audit_log", "chat_sessions", "chat_messages", "chat_escalation_turns", "handoff_tickets",
+                  "staff_users"}
 IGNORED_COLUMNS = {"version"}
 
 Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]  # table -> row key -> column -> value
