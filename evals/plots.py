@@ -11,6 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
+def _save(figure: plt.Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)  # suites draw many plots in one process
+    return path
+
+
 def bar_chart(values: Mapping[str, float], title: str, path: Path, ylabel: str = "") -> Path:
     figure, axis = plt.subplots(figsize=(7, 3.6))
     names = list(values)
@@ -20,10 +27,7 @@ def bar_chart(values: Mapping[str, float], title: str, path: Path, ylabel: str =
         axis.text(i, values[name], f"{values[name]:.3f}", ha="center", va="bottom", fontsize=8)
     axis.set_title(title)
     axis.set_ylabel(ylabel)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def histogram(series: Mapping[str, Sequence[float]], title: str, xlabel: str, path: Path, bins: int = 30) -> Path:
@@ -34,10 +38,7 @@ def histogram(series: Mapping[str, Sequence[float]], title: str, xlabel: str, pa
     axis.set_xlabel(xlabel)
     axis.set_ylabel("count")
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def reliability_curve(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str,
@@ -51,10 +52,7 @@ def reliability_curve(curves: Mapping[str, tuple[Sequence[float], Sequence[float
     axis.set_ylabel("observed frequency")
     axis.set_title(title)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str, path: Path) -> Path:
@@ -68,10 +66,7 @@ def precision_recall(curves: Mapping[str, tuple[Sequence[float], Sequence[float]
     axis.set_ylim(0, 1.02)
     axis.set_title(title)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str, path: Path) -> Path:
@@ -89,7 +84,4 @@ def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str, path: Pa
     axis.set_xticks(range(len(metrics)), metrics)
     axis.set_title(title)
     axis.legend(fontsize=7, ncol=min(len(methods), 4))
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)

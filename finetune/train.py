@@ -140,9 +140,12 @@ def train(config: FinetuneConfig, data_dir: Path, out_dir: Path, resume: bool = 
         torch.set_rng_state(state["torch_rng"])
     model.train()
     progress = tqdm(total=total, initial=step, desc="fine-tuning", unit="step")
+    epoch_batches: dict[int, list[list[Encoded]]] = {}  # one seeded order per epoch, built once
     while step < total:
         epoch, index = divmod(step, per_epoch)
-        batch = batches(encoded, config.train.batch_size, config.seed, epoch)[index]
+        if epoch not in epoch_batches:
+            epoch_batches = {epoch: batches(encoded, config.train.batch_size, config.seed, epoch)}
+        batch = epoch_batches[epoch][index]
         inputs = collate(batch, tokenizer.pad_token_id or 0)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.bf16):
             loss = answer_loss(model, inputs)

@@ -9,20 +9,12 @@ from sqlalchemy import select
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Order
 from tools.retail.tools import RETAIL_TOOLS
-from tools.runner import ToolResult, ToolRunner
+from tools.runner import ToolKind, ToolResult, ToolRunner, tool_kind
 from tools.store import Store
 
 FIND_USER = {"find_user_id_by_email", "find_user_id_by_name_zip"}
 LOOKUPS = FIND_USER | {"get_user_details", "get_order_details", "get_product_details", "get_item_details"}
-WRITES = {
-    "cancel_pending_order",
-    "modify_pending_order_address",
-    "modify_pending_order_items",
-    "modify_pending_order_payment",
-    "modify_user_address",
-    "return_delivered_order_items",
-    "exchange_delivered_order_items",
-}
+WRITES = {tool.name for tool in RETAIL_TOOLS if tool_kind(tool) is ToolKind.WRITE}  # from the tools' own kinds
 
 
 def owner(store: Store, actions: list[dict[str, Any]]) -> str | None:

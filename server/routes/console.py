@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from agent.escalation.tickets import TicketError
 from server.console_deps import ConsoleDep, StaffDep
 from server.deps import RateLimited, SettingsDep
+from server.routes.sessions import MessageIn  # a person's reply is checked like a customer's message
 from server.routes.widget import STATIC
 from server.staff_tokens import sign_staff_token
 
@@ -22,17 +23,6 @@ pages = APIRouter(include_in_schema=False)
 class Login(BaseModel):
     staff_id: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-
-
-class Reply(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
-
-    @field_validator("text")
-    @classmethod
-    def not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty")
-        return text.strip()
 
 
 class Action(BaseModel):
@@ -70,7 +60,7 @@ def take(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]
 
 
 @router.post("/tickets/{ticket_id}/messages", status_code=201)
-def reply(ticket_id: int, body: Reply, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+def reply(ticket_id: int, body: MessageIn, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
     message = _guard(lambda: console.reply(ticket_id, staff, body.text))
     return {"id": message.id, "text": message.text}
 
