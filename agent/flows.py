@@ -17,7 +17,7 @@ from agent import resolve
 from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
-from agent.nlu import EVERYTHING, Intent, Understanding, bare_name, cancel_reason, understand
+from agent.nlu import EVERYTHING, HOW_MANY, Intent, Understanding, bare_name, cancel_reason, understand
 from agent.replies import (
     address_text,
     item_lines,
@@ -263,7 +263,8 @@ class Turn:
 
     def product(self, said: Understanding) -> Outcome:
         if not said.item_ids:
-            return self.search(said)
+            counted = HOW_MANY.search(said.text.lower())
+            return self.count_options(counted.group(1)) if counted else self.search(said)
         product = self.output("get_product_details", product_id=said.item_ids[0])
         if product is None:
             item = self.output("get_item_details", item_id=said.item_ids[0])
@@ -275,6 +276,19 @@ class Turn:
         cards = variant_cards(product, list(product["variants"].values())[:8])
         lines = item_lines(cards)
         return Outcome(say("product_details", name=product["name"], lines=lines), cards=cards, gist="a product")
+
+    def count_options(self, name: str) -> Outcome:
+        """ "How many T-shirt options are available?": the product the words name, its available variants."""
+        hits = self.output("search_products", query=name, limit=1)
+        if not hits:
+            return Outcome(say("search_empty"), gist="no products found")
+        product = self.output("get_product_details", product_id=hits[0]["product_id"])
+        if product is None:
+            return self.failed()
+        available = [v for v in product["variants"].values() if v["available"]]
+        cards = variant_cards(product, available[:8])
+        return Outcome(say("product_count", name=product["name"], count=len(available), lines=item_lines(cards)),
+                       cards=cards, gist="a product's options")
 
     def recommend(self, said: Understanding) -> Outcome:
         from agent.recommending import recommend  # the recommender flow lives in its own module

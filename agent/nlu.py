@@ -36,6 +36,12 @@ ARRIVAL_PATTERN = re.compile(
     r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"
 )
 
+# "How many T-shirt options are available?": the product the words name, counted.
+HOW_MANY = re.compile(
+    r"\bhow many (?:different |kinds of |types of )?([\w' -]+?) ?(?:options|variants|versions|kinds|types|colou?rs"
+    r"|sizes|models)\b"
+)
+
 # Order matters: the first matching intent wins (a "cancel" message often also mentions an order's status).
 INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (
@@ -88,6 +94,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             r"\b(orders?\b|track(ing)?|status|where is|where's|arriv|deliver|ship(ped|ping|ment)?|package|parcel)"
         ),
     ),
+    (Intent.PRODUCT, HOW_MANY),
     (
         Intent.RECOMMEND,
         re.compile(
@@ -120,7 +127,14 @@ NAME = re.compile(
 NOT_NAMES = {
     "looking", "trying", "wondering", "not", "a", "the", "here", "in", "from", "interested", "going", "so", "very",
     "really", "just", "ship", "upset", "sorry", "happy", "glad", "calling", "writing", "asking", "still", "back",
+    "okay", "ok", "fine", "good", "sure", "afraid", "unhappy", "angry", "able", "unable", "about", "also", "now",
+    "with", "an", "at", "on", "out", "ready", "done", "no", "of", "to", "and", "all", "only", "quite", "pretty",
 }
+
+
+def _not_a_name(word: str) -> bool:
+    word = word.lower()
+    return word in NOT_NAMES or (len(word) >= 6 and word.endswith("ing"))  # "I am having ...", not "Ming"
 # A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
 _POLITE_TAIL = r"(?:[\s,.!]*(?:please|thanks|thank you|do it|go ahead|proceed|thx))*[\s.!]*$"
 YES = re.compile(
@@ -216,14 +230,14 @@ def cancel_reason(text: str) -> str | None:
 def bare_name(text: str) -> tuple[str, str] | None:
     """A reply like 'Yusuf Rossi, 19122' to the agent's question for name and zip."""
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", ZIP.sub(" ", text))
-    if len(words) == 2 and not {w.lower() for w in words} & NOT_NAMES:
+    if len(words) == 2 and not any(_not_a_name(w) for w in words):
         return words[0].title(), words[1].title()
     return None
 
 
 def _name(text: str) -> tuple[str, str] | None:
     match = NAME.search(text)
-    if not match or match.group(1).lower() in NOT_NAMES or match.group(2).lower() in NOT_NAMES:
+    if not match or _not_a_name(match.group(1)) or _not_a_name(match.group(2)):
         return None
     return match.group(1).title(), match.group(2).title()
 

@@ -74,10 +74,75 @@ def _line_score(line: dict[str, Any], text: str) -> float:
     return _name_score(line, text) + option_bonus
 
 
+# "a bigger one", "less bright": (the words, the options they are about, the direction on the option's scale)
+COMPARATIVES = [
+    (re.compile(r"\b(less bright|dimmer|darker)\b", re.I), ("bright",), -1),
+    (re.compile(r"\b(brighter|more bright)\b", re.I), ("bright",), 1),
+    (re.compile(r"\bshorter\b", re.I), ("length", "size"), -1),
+    (re.compile(r"\blonger\b", re.I), ("length", "size"), 1),
+    (re.compile(r"\b(smaller|less capacity)\b", re.I), ("size", "capacity", "length", "weight"), -1),
+    (re.compile(r"\b(bigger|larger|more capacity)\b", re.I), ("size", "capacity", "length", "weight"), 1),
+    (re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), ("zoom",), 1),
+]
+SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["portable", "medium", "large"],
+          ["low", "medium", "high"], ["basic", "professional"]]
+NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
+PREFER = re.compile(r"\bprefer\s+([^.;()]+)", re.I)
+
+
+def rank(value: str) -> float | None:
+    """Where an option value sits on its scale: a number ('750ml', '1TB SSD', '8 cups') or a size word."""
+    text = str(value).lower()
+    number = re.match(r"\s*(\d+(?:\.\d+)?)\s*(tb)?", text)
+    if number:
+        return float(number.group(1)) * (1000 if number.group(2) else 1)
+    for scale in SCALES:
+        if text in scale:
+            return float(scale.index(text))
+    return None
+
+
+def _comparative_fit(variant: dict[str, Any], current: dict[str, Any], text: str) -> tuple[int, float]:
+    """How many of the text's comparatives the variant satisfies, and how far it moves (nearest step first)."""
+    fits, distance = 0, 0.0
+    for pattern, keys, direction in COMPARATIVES:
+        if not pattern.search(text):
+            continue
+        for key, value in variant["options"].items():
+            old = current["options"].get(key)
+            new_rank, old_rank = rank(value), rank(old) if old is not None else None
+            if any(k in key.lower() for k in keys) and new_rank is not None and old_rank is not None:
+                if (new_rank - old_rank) * direction > 0:
+                    fits += 1
+                    distance += abs(new_rank - old_rank)
+                break
+    return fits, distance
+
+
+def _preference(variant: dict[str, Any], text: str) -> int:
+    """'prefer AC adapter > battery > USB', 'prefer i5 over i7': the higher the variant's values rank, the better."""
+    best = 0
+    for found in PREFER.finditer(text):
+        ranked = [part for part in re.split(r">|\bover\b|\bthan\b|\bto\b|,|\band\b", found.group(1)) if part.strip()]
+        for position, part in enumerate(ranked):
+            if _words(part) & _words(" ".join(map(str, variant["options"].values()))):
+                best = max(best, len(ranked) - position)
+    return best
+
+
+def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> int:
+    """The variant's option values the text asks for ('clicky', 'Google Home'; 'no backlight' for none)."""
+    named = len(_words(" ".join(map(str, variant["options"].values()))) & asked)
+    without = {m.group(1).lower() for m in NO_OPTION.finditer(text)}
+    return named + sum(1 for key, value in variant["options"].items()
+                       if str(value).lower() in {"none", "no"} and _words(key) & without)
+
+
 def replacement_variant(
     product: dict[str, Any], current: dict[str, Any], text: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The available variant of the same product that the text asks for, and the alternatives on offer."""
+    """The available variant of the same product that the text asks for, and the alternatives on offer: the one
+    naming most of what is asked (values, comparatives), then the preferred, then the fewest changes."""
     alternatives = [
         variant
         for variant in product["variants"].values()
@@ -86,18 +151,19 @@ def replacement_variant(
     asked = _words(text) - _words(" ".join(map(str, current["options"].values())))
     scored = []
     for variant in alternatives:
-        values = _words(" ".join(map(str, variant["options"].values())))
+        fits, distance = _comparative_fit(variant, current, text)
         changed = {k for k, v in variant["options"].items() if current["options"].get(k) != v}
-        scored.append((len(values & asked), -len(changed), variant))
-    scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+        key = (_named_values(variant, asked, text) + fits, _preference(variant, text), -len(changed), -distance)
+        scored.append((key, variant))
+    scored.sort(key=lambda entry: entry[0], reverse=True)
     by_price = CHEAPEST.search(text) or PRICIEST.search(text)
     if scored and by_price:
         # "the cheapest one in red": the lowest (or highest) price among the options that fit best what is named.
-        fitting = [variant for words, _, variant in scored if words == scored[0][0]]
+        fitting = [variant for key, variant in scored if key[0] == scored[0][0][0]]
         pick = min if CHEAPEST.search(text) else max
         return pick(fitting, key=lambda variant: variant["price"]), alternatives
-    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][:2] != scored[1][:2]):
-        return scored[0][2], alternatives
+    if scored and scored[0][0][0] > 0 and (len(scored) == 1 or scored[0][0] != scored[1][0]):
+        return scored[0][1], alternatives
     return None, alternatives
 
 

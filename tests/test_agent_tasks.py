@@ -120,3 +120,44 @@ def test_a_generic_word_of_a_product_name_names_nothing(chat) -> None:  # type: 
     found = proposal(chat(f"I want to return the smart watch from {YUSUF_DELIVERED}"))
     assert found is not None and "Smart Watch" in found["summary"]
     assert "Smart Thermostat" not in found["summary"]  # "smart" alone names nothing
+
+
+def test_no_backlight_names_the_none_option(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    found = proposal(chat(f"I received {YUSUF_DELIVERED} and want to exchange the mechanical keyboard for the same one "
+                          "but with clicky switches. If there is no clicky one with RGB backlight, I'd go for no "
+                          "backlight."))
+    assert found is not None
+    _, new = found["summary"].split(" for ", 1)
+    assert "switch type: clicky, backlight: none, size: full size" in new  # kept full size; none, not white
+
+
+@pytest.mark.parametrize(("wording", "brightness"), [("a less bright one", "low"), ("a brighter one", "high")])
+def test_a_comparative_moves_the_option_along_its_scale(chat, wording: str, brightness: str) -> None:  # type: ignore[no-untyped-def]
+    chat("I'm Mei Kovacs, zip code 28236")  # her desk lamp: white, medium brightness, USB
+    found = proposal(chat(f"I want to exchange the desk lamp in order #W6390527 for {wording} "
+                          "(prefer AC adapter > battery > USB)"))
+    assert found is not None
+    _, new = found["summary"].split(" for ", 1)
+    assert f"brightness: {brightness}, power source: AC adapter" in new
+
+
+def test_resolve_ranks_option_values_on_their_scales() -> None:
+    from agent.resolve import rank
+
+    assert rank("500ml") < rank("750ml") < rank("1000ml")
+    assert rank("256GB SSD") < rank("1TB SSD")
+    assert rank("S") < rank("M") < rank("XXL") and rank("low") < rank("high")
+    assert rank("clicky") is None
+
+
+def test_how_many_options_counts_the_available_variants(chat, demo_db) -> None:  # type: ignore[no-untyped-def]
+    shirt = next(p for p in demo_db["products"].values() if p["name"] == "T-Shirt")
+    available = sum(v["available"] for v in shirt["variants"].values())
+    text = reply(chat("I want to know exactly how many tshirt options are available in the online store right now."))
+    assert text.startswith(f"T-Shirt: {available} options are available")
+
+
+@pytest.mark.parametrize("text", ["I am okay with having a mountain bike instead", "I'm having trouble with my order"])
+def test_a_phrase_after_i_am_is_not_a_name(text: str) -> None:
+    assert understand(text).name is None

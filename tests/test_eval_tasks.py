@@ -9,7 +9,14 @@ import pytest
 
 from evals.base import EvalConfig
 from evals.registry import load_evaluator
-from evals.tasks.customer import AgentMove, ScriptedCustomer, agent_move, first_person, spoken_sentences
+from evals.tasks.customer import (
+    AgentMove,
+    ScriptedCustomer,
+    agent_move,
+    first_person,
+    preferences,
+    spoken_sentences,
+)
 from evals.tasks.dbdiff import differences, snapshot
 from evals.tasks.loader import Scenario, TaskFileError, load_tasks
 from evals.tasks.replay import replay
@@ -209,3 +216,15 @@ def test_the_task_file_option_and_unknown_ids(tmp_path: Path, home: Path) -> Non
     assert evaluator.missing_data() == []
     with pytest.raises(FileNotFoundError, match="no task with id nope"):
         evaluator.run(tmp_path / "out")
+
+
+def test_the_customer_states_its_conditional_wishes_but_never_directions_to_the_agent() -> None:
+    scenario = ("You want to exchange the keyboard for a clicky one. If there is no clicky RGB one, you'd go for no "
+                "backlight. If the agent asks for confirmation, only exchange the lamp. When asked for order ID, "
+                "provide 9502126 first.")
+    assert preferences(scenario) == ["If there is no clicky RGB one, I'd go for no backlight."]
+    assert not any(s.startswith("If") for s in spoken_sentences(scenario))  # not part of the request itself
+    customer = ScriptedCustomer(Scenario(reason_for_call=scenario, known_info="", unknown_info=""))
+    customer.opening()
+    answer = customer.reply("Which option would you like instead of Keyboard (clicky)?")
+    assert answer is not None and answer.endswith("I'd go for no backlight.") and "agent" not in answer

@@ -24,11 +24,11 @@ ORDER_ID = re.compile(r"#?\bW\d{7}\b")
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
 # Sentences addressed to the simulator, not things the customer would say.
-STAGE_DIRECTION = re.compile(
+ADDRESSED_TO_SIMULATOR = re.compile(
     r"\b(the agent|agent's|do not reveal|don't reveal|not reveal|if and only if|make sure|mention|you are not "
-    r"familiar|pretend|act as|be (very )?brief|swear)\b|^(if|when|but if|once|only if|otherwise|then)\b",
-    re.I,
-)
+    r"familiar|pretend|act as|be (very )?brief|swear|when asked|refuses|say that)\b", re.I)
+CONDITIONAL = re.compile(r"^(if|when|but if|once|only if|otherwise|then)\b", re.I)
+STAGE_DIRECTION = re.compile(f"{ADDRESSED_TO_SIMULATOR.pattern}|{CONDITIONAL.pattern}", re.I)
 TOPICS = {
     "payment": re.compile(r"\b(pay ?pal|gift ?card|credit card|card|payment|refund|pay)\b", re.I),
     "address": re.compile(r"\b(address|\d+ [A-Z][a-z]+ (street|st|avenue|ave|road|rd|drive|dr|lane|ln|way|highway))",
@@ -116,6 +116,14 @@ def spoken_sentences(text: str) -> list[str]:
     return [s if s.endswith((".", "!", "?")) else s + "." for s in kept if re.search(r"[A-Za-z]", s)]
 
 
+def preferences(text: str) -> list[str]:
+    """The scenario's conditional wishes about the request itself ("If there is no clicky one with RGB, I'd go
+    for no backlight"): a customer states them when the agent asks which option; never those about the agent."""
+    kept = [s for s in SENTENCE.split(PARENTHESIS.sub("", text.strip()))
+            if CONDITIONAL.search(s.strip()) and not ADDRESSED_TO_SIMULATOR.search(s)]
+    return [first_person(s.strip()) for s in kept]
+
+
 @dataclass
 class Identity:
     emails: list[str] = field(default_factory=list)
@@ -197,7 +205,9 @@ class ScriptedCustomer:
             if not orders and len(offered) == 1:  # the agent names the only order: that is the one
                 return f"Yes, order {offered[0]}."
             return f"It's order {orders[0]}." if orders else self._unknown("order number", then=self._current())
-        if move in {AgentMove.DETAIL, AgentMove.NOT_UNDERSTOOD}:
+        if move is AgentMove.DETAIL:
+            return " ".join([self._current(), *preferences(self.scenario.reason_for_call)])
+        if move is AgentMove.NOT_UNDERSTOOD:
             return self._current()
         # DONE, or an answer to an information request: on to the next request.
         return self._request() or self._goodbye()
