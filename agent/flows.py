@@ -43,6 +43,8 @@ CHATTER = re.compile(
     re.I,
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
+MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|just (placed|bought|ordered|made|got))\b",
+                         re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 # The orders each request can apply to, when the customer names items but not the order.
 ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
@@ -318,6 +320,8 @@ class Turn:
             order_id = None
         if order_id is None:
             named = self._order_naming_items(said)
+            if named is None and MOST_RECENT.search(said.text):
+                named = self._most_recent_order()
             if named is not None:
                 self.state.order_id = named["order_id"]
                 return named
@@ -327,6 +331,17 @@ class Turn:
             return self.failed()
         self.state.order_id = order_id
         return order
+
+    def _most_recent_order(self) -> dict[str, Any] | None:
+        """ "The order I just placed": the customer's latest order (the account lists them oldest first) of those
+        the request can apply to."""
+        user = self.user()
+        statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
+        for order_id in reversed(user["orders"] if user else []):
+            order = self.output("get_order_details", order_id=order_id)
+            if order is not None and (not statuses or order["status"] in statuses):
+                return order
+        return None
 
     def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
         """The one order, among those the request can apply to, with the items the customer names in words."""
@@ -360,7 +375,9 @@ class Turn:
         tracking_ids = [t for f in order["fulfillments"] for t in f["tracking_id"]]
         tracking = say("tracking", tracking_ids=", ".join(tracking_ids)) if tracking_ids else ""
         items = lines_text(order["items"])
-        body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking)
+        paid = [p["amount"] for p in order["payment_history"] if p["transaction_type"] == "payment"]
+        body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking,
+                   paid=say("order_paid", amount=self.total(paid)) if paid else "")
         return Outcome(body, gist="the order's status")
 
     # --- actions: each ends in a proposal the customer must confirm ------------------------------------------

@@ -11,6 +11,7 @@ from rapidfuzz import fuzz
 from agent.nlu import CARD_ENDING, CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
 
 MATCH_THRESHOLD = 80
+EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b([^.;]*)", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I)
 PRICIEST = re.compile(r"\b(most expensive|priciest|highest price)\b", re.I)
 
@@ -25,6 +26,11 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
     if item_ids:
         chosen = [line for line in lines if line["item_id"] in item_ids]
         return chosen or None
+    excepted = EXCEPT.search(text)
+    if excepted:  # "everything except the coffee machine": all lines but those the exception names
+        kept = [line for line in lines if _name_score(line, excepted.group(1)) < MATCH_THRESHOLD]
+        if 0 < len(kept) < len(lines):
+            return kept
     if len(lines) == 1 or EVERYTHING.search(text):
         return list(lines)
     named = [(_line_score(line, text), line) for line in lines if _name_score(line, text) >= MATCH_THRESHOLD]

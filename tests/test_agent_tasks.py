@@ -161,3 +161,19 @@ def test_how_many_options_counts_the_available_variants(chat, demo_db) -> None: 
 @pytest.mark.parametrize("text", ["I am okay with having a mountain bike instead", "I'm having trouble with my order"])
 def test_a_phrase_after_i_am_is_not_a_name(text: str) -> None:
     assert understand(text).name is None
+
+
+def test_everything_except_a_named_item(chat) -> None:  # type: ignore[no-untyped-def]
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    found = proposal(chat(f"I want to return everything in {YUSUF_DELIVERED} except the keyboard"))
+    assert found is not None and found["action"] == "return_delivered_order_items"
+    assert "Mechanical Keyboard" not in found["summary"]
+    assert all(name in found["summary"] for name in ("Headphones", "Vacuum Cleaner", "Smart Watch"))
+
+
+def test_the_most_recent_order_and_what_was_paid_for_it(chat, demo_db) -> None:  # type: ignore[no-untyped-def]
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    latest = demo_db["users"]["yusuf_rossi_9620"]["orders"][-1]
+    paid = sum(p["amount"] for p in demo_db["orders"][latest]["payment_history"] if p["transaction_type"] == "payment")
+    text = reply(chat("how much did I pay for the order I most recently placed?"))
+    assert text.startswith(f"Order {latest} is") and f"You paid ${paid:.2f}" in text

@@ -74,7 +74,7 @@ def _order_drafts(details: list[dict[str, Any]]) -> list[str]:
     for order in details:
         tracking = [t for f in order.get("fulfillments", []) for t in f.get("tracking_id", [])]
         drafts.append(say("order_status", order_id=order["order_id"], status=order["status"],
-                          items=lines_text(order["items"]),
+                          items=lines_text(order["items"]), paid="",
                           tracking=say("tracking", tracking_ids=", ".join(tracking)) if tracking else ""))
     return drafts
 
