@@ -168,6 +168,8 @@ class Turn:
         intent = said.intent
         if intent is Intent.ORDER_STATUS and self.state.intent and not STATUS_CUE.search(said.text):
             intent = None  # "order #W3614011" or "it's for my order" answers the open question
+        if verified and intent in {Intent.GREET, Intent.THANKS} and self.state.intent:
+            intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:
             self.state.request = said.text
         elif self.state.intent:

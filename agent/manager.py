@@ -218,8 +218,9 @@ class Agent:
     # --- helpers for the flows ---------------------------------------------------------------------------------
 
     def evidence(self, session_id: str) -> Evidence:
-        tool_rows = self.conversations.messages(session_id, roles=("tool",))
-        return Evidence.from_results(row.text for row in tool_rows if row.payload.get("ok"))
+        # What the customer typed may be read back to them ("ship order #W... to 12 Oak Street, ... 78701").
+        rows = self.conversations.messages(session_id, roles=("tool", "user"))
+        return Evidence.from_results(row.text for row in rows if row.role == "user" or row.payload.get("ok"))
 
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
         """No flow recognised the message: let the model choose a tool, or say what the agent can do."""

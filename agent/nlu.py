@@ -235,8 +235,12 @@ def bare_name(text: str) -> tuple[str, str] | None:
     return None
 
 
+# "it's Harper Smith, postcode 43193": after "it's" only a capitalised pair is a name ("it's broken already" is not).
+IT_IS_NAME = re.compile(r"\b(?:[Ii]t'?s|[Ii]t is)\s+([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)")
+
+
 def _name(text: str) -> tuple[str, str] | None:
-    match = NAME.search(text)
+    match = NAME.search(text) or IT_IS_NAME.search(text)
     if not match or _not_a_name(match.group(1)) or _not_a_name(match.group(2)):
         return None
     return match.group(1).title(), match.group(2).title()

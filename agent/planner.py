@@ -70,7 +70,8 @@ class ModelPlanner:
                 verified: str | None = None) -> tuple[str, dict[str, Any]] | None:
         """The model's tool call for the customer's message, validated; None for "none" or an invalid call."""
         messages = toolcall.messages(history or [], text, verified, list_tools=not self.tuned)
-        options = GenerationOptions(max_tokens=self.max_tokens, json_schema=self.schema)
+        options = GenerationOptions(max_tokens=self.max_tokens,
+                                    json_schema=toolcall.grounded_schema(self.schema, messages))
         try:
             call = toolcall.parse(complete_json(self.model, messages, options))
             if call.tool == NO_TOOL:

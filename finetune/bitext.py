@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import random
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,13 @@ def bitext_examples(data_dir: Path, split: str, seed: int, path: Path | None = N
                 template=f"bitext.{row['intent']}", customer=None, order=None, split=split)
         for row in rows
     ]
+
+
+def per_intent(examples: list[Any], count: int, seed: int) -> list[Any]:
+    """About `count` examples with every intent equally represented (the rare routes are learned as well)."""
+    by_intent: dict[str, list[Any]] = {}
+    for example in examples:
+        by_intent.setdefault(example.template, []).append(example)
+    share = max(1, count // max(1, len(by_intent)))
+    rng = random.Random(seed)
+    return [e for _, group in sorted(by_intent.items()) for e in rng.sample(group, min(share, len(group)))]

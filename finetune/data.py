@@ -17,7 +17,6 @@ import random
 import re
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,18 +26,11 @@ from tqdm import tqdm
 
 from agent import toolcall
 from agent.toolcall import NO_TOOL, ToolCall
-from finetune.bitext import bitext_examples
+from finetune.bitext import bitext_examples, per_intent
+from finetune.customer import Customer, Request
+from finetune.phrasing import TEMPLATES, Step, fill, noisy, odd_order_id, pick_template
 
-TEMPLATES = tomllib.loads((Path(__file__).parent / "templates.toml").read_text())
-DEV_EVERY = 5  # every fifth template of a kind is a dev template
 DEV_CUSTOMER_SHARE = 0.2
-
-
-@dataclass
-class Step:
-    user: str
-    target: ToolCall
-    template: str  # kind.index, for the split and the leakage check
 
 
 @dataclass
@@ -61,8 +53,9 @@ class Script:
     split: str
     customer: dict[str, Any] | None
     order: str | None
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # the opening messages, said in order
     signed_in: bool = False  # the storefront passed a signed customer token: verified from the start
+    request: Request | None = None  # an order or account request: the customer then answers the agent's questions
 
 
 # ---------------------------------------------------------------------------------- the store's world
@@ -89,72 +82,7 @@ def _share(key: str, seed: int) -> float:
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
-# ---------------------------------------------------------------------------------- phrasing
-
-
-def pick_template(kind: str, split: str, rng: random.Random) -> tuple[str, str]:
-    templates = TEMPLATES["templates"][kind]
-    dev = {i for i in range(len(templates)) if i % DEV_EVERY == DEV_EVERY - 1} or {len(templates) - 1}
-    options = [(i, t) for i, t in enumerate(templates) if (i in dev) == (split == "dev")]
-    index, text = rng.choice(options)
-    return text, f"{kind}.{index}"
-
-
-def odd_order_id(order_id: str, rng: random.Random) -> str:
-    digits = order_id.removeprefix("#W")
-    return rng.choice([order_id, order_id, f"W{digits}", f"#w{digits}", f"# W{digits}", f"order number {digits}",
-                       f"#{digits}", f"W-{digits}"])
-
-
-def noisy(text: str, rng: random.Random, casing: bool = True) -> str:
-    """Typos, casing, terse and chatty styles: how customers really type. Typos go into the template's words
-    (see `fill`), never into slot values: the call copies what the customer wrote."""
-    if casing and rng.random() < 0.15:
-        text = text.lower()
-    if rng.random() < 0.15:
-        text = rng.choice(["hey, ", "hello! ", "hi there, ", "ok so ", "um, "]) + text
-    if rng.random() < 0.1:
-        text += rng.choice([" thanks", " thx", " please help", " :)", "!!", " asap"])
-    if rng.random() < 0.1:
-        text = text.rstrip("?.!")
-    return text
-
-
-def _typo(text: str, rng: random.Random) -> str:
-    words = text.split(" ")
-    candidates = [i for i, w in enumerate(words) if w.isalpha() and len(w) > 4]
-    if not candidates:
-        return text
-    i = rng.choice(candidates)
-    w = words[i]
-    j = rng.randrange(1, len(w) - 1)
-    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:] if rng.random() < 0.5 else w[:j] + w[j + 1:]
-    return " ".join(words)
-
-
-def fill(template: str, rng: random.Random, casing: bool = True, **slots: Any) -> str:
-    if rng.random() < 0.25:
-        template = _typo(template, rng)
-    return noisy(template.format(**slots), rng, casing)
-
-
 # ---------------------------------------------------------------------------------- scripts per flow
-
-
-def identity_steps(script: Script, rng: random.Random) -> list[Step]:
-    user = script.customer
-    assert user is not None
-    if rng.random() < 0.6:
-        text, tid = pick_template("identity_email", script.split, rng)
-        email = user["email"].upper() if rng.random() < 0.1 else user["email"]
-        return [Step(fill(text, rng, email=email), ToolCall("find_user_id_by_email", {"email": email}), tid)]
-    text, tid = pick_template("identity_name", script.split, rng)
-    name, zip_code = user["name"], user["address"]["zip"]
-    first, last = name["first_name"], name["last_name"]
-    if rng.random() < 0.15:
-        first, last = first.lower(), last.lower()
-    call = ToolCall("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
-    return [Step(fill(text, rng, casing=False, first=first, last=last, zip=zip_code), call, tid)]
 
 
 ORDER_TOOLS = {
@@ -170,7 +98,7 @@ ORDER_TOOLS = {
 
 
 def order_script(world: World, kind: str, split: str, rng: random.Random) -> Script | None:
-    """A request about one of the customer's orders: request, identity, missing details, confirmation."""
+    """A request about one of the customer's orders; the customer then answers what the agent asks."""
     tool, status = ORDER_TOOLS[kind]
     user_id = rng.choice(world.customers(split))
     orders = world.orders(user_id, status)
@@ -181,65 +109,42 @@ def order_script(world: World, kind: str, split: str, rng: random.Random) -> Scr
     script = Script(f"order:{kind}", split, user, order["order_id"], signed_in=rng.random() < 0.25)
     if rng.random() < 0.2:
         script.steps.append(_simple("greeting", split, rng))
-    args: dict[str, Any] = {}
     with_id = rng.random() < 0.75 or f"{kind}_no_id" not in TEMPLATES["templates"]
     reason_key = rng.choice(list(TEMPLATES["reasons"]))
-    slots = _order_slots(order, rng, reason_key)
-    template, tid = pick_template(kind if with_id else f"{kind}_no_id", split, rng)
-    if with_id:
-        args["order_id"] = order["order_id"]
+    text, address = _slots(rng, item=rng.choice(order["items"])["name"].lower(),
+                           oid=odd_order_id(order["order_id"], rng),
+                           reason=rng.choice(TEMPLATES["reasons"][reason_key]))
+    restate = kind if with_id else f"{kind}_no_id"
+    template, tid = pick_template(restate, split, rng)
+    args: dict[str, Any] = {"order_id": order["order_id"]} if with_id else {}
     if kind == "cancel" and "{reason}" in template:
         args["reason"] = reason_key
-    if kind == "change_address" and "{street}" in template:
-        args.update(slots["address_args"])
-    script.steps.append(Step(fill(template, rng, **slots["text"]), ToolCall(tool, dict(args)), tid))
-    if not script.signed_in:
-        script.steps += identity_steps(script, rng)
-    if "order_id" not in args:
-        text, tid = pick_template("give_order", split, rng)
-        args["order_id"] = order["order_id"]
-        script.steps.append(Step(fill(text, rng, oid=slots["text"]["oid"]), ToolCall(tool, dict(args)), tid))
-    if kind == "cancel" and "reason" not in args:
-        text, tid = pick_template("give_reason", split, rng)
-        args["reason"] = reason_key
-        script.steps.append(Step(fill(text, rng, reason=slots["text"]["reason"]), ToolCall(tool, dict(args)), tid))
-    if kind not in ("order_status", "arrival"):
-        script.steps.append(_confirmation(split, rng, ToolCall(tool, dict(args)), order, world))
-    if rng.random() < 0.5:
-        script.steps.append(_simple("thanks", split, rng))
+    if kind == "change_address":
+        args.update(stated_address(address, template))
+    script.steps.append(Step(fill(template, rng, **text), ToolCall(tool, dict(args)), tid))
+    script.request = Request(ToolCall(tool, args), restate, text, order_id=order["order_id"], reason=reason_key,
+                             address=stated_address(address))
     return script
 
 
-def _order_slots(order: dict[str, Any], rng: random.Random, reason_key: str) -> dict[str, Any]:
-    street, city, zip2 = _new_address(rng)
-    item = rng.choice(order["items"])["name"].lower()
-    reason = rng.choice(TEMPLATES["reasons"][reason_key])
-    return {
-        "text": {"oid": odd_order_id(order["order_id"], rng), "item": item, "street": street, "city": city,
-                 "zip2": zip2, "reason": reason},
-        "address_args": {"address1": street, "city": city, "zip": zip2},
-    }
+CITIES = [("Austin", "TX"), ("Denver", "CO"), ("Seattle", "WA"), ("Boston", "MA"), ("Phoenix", "AZ"),
+          ("Chicago", "IL"), ("Portland", "OR")]
 
 
-def _new_address(rng: random.Random) -> tuple[str, str, str]:
+def _slots(rng: random.Random, **text: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Slot texts (with a new address) and, per address slot, the tool arguments that slot states."""
     street = f"{rng.randint(10, 999)} {rng.choice(['Oak', 'Maple', 'Pine', 'Cedar', 'Elm', 'Lake'])} " \
              f"{rng.choice(['Street', 'Avenue', 'Road', 'Lane'])}"
-    city = rng.choice(["Austin", "Denver", "Seattle", "Boston", "Phoenix", "Chicago", "Portland"])
-    return street, city, f"{rng.randint(10000, 99999)}"
+    city, state = rng.choice(CITIES)
+    zip_code = f"{rng.randint(10000, 99999)}"
+    address = {"street": {"address1": street}, "city": {"city": city, "state": state}, "zip2": {"zip": zip_code}}
+    return {**text, "street": street, "city": f"{city}, {state}", "zip2": zip_code}, address
 
 
-def _confirmation(split: str, rng: random.Random, call: ToolCall, order: dict[str, Any], world: World) -> Step:
-    """The customer's answer to "shall I go ahead?": yes restates the call, no is none, or a change of mind."""
-    roll = rng.random()
-    if roll < 0.6:
-        text, tid = pick_template("yes", split, rng)
-        return Step(noisy(text, rng), call, tid)
-    if roll < 0.85:
-        text, tid = pick_template("no", split, rng)
-        return Step(noisy(text, rng), ToolCall(NO_TOOL), tid)
-    text, tid = pick_template("order_status", split, rng)  # changed their mind: just the status instead
-    oid = order["order_id"]
-    return Step(fill(text, rng, oid=odd_order_id(oid, rng)), ToolCall("get_order_details", {"order_id": oid}), tid)
+def stated_address(address: dict[str, dict[str, str]], template: str | None = None) -> dict[str, str]:
+    """The address fields a template states (all of them without one): only those become arguments."""
+    return {arg: value for slot, args in address.items() if template is None or "{" + slot + "}" in template
+            for arg, value in args.items()}
 
 
 def account_script(world: World, kind: str, split: str, rng: random.Random) -> Script:
@@ -247,30 +152,15 @@ def account_script(world: World, kind: str, split: str, rng: random.Random) -> S
     user = world.db["users"][user_id]
     script = Script(f"account:{kind}", split, user, None, signed_in=rng.random() < 0.3)
     template, tid = pick_template(kind, split, rng)
-    # Slots drawn as for an order request (a stand-in order for a customer without one), so the seeded stream,
-    # and with it the shipped adapter's data, stays reproducible.
-    slots = _order_slots(rng.choice(world.orders(user_id)) if world.orders(user_id) else {"order_id": "#W0000000",
-                         "items": [{"name": "item"}]}, rng, "no longer needed")
+    text, address = _slots(rng, oid="", item="", reason="")
     tool = "get_user_details" if kind == "account" else "modify_user_address"
-    args = dict(slots["address_args"]) if "{street}" in template else {}
+    args = stated_address(address, template)
     if script.signed_in:
         args = {"user_id": user_id, **args}
-    script.steps.append(Step(fill(template, rng, **slots["text"]), ToolCall(tool, dict(args)), tid))
-    if not script.signed_in:
-        script.steps += identity_steps(script, rng)
-        args = {"user_id": user_id, **args}
-        if kind == "account":  # once verified, the request itself goes on with the customer's id
-            text, tid = pick_template("account", split, rng)
-            script.steps.append(Step(noisy(text, rng), ToolCall(tool, dict(args)), tid))
-    if kind == "change_user_address":
-        script.steps.append(_confirmation_user(split, rng, ToolCall(tool, dict(args))))
+    script.steps.append(Step(fill(template, rng, **text), ToolCall(tool, dict(args)), tid))
+    script.request = Request(ToolCall(tool, args), kind, text, address=stated_address(address),
+                             account_tool=True)
     return script
-
-
-def _confirmation_user(split: str, rng: random.Random, call: ToolCall) -> Step:
-    kind = "yes" if rng.random() < 0.7 else "no"
-    text, tid = pick_template(kind, split, rng)
-    return Step(noisy(text, rng), call if kind == "yes" else ToolCall(NO_TOOL), tid)
 
 
 def catalogue_script(world: World, kind: str, split: str, rng: random.Random) -> Script:
@@ -334,16 +224,14 @@ def _simple(kind: str, split: str, rng: random.Random) -> Step:
 
 
 FAMILIES: list[tuple[Callable[..., Script | None], str, float]] = [
-    (order_script, "order_status", 2.5), (order_script, "arrival", 2), (order_script, "cancel", 3),
-    (order_script, "return", 2),
-    (order_script, "exchange", 2), (order_script, "modify_items", 1.5), (order_script, "change_address", 1.5),
-    (order_script, "change_payment", 1.5), (account_script, "account", 1.5),
-    (account_script, "change_user_address", 1), (catalogue_script, "search", 2.5),
-    (catalogue_script, "recommend", 1.2), (catalogue_script, "product_types", 0.5),
-    (catalogue_script, "item_details", 0.7),
-    (catalogue_script, "product_details", 0.7), (catalogue_script, "calculate", 0.5),
-    (other_script, "human", 1), (other_script, "out_of_scope", 1), (other_script, "greeting", 0.6),
-    (other_script, "small_talk", 0.6), (other_script, "foreign_order", 0.7),
+    (order_script, "order_status", 2), (order_script, "arrival", 2), (order_script, "cancel", 2),
+    (order_script, "return", 1.7), (order_script, "exchange", 1.7), (order_script, "modify_items", 1.4),
+    (order_script, "change_address", 1.4), (order_script, "change_payment", 2.2), (account_script, "account", 1.2),
+    (account_script, "change_user_address", 1), (catalogue_script, "search", 1.8),
+    (catalogue_script, "recommend", 1.2), (catalogue_script, "product_types", 0.8),
+    (catalogue_script, "item_details", 1.2), (catalogue_script, "product_details", 1.4),
+    (catalogue_script, "calculate", 0.7), (other_script, "human", 1), (other_script, "out_of_scope", 1),
+    (other_script, "greeting", 0.8), (other_script, "small_talk", 0.9), (other_script, "foreign_order", 0.7),
 ]
 
 
@@ -380,23 +268,33 @@ class Player:
             load_store(self.store)
         self.agent = Agent(self.store, retriever=open_retriever(self.store))
 
-    def play(self, script: Script) -> list[Example]:
+    def play(self, script: Script, rng: random.Random) -> list[Example]:
+        """One example per customer message: the opening messages, then the customer's answers to the agent."""
         customer_id = script.customer["user_id"] if script.customer and script.signed_in else None
         session, _ = self.agent.open_session(customer_id=customer_id, channel="finetune")
-        examples = []
-        for step in script.steps:
-            rows = self.agent.conversations.messages(session.id, roles=("user", "tool", "assistant"))
-            history = toolcall.past_turns(rows)
-            verified = self.agent.conversations.state(session.id).customer_id
-            examples.append(Example(
-                messages=toolcall.messages(history, step.user, verified, list_tools=False),
-                target={"tool": step.target.tool, "arguments": step.target.arguments},
-                family=script.family, template=step.template,
-                customer=script.customer["user_id"] if script.customer else None, order=script.order,
-                split=script.split))
+        customer = Customer(script.customer, script.split, script.request, rng) if script.request else None
+        steps, examples = list(script.steps), []
+        while steps:
+            step = steps.pop(0)
+            examples.append(self.example(session.id, script, step))
             for _ in self.agent.turn(session.id, step.user):
                 pass
+            if not steps and customer is not None:
+                reply = self.agent.conversations.messages(session.id, roles=("assistant",))[-1].text
+                confirming = self.agent.conversations.state(session.id).pending is not None
+                steps += [answer] if (answer := customer.answer(reply, confirming)) else []
         return examples
+
+    def example(self, session_id: str, script: Script, step: Step) -> Example:
+        """The chat as the model sees it before this message, and the call that answers the message."""
+        rows = self.agent.conversations.messages(session_id, roles=("user", "tool", "assistant"))
+        verified = self.agent.conversations.state(session_id).customer_id
+        return Example(
+            messages=toolcall.messages(toolcall.past_turns(rows), step.user, verified, list_tools=False),
+            target={"tool": step.target.tool, "arguments": step.target.arguments},
+            family=script.family, template=step.template,
+            customer=script.customer["user_id"] if script.customer else None, order=script.order,
+            split=script.split)
 
     def close(self) -> None:
         self.store.dispose()
@@ -415,7 +313,7 @@ def build(out_dir: Path, data_dir: Path | None, train_conversations: int, dev_co
         examples = generate(split, count, seed)
         if split == "train" and data_dir is not None:
             bitext = bitext_examples(data_dir, "train", seed)
-            examples += random.Random(seed).sample(bitext, min(bitext_share, len(bitext)))
+            examples += per_intent(bitext, bitext_share, seed)
         random.Random(seed).shuffle(examples)
         _write(out_dir / f"{split}.jsonl", examples)
         sizes[split] = {"examples": len(examples), "conversations": count}
@@ -436,8 +334,9 @@ def generate(split: str, conversations: int, seed: int = 13) -> list[Example]:
     player = Player()
     try:
         examples: list[Example] = []
-        for script in tqdm(list(scripts(world, split, conversations, rng)), desc=f"{split} conversations"):
-            examples += player.play(script)
+        for n, script in enumerate(tqdm(list(scripts(world, split, conversations, rng)),
+                                        desc=f"{split} conversations")):
+            examples += player.play(script, random.Random(f"{seed}:{split}:{n}"))  # the answers' own stream
         return examples
     finally:
         player.close()

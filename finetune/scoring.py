@@ -42,7 +42,7 @@ def prompt_for(example: dict[str, Any], tuned: bool) -> list[dict[str, str]]:
 
 
 def predict(model: ChatModel, messages: list[dict[str, str]]) -> toolcall.ToolCall | None:
-    options = GenerationOptions(max_tokens=96, json_schema=toolcall.call_schema())
+    options = GenerationOptions(max_tokens=96, json_schema=toolcall.grounded_schema(toolcall.call_schema(), messages))
     try:
         return toolcall.parse(complete_json(model, messages, options))
     except (ValueError, KeyError, TypeError):

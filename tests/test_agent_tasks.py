@@ -11,6 +11,7 @@ import pytest
 from agent.events import Event
 from agent.manager import Agent
 from agent.nlu import Intent, understand
+from agent.replies import say
 from tools.store import Store
 
 YUSUF_PENDING_SHIRT_AND_ESPRESSO = "#W4776164"
@@ -158,6 +159,11 @@ def test_how_many_options_counts_the_available_variants(chat, demo_db) -> None: 
     assert text.startswith(f"T-Shirt: {available} options are available")
 
 
+def test_a_capitalised_name_after_its_is_a_name() -> None:
+    assert understand("it's Harper Smith, postcode 43193").name == ("Harper", "Smith")
+    assert understand("it's Broken, Already").name is None and understand("it's broken already").name is None
+
+
 @pytest.mark.parametrize("text", ["I am okay with having a mountain bike instead", "I'm having trouble with my order"])
 def test_a_phrase_after_i_am_is_not_a_name(text: str) -> None:
     assert understand(text).name is None
@@ -177,3 +183,16 @@ def test_the_most_recent_order_and_what_was_paid_for_it(chat, demo_db) -> None: 
     paid = sum(p["amount"] for p in demo_db["orders"][latest]["payment_history"] if p["transaction_type"] == "payment")
     text = reply(chat("how much did I pay for the order I most recently placed?"))
     assert text.startswith(f"Order {latest} is") and f"You paid ${paid:.2f}" in text
+
+
+def test_thanks_with_the_identity_keeps_the_open_request(chat) -> None:
+    assert "verify your identity" in reply(chat("change address of #W4776164 please"))
+    assert reply(chat("sure, it's YUSUF.ROSSI7301@EXAMPLE.COM thx")) == say("ask_address")
+
+
+def test_the_confirmation_reads_back_the_address_the_customer_gave(chat) -> None:
+    chat("I'm Yusuf Rossi, zip 19122")
+    chat("please change the shipping address of #W4776164")
+    events = chat("1200 Oak Street, Austin, TX 78701")
+    assert "1200 Oak Street, Austin, TX 78701" in reply(events)  # its numbers are the customer's, not invented
+    assert proposal(events) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typer.testing import CliRunner
 
 from agent import toolcall
 from agent.llm.base import GenerationOptions
+from agent.replies import say
+from finetune.customer import Customer, Request, question
 from finetune.data import generate, leakage
 from finetune.gguf_lora import permute
 from finetune.scoring import grounded, same_arguments, score, violations
@@ -58,6 +61,47 @@ def test_tool_results_in_the_history_come_from_the_store(train_examples) -> None
     assert seen > 5
 
 
+ANSWERS = {"give_order": "ask_order", "give_reason": "ask_reason", "give_address": "ask_address",
+           "give_item": "ask_items", "give_option": "ask_new_option", "give_payment": "ask_payment",
+           "identity_email": "ask_identity", "identity_name": "ask_identity"}
+
+
+def _last_reply(example: dict[str, Any]) -> str:
+    before = example["messages"][-2]
+    return before["content"].rsplit("reply: ", 1)[-1] if before["role"] == "tool" else ""
+
+
+def test_the_customer_answers_what_the_agent_asked(train_examples) -> None:
+    """Each answer follows the agent's question for it; yes and no only answer a proposal."""
+    answered = confirmed = 0
+    for example in train_examples:
+        kind, reply = example["template"].split(".")[0], _last_reply(example)
+        if kind in ANSWERS and example["family"].startswith(("order:", "account:")):
+            assert question(reply) == ANSWERS[kind], (kind, reply)
+            answered += 1
+        if kind in ("yes", "no"):
+            assert reply.startswith("To confirm:"), reply
+            confirmed += 1
+    assert answered > 10 and confirmed > 0
+
+
+def test_an_answer_adds_only_what_it_states_and_the_tool_takes() -> None:
+    user = DB["users"]["aarav_davis_4756"]
+    request = Request(toolcall.ToolCall("modify_pending_order_address", {"order_id": "#W7430166"}), "change_address",
+                      {"oid": "#W7430166", "item": "desk lamp", "reason": "", "street": "12 Oak Street",
+                       "city": "Austin, TX", "zip2": "78701"}, order_id="#W7430166",
+                      address={"address1": "12 Oak Street", "city": "Austin", "state": "TX", "zip": "78701"})
+    customer = Customer(user, "train", request, random.Random(1))
+    address = customer.answer(say("ask_address"), confirming=False)
+    assert address is not None and address.target.arguments == {"order_id": "#W7430166", "address1": "12 Oak Street",
+                                                                  "city": "Austin", "state": "TX", "zip": "78701"}
+    assert "12 Oak Street" in address.user
+    reason = customer.answer(say("ask_reason", order_id="#W7430166"), confirming=False)
+    assert reason is not None and "reason" not in reason.target.arguments  # the address tool takes no reason
+    answer = customer.answer("To confirm: ship order #W7430166 to 12 Oak Street ...", confirming=True)
+    assert answer is not None and answer.template.split(".")[0] in {"yes", "no", "order_status"}
+
+
 def test_dev_shares_no_template_customer_order_or_message_with_train(train_examples, dev_examples) -> None:
     assert leakage(train_examples, dev_examples) == {"templates": 0, "customers": 0, "orders": 0,
                                                      "messages_with_ids": 0}
@@ -80,6 +124,21 @@ def test_scoring_by_hand() -> None:
     assert violations(other_user, messages) == 1
     assert same_arguments({"query": "Red  Shoes", "max_price": 50.0}, {"query": "red shoes", "max_price": 50})
     assert not same_arguments({"query": "red shoes"}, {"query": "red shoes", "max_price": 50})
+
+
+def test_the_call_grammar_admits_only_ids_the_conversation_states() -> None:
+    chat = toolcall.messages([], "product 5713490933 details, and my order is w-2611340 (zip 19122)",
+                             verified="mei_santos_5526", list_tools=False)
+    schema = toolcall.grounded_schema(toolcall.call_schema(), chat)
+    arguments = {v["properties"]["tool"]["const"]: v["properties"]["arguments"]["properties"] for v in schema["anyOf"]}
+    assert arguments["get_order_details"]["order_id"] == {"enum": ["#W2611340"]}
+    assert arguments["get_product_details"]["product_id"] == {"enum": ["5713490933"]}
+    assert arguments["get_user_details"]["user_id"] == {"enum": ["mei_santos_5526"]}  # the verified customer only
+    assert "email" not in arguments["find_user_id_by_email"]  # no email was said: none can be written
+    assert arguments["find_user_id_by_name_zip"]["zip"] == {"type": "string"}  # not an id: free
+    assert arguments["return_delivered_order_items"]["item_ids"] == {"type": "array", "items": {"enum": ["5713490933"]}}
+    user_tool = next(v for v in schema["anyOf"] if v["properties"]["tool"]["const"] == "get_user_details")
+    assert user_tool["properties"]["arguments"]["required"] == ["user_id"]
 
 
 class ScriptedModel:

@@ -219,7 +219,10 @@ class TransformersModel:
             self._enforcer_data = enforcer_tokenizer_data(self.tokenizer, self.eos_ids)
         # A TokenEnforcer caches state per token prefix, so each generation gets a fresh one; parsers are reusable.
         key = json.dumps(schema, sort_keys=True)
-        parser = self._parsers.setdefault(key, JsonSchemaParser(schema))
+        parser = self._parsers.pop(key, None) or JsonSchemaParser(schema)
+        self._parsers[key] = parser  # most recent last: schemas are per conversation, so only the last few are kept
+        while len(self._parsers) > 64:
+            self._parsers.pop(next(iter(self._parsers)))
         enforcer = TokenEnforcer(self._enforcer_data, parser)  # (re)sets parser.config
         # The default (12 whitespace characters in a row) lets small models pad with blank lines until max_tokens.
         parser.config.max_consecutive_whitespaces = MAX_JSON_WHITESPACE
