@@ -46,6 +46,13 @@ STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I
 MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|just (placed|bought|ordered|made|got))\b",
                          re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
+# "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
+ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
+                        r" orders?\b", re.I)
+# The account's own address ("my saved address", "the address on file"), not an order's shipping address.
+PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
+                             re.I)
+BATCHED = {Intent.CANCEL, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT, Intent.RETURN}
 # The orders each request can apply to, when the customer names items but not the order.
 ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
     Intent.CANCEL: {"pending"},
@@ -194,6 +201,7 @@ class Turn:
 
     def _forget_request(self) -> None:
         self.state.pending = None
+        self.state.batch = None
         self.state.intent = None
         self.state.request = ""
 
@@ -317,6 +325,10 @@ class Turn:
 
     def order(self, said: Understanding) -> dict[str, Any] | Outcome:
         """The order under discussion, fetched now; or what to ask to find out which one."""
+        if not said.order_ids and self.state.batch is None and ALL_ORDERS.search(said.text):
+            batch = self._batch()
+            if batch is not None:
+                return batch
         order_id = said.order_ids[0] if said.order_ids else self.state.order_id
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
@@ -333,6 +345,36 @@ class Turn:
             return self.failed()
         self.state.order_id = order_id
         return order
+
+    def _batch(self) -> dict[str, Any] | None:
+        """The first of the customer's orders the request can apply to; the others wait in the batch, each to be
+        proposed (and confirmed) in turn once the one before is done."""
+        intent = Intent(self.state.intent) if self.state.intent else None
+        if intent not in BATCHED:
+            return None
+        user = self.user()
+        orders = [order for order_id in (user["orders"] if user else [])
+                  if (order := self.output("get_order_details", order_id=order_id)) is not None
+                  and order["status"] in ORDER_STATUSES_FOR[intent]]
+        if not orders:
+            return None
+        self.state.batch = {"intent": intent.value, "order_ids": [o["order_id"] for o in orders[1:]]}
+        self.state.order_id = orders[0]["order_id"]
+        return orders[0]
+
+    def _next_in_batch(self, done: Outcome) -> Outcome:
+        """After one order of a batch is done: the proposal for the next, in the same reply."""
+        batch = self.state.batch
+        if not batch or not batch["order_ids"]:
+            self.state.batch = None
+            return done
+        self.state.order_id = batch["order_ids"].pop(0)
+        intent = Intent(batch["intent"])
+        self.state.intent = intent.value
+        following = self.FLOWS[intent](self, understand(self.state.request))
+        self.state.intent = intent.value if following.asks else None
+        return Outcome(f"{done.body}\n\n{following.body}", confirmation=following.confirmation,
+                       gist=following.gist, asks=following.asks)
 
     def _most_recent_order(self) -> dict[str, Any] | None:
         """ "The order I just placed": the customer's latest order (the account lists them oldest first) of those
@@ -399,8 +441,9 @@ class Turn:
         result = self.call(pending["tool"], **pending["arguments"])
         self.state.intent = None
         if not result.ok:
+            self.state.batch = None
             return self.failed()
-        return Outcome(self._done_text(pending["tool"], result.output), gist="the action is done")
+        return self._next_in_batch(Outcome(self._done_text(pending["tool"], result.output), gist="the action is done"))
 
     def _done_text(self, tool: str, output: dict[str, Any]) -> str:
         if tool == "modify_user_address":
@@ -545,8 +588,7 @@ class Turn:
     def change_address(self, said: Understanding) -> Outcome:
         if said.address is None:
             return ask("ask_address")
-        wants_profile = any(w in said.text.lower() for w in ("my address", "default", "profile", "account"))
-        if wants_profile and not said.order_ids:
+        if PROFILE_ADDRESS.search(said.text) and not said.order_ids:
             summary = say("confirm_user_address", address=address_text(said.address))
             return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **said.address}, summary)
         order = self.order_in(said, "pending", "changed")

@@ -46,6 +46,7 @@ class DialogueState:
     order_id: str | None = None  # the order being discussed
     intent: str | None = None  # an unfinished request, waiting for identity or an order id
     request: str = ""  # the customer's words for that request, with their answers to the agent's questions
+    batch: dict[str, Any] | None = None  # {"intent", "order_ids"}: orders a request for "all my orders" still covers
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
     misunderstood: int = 0  # consecutive turns the agent could not place

@@ -14,10 +14,12 @@ conversation states — or "none". Loaded by default by both inference backends 
 built at set-up; transformers merges it). Select the base model with `SHOPAGENT_ADAPTER=none`.
 
 ## Training data
-Generated from the demo store and its policy by `finetune/data.py` (seed {seed}): scripted multi-turn
-conversations for every flow, played against the real agent on a scratch copy of the store, so every history holds
-real tool results and replies; customer phrasing from `finetune/templates.toml` × store slot values × noise, plus
-real Bitext utterances (their train half). Split by template and by customer/order (leakage check: {leakage}).
+Generated from the demo store and its policy by `finetune/data.py` (seed {seed}): multi-turn conversations for
+every flow, played against the real agent on a scratch copy of the store, so every history holds real tool results
+and replies; the scripted customer opens with a request and then answers what the agent actually asks — identity,
+order, reason, address, item, option, payment method, confirmation (`finetune/customer.py`); customer phrasing
+from `finetune/templates.toml` × store slot values × noise, plus real Bitext utterances (their train half).
+Split by template and by customer/order (leakage check: {leakage}).
 
 | split | examples | conversations |
 |---|---|---|

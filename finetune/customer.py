@@ -23,6 +23,7 @@ QUESTIONS = ("identity_ok", "ask_identity", "ask_order", "ask_reason", "ask_addr
              "ask_payment")
 MAX_ANSWERS = 6  # a conversation that has not ended by then is cut (the agent is going round in circles)
 PAYMENT_ID = re.compile(r"\b((credit_card|paypal|gift_card)_\d{7})\b")
+PAYMENT_WORDS = re.compile(r"\b(paypal|gift card|\w+ card ending \d{4})\b", re.I)  # as the agent lists them
 PRICE = re.compile(r"\s*\$[\d,.]+$")
 
 
@@ -105,7 +106,10 @@ class Customer:
         call = ToolCall("find_user_id_by_name_zip", {"first_name": first, "last_name": last, "zip": zip_code})
         return Step(fill(text, self.rng, casing=False, first=first, last=last, zip=zip_code), call, tid)
 
-    def _ask_order(self, reply: str) -> Step:
+    def _ask_order(self, reply: str) -> Step | None:
+        if self.request.order_id is None:  # not about an order: a customer would have no number to give
+            self.finished = True
+            return None
         return self._phrase("give_order", self._call(order_id=self.request.order_id), oid=self.request.text["oid"])
 
     def _ask_reason(self, reply: str) -> Step:
@@ -126,11 +130,13 @@ class Customer:
         return self._phrase("give_option", self._call(), option=values)
 
     def _ask_payment(self, reply: str) -> Step:
-        methods = PAYMENT_ID.findall(reply.split("On file:", 1)[-1]) or [("gift_card_0000000", "gift_card")]
-        method_id, kind = self.rng.choice(methods)
-        if self.rng.random() < 0.5:  # the customer copies the id: it becomes an argument
+        on_file = reply.split("On file:", 1)[-1]
+        ids = [method_id for method_id, _ in PAYMENT_ID.findall(on_file)]
+        if ids and self.rng.random() < 0.5:  # the customer copies an id: it becomes an argument
+            method_id = self.rng.choice(ids)
             return self._phrase("give_payment", self._call(payment_method_id=method_id), method=method_id)
-        return self._phrase("give_payment", self._call(), method=kind.replace("_", " "))
+        words = PAYMENT_WORDS.findall(on_file) or ["gift card"]
+        return self._phrase("give_payment", self._call(), method=self.rng.choice(words).lower())
 
     def _confirmation(self) -> Step:
         """The answer to "shall I go ahead?": yes restates the call, no is none, or a change of mind."""

@@ -1,9 +1,10 @@
 """Training data for the tool-call model: store-grounded conversations in the agent's exact prompt format.
 
-Each conversation is a script of customer messages (templates × store slot values × noise) with the tool call
-that answers each one. The script is played against the real agent on a scratch copy of the demo store, so the
-history the model sees before each message — the tools the store ran, their real results and the replies — is
-what production shows it. One example per customer message: the chat (agent/toolcall.py) and the target call.
+Each conversation opens with scripted customer messages (templates × store slot values × noise); for an order or
+account request the customer then answers whatever the agent asks (finetune/customer.py). It is played against the
+real agent on a scratch copy of the demo store, so the history the model sees before each message — the tools the
+store ran, their real results and the replies — is what production shows it. One example per customer message:
+the chat (agent/toolcall.py) and the tool call that answers it.
 
 Split: templates are train or dev by position (see templates.toml), customers by a seeded hash, so dev measures
 new phrasings for new customers and orders. Bitext utterances add real phrasing (train half only).
@@ -97,13 +98,11 @@ ORDER_TOOLS = {
 }
 
 
-def order_script(world: World, kind: str, split: str, rng: random.Random) -> Script | None:
+def order_script(world: World, kind: str, split: str, rng: random.Random) -> Script:
     """A request about one of the customer's orders; the customer then answers what the agent asks."""
     tool, status = ORDER_TOOLS[kind]
-    user_id = rng.choice(world.customers(split))
+    user_id = rng.choice([u for u in world.customers(split) if world.orders(u, status)])
     orders = world.orders(user_id, status)
-    if not orders:
-        return None
     order = rng.choice(orders)
     user = world.db["users"][user_id]
     script = Script(f"order:{kind}", split, user, order["order_id"], signed_in=rng.random() < 0.25)

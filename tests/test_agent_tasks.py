@@ -12,6 +12,7 @@ from agent.events import Event
 from agent.manager import Agent
 from agent.nlu import Intent, understand
 from agent.replies import say
+from tools.retail.data_model import Order
 from tools.store import Store
 
 YUSUF_PENDING_SHIRT_AND_ESPRESSO = "#W4776164"
@@ -196,3 +197,23 @@ def test_the_confirmation_reads_back_the_address_the_customer_gave(chat) -> None
     events = chat("1200 Oak Street, Austin, TX 78701")
     assert "1200 Oak Street, Austin, TX 78701" in reply(events)  # its numbers are the customer's, not invented
     assert proposal(events) is not None
+
+
+def _statuses(store: Store, *order_ids: str) -> list[str]:
+    with store.session() as session:
+        return [session.get(Order, order_id).status for order_id in order_ids]
+
+
+def test_cancel_all_pending_orders_proposes_each_in_turn(chat, store: Store) -> None:
+    others = _statuses(store, "#W9384736", "#W8277957")  # Yara Muller's orders that are not pending
+    assert "pending" not in others
+    chat("I want to cancel all my pending orders, I ordered them by mistake")
+    first = proposal(chat("My name is Yara Muller and my zip code is 85041."))
+    assert first is not None and "#W5056519" in first["summary"]
+    events = chat("yes")
+    assert reply(events).startswith("Done: order #W5056519 is now cancelled.")
+    second = proposal(events)
+    assert second is not None and "#W5995614" in second["summary"] and "ordered by mistake" in second["summary"]
+    assert reply(chat("no")) == say("declined")  # each order is confirmed on its own: this one stays
+    assert _statuses(store, "#W5056519", "#W5995614") == ["cancelled", "pending"]
+    assert _statuses(store, "#W9384736", "#W8277957") == others

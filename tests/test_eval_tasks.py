@@ -228,3 +228,17 @@ def test_the_customer_states_its_conditional_wishes_but_never_directions_to_the_
     customer.opening()
     answer = customer.reply("Which option would you like instead of Keyboard (clicky)?")
     assert answer is not None and answer.endswith("I'd go for no backlight.") and "agent" not in answer
+
+
+def test_the_customer_answers_a_question_as_its_instructions_say() -> None:
+    scenario = Scenario(reason_for_call="You want to cancel all pending orders.", known_info="", unknown_info="",
+                        task_instructions="You are mysterious. If asked for reason, say you ordered the items by "
+                                          "mistake.")
+    customer = ScriptedCustomer(scenario)
+    customer.opening()
+    reason = "Why would you like to cancel order #W5056519: is it no longer needed, or was it ordered by mistake?"
+    assert customer.reply(reason) == "I ordered the items by mistake."
+    silent = ScriptedCustomer(Scenario(reason_for_call="You want to cancel all pending orders.", known_info="",
+                                       unknown_info=""))
+    silent.opening()
+    assert silent.reply(reason) == "I'd rather not say."  # nothing in the scenario: no reason is made up

@@ -37,6 +37,11 @@ TOPICS = {
 }
 
 
+# "If asked for reason, say you ordered the items by mistake": what the scenario tells the customer to answer.
+INSTRUCTED = re.compile(r"^if asked (?:for|about) (?:your |the |a )?(?P<what>[\w ]+?),? (?:say|answer|tell (?:them|the "
+                        r"agent))(?: that)? (?P<answer>.+?)\.?$", re.I)
+
+
 class AgentMove(StrEnum):
     """What the agent's last message did, read from its words as a customer would read them."""
 
@@ -198,7 +203,7 @@ class ScriptedCustomer:
         if move is AgentMove.OFFER_PERSON:
             return "No, thank you. " + (self._request() or "That's all.")
         if move in {AgentMove.PAYMENT, AgentMove.ADDRESS, AgentMove.REASON}:
-            return self._about(move.value) or NO_PREFERENCE[move]
+            return self._about(move.value) or self._instructed(move.value) or NO_PREFERENCE[move]
         if move is AgentMove.ORDER:
             orders = ORDER_ID.findall(self.scenario.reason_for_call)
             offered = ORDER_ID.findall(agent_text)
@@ -236,6 +241,14 @@ class ScriptedCustomer:
     def _about(self, topic: str) -> str | None:
         said = [s for s in self.requests if TOPICS[topic].search(s)]
         return " ".join(said) if said else None
+
+    def _instructed(self, topic: str) -> str | None:
+        """The answer the scenario's instructions give for this question, in the customer's words."""
+        for sentence in SENTENCE.split(self.scenario.task_instructions.strip()):
+            found = INSTRUCTED.match(sentence.strip())
+            if found and (topic in found["what"].lower() or TOPICS[topic].search(found["what"])):
+                return first_person(found["answer"]).rstrip(".") + "."
+        return None
 
     def _identify(self, agent_text: str) -> str:
         who = self.identity
