@@ -352,10 +352,7 @@ class Turn:
         intent = Intent(self.state.intent) if self.state.intent else None
         if intent not in BATCHED:
             return None
-        user = self.user()
-        orders = [order for order_id in (user["orders"] if user else [])
-                  if (order := self.output("get_order_details", order_id=order_id)) is not None
-                  and order["status"] in ORDER_STATUSES_FOR[intent]]
+        orders = [order for order in self._customer_orders() if order["status"] in ORDER_STATUSES_FOR[intent]]
         if not orders:
             return None
         self.state.batch = {"intent": intent.value, "order_ids": [o["order_id"] for o in orders[1:]]}
@@ -387,14 +384,19 @@ class Turn:
                 return order
         return None
 
+    def _customer_orders(self, user: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Each of the verified customer's orders, fetched (those that fail to load are left out)."""
+        user = user or self.user()
+        return [order for order_id in (user["orders"] if user else [])
+                if (order := self.output("get_order_details", order_id=order_id)) is not None]
+
     def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
         """The one order, among those the request can apply to, with the items the customer names in words."""
         user = self.user()
         if user is None or len(user["orders"]) < 2:
             return None
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
-        orders = [order for order_id in user["orders"]
-                  if (order := self.output("get_order_details", order_id=order_id)) is not None]
+        orders = self._customer_orders(user)
         naming = [order for order in orders if resolve.named_lines(order, said.text)
                   or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
         fitting = [order for order in naming if not statuses or order["status"] in statuses]

@@ -171,12 +171,16 @@ def parse(payload: Any) -> ToolCall:
     return ToolCall(name, validate_partial(name, arguments))
 
 
+def argument_names(name: str) -> list[str]:
+    """A store tool's arguments, in its schema's order (the order the call grammar writes them in)."""
+    return list(runner().tools[name].tool_call_schema.model_fields)
+
+
 def validate_partial(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Check the given arguments against the tool's schema (missing ones allowed); returns them normalised."""
     if name not in runner().tools:
         raise ValueError(f"unknown tool {name!r}")
-    fields = runner().tools[name].tool_call_schema.model_fields
-    unknown = set(arguments) - set(fields)
+    unknown = set(arguments) - set(argument_names(name))
     if unknown:
         raise ValueError(f"unknown argument(s) for {name}: {', '.join(sorted(unknown))}")
     schema = runner().tools[name].tool_call_schema

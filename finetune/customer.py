@@ -78,7 +78,7 @@ class Customer:
 
     def _call(self, **stated: Any) -> ToolCall:
         """The request with what the customer just stated; an answer the tool takes no argument for adds none."""
-        accepted = toolcall.runner().tools[self.request.call.tool].tool_call_schema.model_fields
+        accepted = toolcall.argument_names(self.request.call.tool)
         self.request.call.arguments.update({k: v for k, v in stated.items() if k in accepted and v is not None})
         return ToolCall(self.request.call.tool, dict(self.request.call.arguments))
 

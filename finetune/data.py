@@ -222,7 +222,7 @@ def _simple(kind: str, split: str, rng: random.Random) -> Step:
     return Step(noisy(text, rng), ToolCall(tool), tid)
 
 
-FAMILIES: list[tuple[Callable[..., Script | None], str, float]] = [
+FAMILIES: list[tuple[Callable[..., Script], str, float]] = [
     (order_script, "order_status", 2), (order_script, "arrival", 2), (order_script, "cancel", 2),
     (order_script, "return", 1.7), (order_script, "exchange", 1.7), (order_script, "modify_items", 1.4),
     (order_script, "change_address", 1.4), (order_script, "change_payment", 2.2), (account_script, "account", 1.2),
@@ -236,13 +236,9 @@ FAMILIES: list[tuple[Callable[..., Script | None], str, float]] = [
 
 def scripts(world: World, split: str, count: int, rng: random.Random) -> Iterator[Script]:
     weights = [w for _, _, w in FAMILIES]
-    made = 0
-    while made < count:
+    for _ in range(count):
         build, kind, _ = rng.choices(FAMILIES, weights)[0]
-        script = build(world, kind, split, rng)
-        if script is not None:
-            made += 1
-            yield script
+        yield build(world, kind, split, rng)
 
 
 # ---------------------------------------------------------------------------------- playing against the agent

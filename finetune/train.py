@@ -46,7 +46,7 @@ def target_text(target: dict[str, Any]) -> str:
     """The call as the model writes it: arguments in the tool schema's order (as the serving grammar has them)."""
     name, arguments = target["tool"], target["arguments"]
     if name in toolcall.runner().tools:
-        order = list(toolcall.runner().tools[name].tool_call_schema.model_fields)
+        order = toolcall.argument_names(name)
         arguments = {k: arguments[k] for k in sorted(arguments, key=order.index)}
     return toolcall.ToolCall(name, arguments).to_json()
 

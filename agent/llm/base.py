@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,6 +26,25 @@ class GenerationStats:
     prompt_tokens: int = 0
     generated_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SchemaCache:
+    """What a backend builds once per JSON schema (a grammar, a parser), the most recently used few kept: the call
+    schemas are per conversation (their ids are the conversation's), so an unbounded cache would grow forever."""
+
+    def __init__(self, build: Callable[[dict[str, Any]], Any], size: int = 64) -> None:
+        self._build, self._size = build, size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, schema: dict[str, Any]) -> Any:
+        key = json.dumps(schema, sort_keys=True)
+        if key in self._items:
+            self._items.move_to_end(key)
+        else:
+            self._items[key] = self._build(schema)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return self._items[key]
 
 
 @runtime_checkable

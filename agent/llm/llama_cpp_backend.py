@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.llm.base import GenerationOptions, GenerationStats, Message
-
-GRAMMAR_CACHE = 64  # converted grammars kept (a conversion takes ~0.1 s)
+from agent.llm.base import GenerationOptions, GenerationStats, Message, SchemaCache
 
 
 def _require_llama_cpp() -> Any:
@@ -74,7 +71,7 @@ class LlamaCppModel:
         self.name = name or f"llama_cpp:{Path(gguf_path).stem}"
         self.last_stats = GenerationStats()
         self._lock = threading.Lock()
-        self._grammars: OrderedDict[str, Any] = OrderedDict()  # schemas are per conversation: bounded
+        self._grammars = SchemaCache(self._convert_grammar)  # a conversion takes ~0.1 s
         self._llm = llama_cpp.Llama(
             model_path=str(gguf_path),
             n_ctx=n_ctx,
@@ -105,17 +102,13 @@ class LlamaCppModel:
 
     def grammar(self, schema: dict[str, Any]) -> Any:
         """The GBNF grammar for a JSON schema, converted once per distinct schema (the most recent few kept)."""
-        key = json.dumps(schema, sort_keys=True)
-        if key in self._grammars:
-            self._grammars.move_to_end(key)
-        else:
-            # Unsorted: the grammar emits properties in the schema's order (so "tool" can come before "arguments").
-            gbnf = self._llama_cpp.llama_grammar.json_schema_to_gbnf(json.dumps(schema))
-            gbnf = gbnf.replace(_LOOSE_STRING_CHAR, _JSON_STRING_CHAR)
-            self._grammars[key] = self._llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
-            while len(self._grammars) > GRAMMAR_CACHE:
-                self._grammars.popitem(last=False)
-        return self._grammars[key]
+        return self._grammars.get(schema)
+
+    def _convert_grammar(self, schema: dict[str, Any]) -> Any:
+        # Unsorted: the grammar emits properties in the schema's order (so "tool" can come before "arguments").
+        gbnf = self._llama_cpp.llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+        gbnf = gbnf.replace(_LOOSE_STRING_CHAR, _JSON_STRING_CHAR)
+        return self._llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
 
     def tokenize_chat(self, messages: list[Message]) -> tuple[list[int], Any]:
         rendered = self._formatter(messages=messages)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import shutil
 import threading
@@ -34,7 +33,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from agent.llm.base import GenerationOptions, GenerationStats, Message
+from agent.llm.base import GenerationOptions, GenerationStats, Message, SchemaCache
 from agent.llm.llama_cpp_backend import record_timings
 
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
@@ -155,6 +154,12 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int:
     return min(hits) if hits else -1
 
 
+def _json_schema_parser(schema: dict[str, Any]) -> Any:
+    from lmformatenforcer import JsonSchemaParser
+
+    return JsonSchemaParser(schema)
+
+
 class TransformersModel:
     """A dense transformers model from a GGUF, optionally with a peft LoRA adapter merged in."""
 
@@ -192,7 +197,7 @@ class TransformersModel:
         self.eos_ids = self._eos_ids()
         self._lock = threading.Lock()
         self._enforcer_data: Any = None
-        self._parsers: dict[str, Any] = {}
+        self._parsers = SchemaCache(_json_schema_parser)
 
     def _with_adapter(self, adapter_dir: Path) -> Any:
         from peft import PeftModel
@@ -213,16 +218,12 @@ class TransformersModel:
         return sorted(i for i in ids if i is not None)
 
     def schema_processor(self, schema: dict[str, Any]) -> SchemaLogitsProcessor:
-        from lmformatenforcer import JsonSchemaParser, TokenEnforcer
+        from lmformatenforcer import TokenEnforcer
 
         if self._enforcer_data is None:
             self._enforcer_data = enforcer_tokenizer_data(self.tokenizer, self.eos_ids)
         # A TokenEnforcer caches state per token prefix, so each generation gets a fresh one; parsers are reusable.
-        key = json.dumps(schema, sort_keys=True)
-        parser = self._parsers.pop(key, None) or JsonSchemaParser(schema)
-        self._parsers[key] = parser  # most recent last: schemas are per conversation, so only the last few are kept
-        while len(self._parsers) > 64:
-            self._parsers.pop(next(iter(self._parsers)))
+        parser = self._parsers.get(schema)
         enforcer = TokenEnforcer(self._enforcer_data, parser)  # (re)sets parser.config
         # The default (12 whitespace characters in a row) lets small models pad with blank lines until max_tokens.
         parser.config.max_consecutive_whitespaces = MAX_JSON_WHITESPACE
