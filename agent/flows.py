@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent import resolve
@@ -43,16 +43,23 @@ CHATTER = re.compile(
     re.I,
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
+# "Only exchange the desk lamp", "just the watch" in answer to a proposal for several items: the proposal, narrowed.
+ONLY = re.compile(r"\b(only|just)\b", re.I)
+NARROWABLE = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
+              "return_delivered_order_items": Intent.RETURN}
 MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|just (placed|bought|ordered|made|got))\b",
                          re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
+# "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
+ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)? my(?: (?:pending|delivered|received))? "
+                             r"(?!orders\b)[a-z-]+s\b", re.I)
 # The account's own address ("my saved address", "the address on file"), not an order's shipping address.
 PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
                              re.I)
-BATCHED = {Intent.CANCEL, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT, Intent.RETURN}
+BATCHED = {Intent.CANCEL, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT, Intent.RETURN, Intent.EXCHANGE}
 # The orders each request can apply to, when the customer names items but not the order.
 ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
     Intent.CANCEL: {"pending"},
@@ -110,6 +117,7 @@ class Turn:
         self.ctx = ctx
         self.events: list[Event] = []
         self.results: list[ToolResult] = []
+        self.keep_only: set[str] = set()  # the item ids a narrowed proposal keeps ("only the desk lamp")
 
     # --- tools ---------------------------------------------------------------------------------------------
 
@@ -159,6 +167,9 @@ class Turn:
         if self.state.pending:
             if said.yes and not self._names_something_else(said):
                 return self.execute_pending()
+            narrowed = self._narrowed(said)
+            if narrowed is not None:
+                return narrowed
             if said.no:
                 self._forget_request()
                 return Outcome(say("declined"), gist="the customer declined")
@@ -212,6 +223,27 @@ class Turn:
             confirmation={"action": pending["tool"], "summary": pending["summary"]},
             gist="asking the customer to confirm an action",
         )
+
+    def _narrowed(self, said: Understanding) -> Outcome | None:
+        """The proposal again, for only the items the customer now names of those it covered; None when the message
+        does not narrow it. The request is re-read whole, so each kept item keeps the words that chose its variant."""
+        pending = self.state.pending or {}
+        proposed = pending.get("arguments", {}).get("item_ids", [])
+        if pending.get("tool") not in NARROWABLE or not ONLY.search(said.text) or len(set(proposed)) < 2:
+            return None
+        order = self.output("get_order_details", order_id=pending["arguments"]["order_id"])
+        lines = [line for line in (order or {}).get("items", []) if line["item_id"] in proposed]
+        named = resolve.named_lines({"items": lines}, said.text)
+        if not named or len(named) == len(lines):
+            return None
+        self.state.pending = None
+        self.keep_only = {line["item_id"] for line in named}
+        request = replace(understand(self.state.request), order_ids=[pending["arguments"]["order_id"]],
+                          item_ids=list(proposed))
+        intent = NARROWABLE[pending["tool"]]
+        outcome = self.FLOWS[intent](self, request)
+        self.state.intent = intent.value if outcome.asks else None
+        return outcome
 
     def _names_something_else(self, said: Understanding) -> bool:
         """A "yes" that names another order or item is a new request, not a confirmation of the proposal."""
@@ -329,6 +361,12 @@ class Turn:
             batch = self._batch()
             if batch is not None:
                 return batch
+        if not said.order_ids and self.state.batch is None and ALL_NAMED_ITEMS.search(said.text):
+            naming = self._orders_naming_items(said)
+            hinted = [order for order in naming if _status_hinted(said.text, order["status"])]
+            batch = self._batch(hinted or naming)
+            if batch is not None:
+                return batch
         order_id = said.order_ids[0] if said.order_ids else self.state.order_id
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
@@ -346,13 +384,14 @@ class Turn:
         self.state.order_id = order_id
         return order
 
-    def _batch(self) -> dict[str, Any] | None:
-        """The first of the customer's orders the request can apply to; the others wait in the batch, each to be
-        proposed (and confirmed) in turn once the one before is done."""
+    def _batch(self, orders: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+        """The first of the customer's orders (or of the given ones) the request can apply to; the others wait in
+        the batch, each to be proposed (and confirmed) in turn once the one before is done."""
         intent = Intent(self.state.intent) if self.state.intent else None
         if intent not in BATCHED:
             return None
-        orders = [order for order in self._customer_orders() if order["status"] in ORDER_STATUSES_FOR[intent]]
+        orders = self._customer_orders() if orders is None else orders
+        orders = [order for order in orders if order["status"] in ORDER_STATUSES_FOR[intent]]
         if not orders:
             return None
         self.state.batch = {"intent": intent.value, "order_ids": [o["order_id"] for o in orders[1:]]}
@@ -384,24 +423,28 @@ class Turn:
                 return order
         return None
 
-    def _customer_orders(self, user: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _customer_orders(self) -> list[dict[str, Any]]:
         """Each of the verified customer's orders, fetched (those that fail to load are left out)."""
-        user = user or self.user()
+        user = self.user()
         return [order for order_id in (user["orders"] if user else [])
                 if (order := self.output("get_order_details", order_id=order_id)) is not None]
 
+    def _orders_naming_items(self, said: Understanding) -> list[dict[str, Any]]:
+        """The customer's orders with the items they name in words or ids."""
+        return [order for order in self._customer_orders() if resolve.named_lines(order, said.text)
+                or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
+
     def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
         """The one order, among those the request can apply to, with the items the customer names in words."""
-        user = self.user()
-        if user is None or len(user["orders"]) < 2:
-            return None
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
-        orders = self._customer_orders(user)
-        naming = [order for order in orders if resolve.named_lines(order, said.text)
-                  or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
+        naming = self._orders_naming_items(said)
         fitting = [order for order in naming if not statuses or order["status"] in statuses]
         hinted = [order for order in fitting if _status_hinted(said.text, order["status"])]
         fitting = hinted if len(fitting) > 1 and hinted else fitting
+        if len(fitting) > 1:  # "my small T-shirt": the order whose line the words describe best, if one does
+            scores = [resolve.best_named_score(order, said.text) for order in fitting]
+            if scores.count(max(scores)) == 1:
+                fitting = [fitting[scores.index(max(scores))]]
         # One order the request can apply to; else the one order naming the items (its status is then explained).
         chosen = fitting if fitting else naming
         return chosen[0] if len(chosen) == 1 else None
@@ -501,6 +544,7 @@ class Turn:
         lines = resolve.order_lines(order, said.text, said.item_ids)
         if lines is None:
             return self._ask_items(order)
+        lines = [line for line in lines if not self.keep_only or line["item_id"] in self.keep_only]
         user, original = self._payment_of(order)
         if user is None:
             return self.failed()
@@ -534,6 +578,8 @@ class Turn:
             return self._ask_items(order)
         swaps = []
         for line, clause in resolve.clauses_by_line(lines, said.text):  # "the keyboard for X and the lamp for Y"
+            if self.keep_only and line["item_id"] not in self.keep_only:
+                continue
             swap = self._replacement(line, clause)
             if isinstance(swap, Outcome):
                 return swap

@@ -227,7 +227,8 @@ class Agent:
         if self.planner is not None:
             rows = self.conversations.messages(turn.session_id, roles=("user", "tool", "assistant"))
             history = toolcall.past_turns(rows)[:-1]  # the last turn is this one: its message is `said`
-            outcome = self.planner.plan(turn, said, history)
+            request = toolcall.open_request(self.conversations.state(turn.session_id))  # as the turn began
+            outcome = self.planner.plan(turn, said, history, request)
             if outcome is not None:
                 return outcome
         turn.state.misunderstood += 1

@@ -66,10 +66,10 @@ class ModelPlanner:
             return full
         return {"anyOf": [v for v in full["anyOf"] if v["properties"]["tool"]["const"] in (*OFFERED, NO_TOOL)]}
 
-    def propose(self, text: str, history: list[toolcall.PastTurn] | None = None,
-                verified: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    def propose(self, text: str, history: list[toolcall.PastTurn] | None = None, verified: str | None = None,
+                request: str = "") -> tuple[str, dict[str, Any]] | None:
         """The model's tool call for the customer's message, validated; None for "none" or an invalid call."""
-        messages = toolcall.messages(history or [], text, verified, list_tools=not self.tuned)
+        messages = toolcall.messages(history or [], text, verified, list_tools=not self.tuned, request=request)
         options = GenerationOptions(max_tokens=self.max_tokens,
                                     json_schema=toolcall.grounded_schema(self.schema, messages))
         try:
@@ -84,8 +84,9 @@ class ModelPlanner:
             log.info("discarded an invalid tool proposal: %s", error)
             return None
 
-    def plan(self, turn: Turn, said: Understanding, history: list[toolcall.PastTurn] | None = None) -> Outcome | None:
-        proposal = self.propose(said.text, history, turn.ctx.customer_id)
+    def plan(self, turn: Turn, said: Understanding, history: list[toolcall.PastTurn] | None = None,
+             request: str = "") -> Outcome | None:
+        proposal = self.propose(said.text, history, turn.ctx.customer_id, request)
         if proposal is None:
             return None
         name, arguments = proposal

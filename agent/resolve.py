@@ -74,10 +74,20 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     return max(name_score, word_score)
 
 
+SIZE_LETTERS = {"small": "s", "medium": "m", "large": "l"}  # "the small T-shirt" is the one in size S
+
+
 def _line_score(line: dict[str, Any], text: str) -> float:
     """The name's score, plus a little for each of the line's options the text mentions (which of two T-shirts)."""
-    option_bonus = 5 * len(_words(" ".join(map(str, line["options"].values()))) & _words(text))
+    said = _words(text)
+    said |= {SIZE_LETTERS[word] for word in said if word in SIZE_LETTERS}
+    option_bonus = 5 * len(_words(" ".join(map(str, line["options"].values()))) & said)
     return _name_score(line, text) + option_bonus
+
+
+def best_named_score(order: dict[str, Any], text: str) -> float:
+    """How well the text names the best-named of the order's lines: which of two orders holding a T-shirt."""
+    return max((_line_score(line, text) for line in named_lines(order, text)), default=0.0)
 
 
 # "a bigger one", "less bright": (the words, the options they are about, the direction on the option's scale)
@@ -94,6 +104,7 @@ SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["po
           ["low", "medium", "high"], ["basic", "professional"]]
 NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
 PREFER = re.compile(r"\bprefer\s+([^.;()]+)", re.I)
+SAME = re.compile(r"\bsame ((?:[\w-]+)(?:(?:,|,? and|,? or) [\w-]+)*)", re.I)  # "the same material and color"
 
 
 def rank(value: str) -> float | None:
@@ -144,6 +155,17 @@ def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> int:
                        if str(value).lower() in {"none", "no"} and _words(key) & without)
 
 
+def _kept_options(current: dict[str, Any], text: str) -> set[str]:
+    """The options the customer wants unchanged: "the same size", "same material and color", "same v-neck"."""
+    kept = set()
+    for found in SAME.finditer(text):
+        for word in _words(found.group(1).replace("-", "")) - {"and", "or"}:
+            for key, value in current["options"].items():
+                if fuzz.ratio(word, key.lower()) >= MATCH_THRESHOLD or word in {str(value).lower().replace("-", "")}:
+                    kept.add(key)
+    return kept
+
+
 def replacement_variant(
     product: dict[str, Any], current: dict[str, Any], text: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -154,9 +176,12 @@ def replacement_variant(
         for variant in product["variants"].values()
         if variant["available"] and variant["item_id"] != current["item_id"]
     ]
-    asked = _words(text) - _words(" ".join(map(str, current["options"].values())))
+    kept = _kept_options(current, text)
+    candidates = [v for v in alternatives if all(v["options"].get(k) == current["options"][k] for k in kept)]
+    # Values a "prefer A > B" list names rank the variants (_preference); they are not all asked for at once.
+    asked = _words(PREFER.sub(" ", text)) - _words(" ".join(map(str, current["options"].values())))
     scored = []
-    for variant in alternatives:
+    for variant in candidates:
         fits, distance = _comparative_fit(variant, current, text)
         changed = {k for k, v in variant["options"].items() if current["options"].get(k) != v}
         key = (_named_values(variant, asked, text) + fits, _preference(variant, text), -len(changed), -distance)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from agent.memory import DialogueState
 from agent.replies import prompt
 from tools.logistics.tools import LOGISTICS_TOOLS
 from tools.retail.tools import RETAIL_TOOLS
@@ -26,6 +27,7 @@ AGENT_TOOLS = [*RETAIL_TOOLS, *LOGISTICS_TOOLS]  # every tool the agent may call
 NO_TOOL = "none"
 HISTORY_TURNS = 2  # earlier turns shown to the model: enough for follow-ups, short enough to train on a CPU
 RESULT_CHARS = 160  # each tool result is cut to this: ids and statuses come first in every result
+REQUEST_CHARS = 240  # the open request's words, cut to this
 
 
 @dataclass(frozen=True)
@@ -95,22 +97,32 @@ GROUNDED_IDS: dict[str, tuple[re.Pattern[str], str]] = {
 }
 GROUNDED_LISTS = {"item_ids": "item_id", "new_item_ids": "item_id"}  # lists of ids, grounded like one
 VERIFIED_LINE = re.compile(r"verified as user_id (\S+?)\.?$", re.MULTILINE)
+# A new address comes from the customer's words, zip code included (the flow reads it from them and reads it back):
+# with no zip code said, the address fields cannot be written at all; the zip can only be one the customer said.
+ZIP = re.compile(r"(?<!\d)(\d{5})(?!\d)")
+ADDRESS_FIELDS = ("address1", "address2", "city", "state", "country")
 
 
 def grounded_schema(schema: dict[str, Any], chat: Sequence[dict[str, str]]) -> dict[str, Any]:
     """The call schema with every id argument limited to the ids this conversation states (the verified customer's
-    own user id once there is one); an id the conversation never stated cannot be written at all. The policy
+    own user id once there is one) and the zip code to one the customer said; an id the conversation never stated
+    cannot be written at all, nor an address before the customer gave one. The policy
     enforces the same in the tools; this keeps the model from proposing what would be refused."""
-    text = "\n".join(m["content"] for m in chat[1:])
+    text = "\n".join(m["content"] for m in chat)  # the protocol names no ids; the state lines may
     verified = VERIFIED_LINE.search(chat[0]["content"]) if chat else None
     allowed = {key: sorted({form.format(found) for found in pattern.findall(text)})
                for key, (pattern, form) in GROUNDED_IDS.items()}
+    said = "\n".join(m["content"] for m in chat if m["role"] != "tool")  # the store's results hold old addresses
+    allowed["zip"] = sorted(set(ZIP.findall(said)))
     if verified:
         allowed["user_id"] = [verified.group(1)]
     grounded = copy.deepcopy(schema)
     for variant in grounded["anyOf"]:
         arguments = variant["properties"]["arguments"]
         properties = arguments.get("properties", {})
+        if not allowed["zip"]:
+            for key in ADDRESS_FIELDS:
+                properties.pop(key, None)
         for key in [k for k in properties if k in allowed or k in GROUNDED_LISTS]:
             ids = allowed[GROUNDED_LISTS.get(key, key)]
             if not ids:
@@ -136,18 +148,35 @@ def render_turn(turn: PastTurn) -> str:
     return "\n".join(lines)
 
 
-def _cut(text: str) -> str:
+def _cut(text: str, limit: int = RESULT_CHARS) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def open_request(state: DialogueState) -> str:
+    """The dialogue state's unfinished business, as one line for the model: the proposal awaiting a yes or no, or
+    the request the agent is still asking about, in the customer's words. Follow-up answers ("910 Pine Road ...",
+    "do it") name their request only here once its turn has left the few the model sees."""
+    if state.pending:
+        arguments = json.dumps(state.pending["arguments"], ensure_ascii=False)
+        return f"Awaiting the customer's yes or no for: {state.pending['tool']}({arguments})"
+    if not state.intent or not state.request:
+        return ""
+    words = " / ".join(reversed(state.request.split("\n")))  # the request keeps its answers newest first
+    order = f" (order {state.order_id})" if state.order_id and state.order_id not in words else ""
+    return f"Open request ({state.intent}): {_cut(words, REQUEST_CHARS)}{order}"
 
 
 def messages(history: Sequence[PastTurn], text: str, verified: str | None = None,
-             list_tools: bool = True) -> list[dict[str, str]]:
-    """The chat the model answers: the protocol, the last few turns (the store's tool runs and replies in a
-    `tool` message after each customer message) and the customer's new message."""
+             list_tools: bool = True, request: str = "") -> list[dict[str, str]]:
+    """The chat the model answers: the protocol, who is verified, the open request (`open_request`), the last few
+    turns (the store's tool runs and replies in a `tool` message after each customer message) and the customer's
+    new message."""
     system = system_prompt(list_tools)
     if verified:
         system += f"\nThe customer is verified as user_id {verified}."
+    if request:
+        system += f"\n{request}"
     chat = [{"role": "system", "content": system}]
     for turn in history[-HISTORY_TURNS:]:
         chat += [{"role": "user", "content": turn.user}, {"role": "tool", "content": render_turn(turn)}]

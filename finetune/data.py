@@ -283,9 +283,10 @@ class Player:
     def example(self, session_id: str, script: Script, step: Step) -> Example:
         """The chat as the model sees it before this message, and the call that answers the message."""
         rows = self.agent.conversations.messages(session_id, roles=("user", "tool", "assistant"))
-        verified = self.agent.conversations.state(session_id).customer_id
+        state = self.agent.conversations.state(session_id)
         return Example(
-            messages=toolcall.messages(toolcall.past_turns(rows), step.user, verified, list_tools=False),
+            messages=toolcall.messages(toolcall.past_turns(rows), step.user, state.customer_id, list_tools=False,
+                                       request=toolcall.open_request(state)),
             target={"tool": step.target.tool, "arguments": step.target.arguments},
             family=script.family, template=step.template,
             customer=script.customer["user_id"] if script.customer else None, order=script.order,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agent import resolve
 from agent.events import Event
 from agent.manager import Agent
 from agent.nlu import Intent, understand
@@ -217,3 +218,45 @@ def test_cancel_all_pending_orders_proposes_each_in_turn(chat, store: Store) -> 
     assert reply(chat("no")) == say("declined")  # each order is confirmed on its own: this one stays
     assert _statuses(store, "#W5056519", "#W5995614") == ["cancelled", "pending"]
     assert _statuses(store, "#W9384736", "#W8277957") == others
+
+
+def test_only_one_item_at_the_confirmation_narrows_the_proposal(chat) -> None:
+    chat("I want to exchange the water bottle and the desk lamp.")
+    chat("My name is Mei Kovacs and my zip code is 28236.")
+    both = proposal(chat("the water bottle to a bigger one, and the desk lamp to a less bright one "
+                         "(prefer battery > USB > AC)"))
+    assert both is not None and "Water Bottle" in both["summary"] and "Desk Lamp" in both["summary"]
+    narrowed = proposal(chat("Only exchange the desk lamp."))
+    assert narrowed is not None and "Water Bottle" not in narrowed["summary"]
+    # The lamp keeps the variant its own words chose: less bright, battery first.
+    assert "brightness: low, power source: battery" in narrowed["summary"]
+
+
+def test_the_same_options_stay_and_a_preference_list_only_ranks() -> None:
+    current = {"item_id": "1", "options": {"material": "glass", "color": "white", "height": "5 ft"}}
+    product = {"variants": {
+        "2": {"item_id": "2", "available": True, "price": 1.0, "options": {"material": "wood", "color": "white",
+                                                                           "height": "4 ft"}},
+        "3": {"item_id": "3", "available": True, "price": 1.0, "options": {"material": "glass", "color": "white",
+                                                                           "height": "6 ft"}}}}
+    text = "change it to 4 foot but with the same material and color"
+    chosen, _ = resolve.replacement_variant(product, current, text)
+    assert chosen is None  # no glass, white 4 ft one: nothing is chosen for the customer
+    lamp = {"item_id": "1", "options": {"brightness": "medium", "power source": "USB"}}
+    lamps = {"variants": {
+        key: {"item_id": key, "available": True, "price": 1.0, "options": {"brightness": "high", "power source": power}}
+        for key, power in (("2", "AC"), ("3", "USB"))}}
+    chosen, _ = resolve.replacement_variant(lamps, lamp, "a brighter one (prefer battery > USB > AC)")
+    assert chosen is not None and chosen["item_id"] == "3"  # "AC" in the list is ranked, not asked for
+
+
+def test_the_small_shirt_names_its_order_and_all_pending_shirts_each_theirs(chat) -> None:
+    chat("My name is Yusuf Rossi and my zip code is 19122.")
+    small = proposal(chat("I want to modify my pending small tshirt to purple, same size, same v-neck, prefer "
+                          "polyester"))
+    assert small is not None and YUSUF_PENDING_SHIRT_AND_ESPRESSO in small["summary"]
+    chat("no")
+    first = proposal(chat("I want to modify all my pending tshirts to purple, s size, same v-neck, prefer polyester"))
+    assert first is not None and "#W6247578" in first["summary"]
+    second = proposal(chat("yes"))
+    assert second is not None and YUSUF_PENDING_SHIRT_AND_ESPRESSO in second["summary"]

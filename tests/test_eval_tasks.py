@@ -242,3 +242,15 @@ def test_the_customer_answers_a_question_as_its_instructions_say() -> None:
                                        unknown_info=""))
     silent.opening()
     assert silent.reply(reason) == "I'd rather not say."  # nothing in the scenario: no reason is made up
+
+
+def test_the_first_proposal_gets_what_the_scenario_says_to_it_then_yes() -> None:
+    scenario = Scenario(reason_for_call="You want to exchange the water bottle and the desk lamp. If the agent asks "
+                        "for confirmation, only exchange the desk lamp. If the agent asks for the cancellation "
+                        "reason, you say you ordered by mistake.", known_info="", unknown_info="")
+    customer = ScriptedCustomer(scenario)
+    assert "confirmation" not in customer.opening()
+    assert customer.reply(CONFIRM) == "Only exchange the desk lamp."
+    assert customer.reply(CONFIRM) == "Yes, please go ahead."  # said once: the narrowed proposal is accepted
+    assert customer.reply("Why would you like to cancel order #W1: is it no longer needed, or was it ordered by "
+                          "mistake?") == "I ordered by mistake."

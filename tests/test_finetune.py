@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from agent import toolcall
 from agent.llm.base import GenerationOptions
+from agent.memory import DialogueState
 from agent.replies import say
 from finetune.customer import Customer, Request, question
 from finetune.data import generate, leakage
@@ -135,10 +136,36 @@ def test_the_call_grammar_admits_only_ids_the_conversation_states() -> None:
     assert arguments["get_product_details"]["product_id"] == {"enum": ["5713490933"]}
     assert arguments["get_user_details"]["user_id"] == {"enum": ["mei_santos_5526"]}  # the verified customer only
     assert "email" not in arguments["find_user_id_by_email"]  # no email was said: none can be written
-    assert arguments["find_user_id_by_name_zip"]["zip"] == {"type": "string"}  # not an id: free
+    assert arguments["find_user_id_by_name_zip"]["zip"] == {"enum": ["19122"]}  # only the zip the customer said
+    assert arguments["modify_user_address"]["city"] == {"type": "string"}  # an address is being given: free text
     assert arguments["return_delivered_order_items"]["item_ids"] == {"type": "array", "items": {"enum": ["5713490933"]}}
     user_tool = next(v for v in schema["anyOf"] if v["properties"]["tool"]["const"] == "get_user_details")
     assert user_tool["properties"]["arguments"]["required"] == ["user_id"]
+
+
+def test_no_address_can_be_written_before_the_customer_gives_one() -> None:
+    history = [toolcall.PastTurn("hi, it's mei", [("get_user_details", {"user_id": "mei_santos_5526"},
+                                                   '{"address": {"address1": "1 Elm St", "zip": "19122"}}')])]
+    chat = toolcall.messages(history, "please change my saved address", verified="mei_santos_5526", list_tools=False)
+    schema = toolcall.grounded_schema(toolcall.call_schema(), chat)
+    arguments = {v["properties"]["tool"]["const"]: v["properties"]["arguments"]["properties"] for v in schema["anyOf"]}
+    assert set(arguments["modify_user_address"]) == {"user_id"}  # the zip in the store's result is not the customer's
+    assert set(arguments["modify_pending_order_address"]) == set()
+
+
+def test_the_model_sees_the_open_request_and_the_pending_proposal() -> None:
+    asking = DialogueState(intent="change_address", request="910 Pine Road, Boston, MA 26033\nchange my saved address")
+    line = toolcall.open_request(asking)
+    assert line == "Open request (change_address): change my saved address / 910 Pine Road, Boston, MA 26033"
+    pending = DialogueState(intent="cancel", pending={"tool": "cancel_pending_order", "summary": "",
+                                                      "arguments": {"order_id": "#W2611340"}})
+    assert toolcall.open_request(pending).endswith('cancel_pending_order({"order_id": "#W2611340"})')
+    assert toolcall.open_request(DialogueState(request="stale words of a finished request")) == ""
+    chat = toolcall.messages([], "do it", list_tools=False, request=toolcall.open_request(pending))
+    assert chat[0]["content"].endswith(toolcall.open_request(pending))
+    schema = toolcall.grounded_schema(toolcall.call_schema(), chat)
+    cancel = next(v for v in schema["anyOf"] if v["properties"]["tool"]["const"] == "cancel_pending_order")
+    assert cancel["properties"]["arguments"]["properties"]["order_id"] == {"enum": ["#W2611340"]}
 
 
 class ScriptedModel:

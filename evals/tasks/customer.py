@@ -2,9 +2,10 @@
 
 It speaks only from the scenario's text (reason for the call, known and unknown info), never from the ground-truth
 actions: it opens with its first request, gives its identity when asked, says it does not know what it does not
-know, answers yes when the agent lists an action and asks for confirmation, raises its next request when the
-agent is done with one, and stops when the agent transfers it, when it has nothing left to ask, or at a turn
-limit. Sentences of the scenario that instruct the simulator rather than describe the customer's wishes ("If the
+know, answers yes when the agent lists an action and asks for confirmation (to the first proposal, what the
+scenario says to it, if anything: "If the agent asks for confirmation, only exchange the desk lamp"), raises its next
+request when the agent is done with one, and stops when the agent transfers it, when it has nothing left to ask, or at
+a turn limit. Sentences of the scenario that instruct the simulator rather than describe the customer's wishes ("If the
 agent asks ...", "do not reveal ...") are not said.
 """
 
@@ -38,8 +39,13 @@ TOPICS = {
 
 
 # "If asked for reason, say you ordered the items by mistake": what the scenario tells the customer to answer.
-INSTRUCTED = re.compile(r"^if asked (?:for|about) (?:your |the |a )?(?P<what>[\w ]+?),? (?:say|answer|tell (?:them|the "
-                        r"agent))(?: that)? (?P<answer>.+?)\.?$", re.I)
+INSTRUCTED = re.compile(r"^if (?:the agent )?ask(?:s|ed) (?:you )?(?:for|about) (?:your |the |a )?(?P<what>[\w ]+?),? "
+                        r"(?:you )?(?:say|answer|tell (?:them|the agent))(?: that)? (?P<answer>.+?)\.?$", re.I)
+# "If the agent asks for confirmation, only exchange the desk lamp": what the customer says to the first proposal.
+AT_CONFIRMATION = re.compile(r"^(?:but )?(?:if|when) the agent asks (?:you )?(?:for (?:final )?confirmation|to "
+                             r"confirm)(?: before proceeding)?,\s*(?:do not say yes immediately, because )?"
+                             r"(?P<then>.+?)\.?$", re.I)
+ANOTHER_REQUEST = re.compile(r"^(?:you )?add(?:s)? another request(?:,? and)?\s*", re.I)  # a stage direction: no words
 
 
 class AgentMove(StrEnum):
@@ -162,6 +168,7 @@ class ScriptedCustomer:
     _email_tries: int = 0
     _last_said: str = ""
     _repeats: int = 0
+    _confirmed_once: bool = False
 
     def __post_init__(self) -> None:
         self.identity = Identity.from_known_info(self.scenario.known_info)
@@ -195,7 +202,7 @@ class ScriptedCustomer:
 
     def _answer(self, move: AgentMove, agent_text: str) -> str | None:
         if move is AgentMove.CONFIRM:
-            return "Yes, please go ahead."
+            return self._first_confirmation() or "Yes, please go ahead."
         if move is AgentMove.IDENTITY:
             return self._identify(agent_text)
         if move is AgentMove.ZIP:
@@ -203,7 +210,7 @@ class ScriptedCustomer:
         if move is AgentMove.OFFER_PERSON:
             return "No, thank you. " + (self._request() or "That's all.")
         if move in {AgentMove.PAYMENT, AgentMove.ADDRESS, AgentMove.REASON}:
-            return self._about(move.value) or self._instructed(move.value) or NO_PREFERENCE[move]
+            return self._instructed(move.value) or self._about(move.value) or NO_PREFERENCE[move]
         if move is AgentMove.ORDER:
             orders = ORDER_ID.findall(self.scenario.reason_for_call)
             offered = ORDER_ID.findall(agent_text)
@@ -244,10 +251,24 @@ class ScriptedCustomer:
 
     def _instructed(self, topic: str) -> str | None:
         """The answer the scenario's instructions give for this question, in the customer's words."""
-        for sentence in SENTENCE.split(self.scenario.task_instructions.strip()):
+        text = f"{self.scenario.task_instructions} {self.scenario.reason_for_call}"
+        for sentence in SENTENCE.split(text.strip()):
             found = INSTRUCTED.match(sentence.strip())
             if found and (topic in found["what"].lower() or TOPICS[topic].search(found["what"])):
                 return first_person(found["answer"]).rstrip(".") + "."
+        return None
+
+    def _first_confirmation(self) -> str | None:
+        """What the scenario says to the agent's first proposal instead of a yes, once."""
+        if self._confirmed_once:
+            return None
+        self._confirmed_once = True
+        text = f"{self.scenario.reason_for_call} {self.scenario.task_instructions}"
+        for sentence in SENTENCE.split(PARENTHESIS.sub("", text.strip())):
+            found = AT_CONFIRMATION.match(sentence.strip())
+            then = ANOTHER_REQUEST.sub("", found["then"]) if found else ""
+            if then:
+                return first_person(then) + "."
         return None
 
     def _identify(self, agent_text: str) -> str:
