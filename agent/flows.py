@@ -53,6 +53,9 @@ OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) ord
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
+# Of two orders holding the named item: "the more expensive one", "the cheaper one".
+PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
+CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)? my(?: (?:pending|delivered|received))? "
                              r"(?!orders\b)[a-z-]+s\b", re.I)
@@ -371,12 +374,16 @@ class Turn:
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
         if order_id is None:
-            named = self._order_naming_items(said)
+            candidates = self._order_naming_items(said)
+            named = candidates[0] if len(candidates) == 1 else None
             if named is None and MOST_RECENT.search(said.text):
                 named = self._most_recent_order()
             if named is not None:
                 self.state.order_id = named["order_id"]
                 return named
+            if candidates:  # several orders hold what was named: which of those items, with their options
+                lines = [f"{order['order_id']}: {lines_text(self._named_in(order, said))}" for order in candidates]
+                return ask("ask_which_ordered", lines="; ".join(lines), gist="asking which order's item")
             return self._orders(said)
         order = self.output("get_order_details", order_id=order_id)
         if order is None:
@@ -429,13 +436,19 @@ class Turn:
         return [order for order_id in (user["orders"] if user else [])
                 if (order := self.output("get_order_details", order_id=order_id)) is not None]
 
+    @staticmethod
+    def _named_in(order: dict[str, Any], said: Understanding) -> list[dict[str, Any]]:
+        """The order's lines the customer names in words or by item id."""
+        by_id = [line for line in order["items"] if line["item_id"] in said.item_ids]
+        return resolve.named_lines(order, said.text) or by_id
+
     def _orders_naming_items(self, said: Understanding) -> list[dict[str, Any]]:
         """The customer's orders with the items they name in words or ids."""
-        return [order for order in self._customer_orders() if resolve.named_lines(order, said.text)
-                or {line["item_id"] for line in order["items"]} & set(said.item_ids)]
+        return [order for order in self._customer_orders() if self._named_in(order, said)]
 
-    def _order_naming_items(self, said: Understanding) -> dict[str, Any] | None:
-        """The one order, among those the request can apply to, with the items the customer names in words."""
+    def _order_naming_items(self, said: Understanding) -> list[dict[str, Any]]:
+        """The orders, among those the request can apply to, with the items the customer names in words: one when
+        the words tell which."""
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
         naming = self._orders_naming_items(said)
         fitting = [order for order in naming if not statuses or order["status"] in statuses]
@@ -445,9 +458,13 @@ class Turn:
             scores = [resolve.best_named_score(order, said.text) for order in fitting]
             if scores.count(max(scores)) == 1:
                 fitting = [fitting[scores.index(max(scores))]]
-        # One order the request can apply to; else the one order naming the items (its status is then explained).
-        chosen = fitting if fitting else naming
-        return chosen[0] if len(chosen) == 1 else None
+        by_price = PRICIER.search(said.text) or CHEAPER.search(said.text)
+        if len(fitting) > 1 and by_price:  # "two tablets ... return the more expensive one"
+            pick = max if PRICIER.search(said.text) else min
+            fitting = [pick(fitting, key=lambda order: max(line["price"] for line in self._named_in(order, said)))]
+        if fitting:
+            return fitting
+        return naming if len(naming) == 1 else []  # the one order naming the items: its status is then explained
 
     def account(self, said: Understanding) -> Outcome:
         user = self.user()

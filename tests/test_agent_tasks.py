@@ -260,3 +260,18 @@ def test_the_small_shirt_names_its_order_and_all_pending_shirts_each_theirs(chat
     assert first is not None and "#W6247578" in first["summary"]
     second = proposal(chat("yes"))
     assert second is not None and YUSUF_PENDING_SHIRT_AND_ESPRESSO in second["summary"]
+
+
+def test_two_orders_holding_the_item_the_agent_shows_each_and_the_options_tell(chat) -> None:
+    chat("I received a laptop and I want to exchange it to i7 processor, 8GB, 1TB SSD.")
+    question = reply(chat("My name is Lei Wilson and my zip code is 32255."))
+    assert question.startswith("Which one do you mean?") and "#W2905754: Laptop" in question
+    assert "#W4073673: Laptop" in question and "ram: 32GB" in question
+    found = proposal(chat("It is 15-inch, 32GB."))
+    assert found is not None and "#W4073673" in found["summary"] and "#W2905754" not in found["summary"]
+
+
+def test_the_more_expensive_of_two_ordered_items(chat) -> None:
+    chat("My name is Chen Silva and my zip code is 46281.")
+    found = proposal(chat("I received two tablets. I want to return the more expensive one."))
+    assert found is not None and "#W9571698" in found["summary"] and "128GB" in found["summary"]

@@ -254,3 +254,12 @@ def test_the_first_proposal_gets_what_the_scenario_says_to_it_then_yes() -> None
     assert customer.reply(CONFIRM) == "Yes, please go ahead."  # said once: the narrowed proposal is accepted
     assert customer.reply("Why would you like to cancel order #W1: is it no longer needed, or was it ordered by "
                           "mistake?") == "I ordered by mistake."
+
+
+def test_which_one_is_answered_as_the_scenario_says() -> None:
+    scenario = Scenario(reason_for_call="You want to return a vacuum cleaner. If the agent asks you for which "
+                        "vacuum cleaner, mention the robotic one.", known_info="", unknown_info="")
+    customer = ScriptedCustomer(scenario)
+    customer.opening()
+    assert customer.reply("Which one do you mean? In your orders: #W1: Vacuum Cleaner (type: robotic); #W2: Vacuum "
+                          "Cleaner (type: canister).") == "The robotic one."

@@ -45,6 +45,9 @@ INSTRUCTED = re.compile(r"^if (?:the agent )?ask(?:s|ed) (?:you )?(?:for|about) 
 AT_CONFIRMATION = re.compile(r"^(?:but )?(?:if|when) the agent asks (?:you )?(?:for (?:final )?confirmation|to "
                              r"confirm)(?: before proceeding)?,\s*(?:do not say yes immediately, because )?"
                              r"(?P<then>.+?)\.?$", re.I)
+# "If the agent asks for which laptop, it is 15-inch, 32GB", "... which vacuum cleaner, mention the robotic one".
+WHICH_ONE = re.compile(r"^if the agent asks (?:you )?(?:for )?which (?P<what>[\w -]+?),\s*(?:mention |say )?"
+                       r"(?P<answer>.+?)\.?$", re.I)
 ANOTHER_REQUEST = re.compile(r"^(?:you )?add(?:s)? another request(?:,? and)?\s*", re.I)  # a stage direction: no words
 
 
@@ -218,7 +221,8 @@ class ScriptedCustomer:
                 return f"Yes, order {offered[0]}."
             return f"It's order {orders[0]}." if orders else self._unknown("order number", then=self._current())
         if move is AgentMove.DETAIL:
-            return " ".join([self._current(), *preferences(self.scenario.reason_for_call)])
+            return self._which_one(agent_text) or " ".join([self._current(),
+                                                            *preferences(self.scenario.reason_for_call)])
         if move is AgentMove.NOT_UNDERSTOOD:
             return self._current()
         # DONE, or an answer to an information request: on to the next request.
@@ -255,6 +259,14 @@ class ScriptedCustomer:
         for sentence in SENTENCE.split(text.strip()):
             found = INSTRUCTED.match(sentence.strip())
             if found and (topic in found["what"].lower() or TOPICS[topic].search(found["what"])):
+                return first_person(found["answer"]).rstrip(".") + "."
+        return None
+
+    def _which_one(self, agent_text: str) -> str | None:
+        """The scenario's answer to "which one do you mean?" about a thing the agent's question names."""
+        for sentence in SENTENCE.split(PARENTHESIS.sub("", self.scenario.reason_for_call.strip())):
+            found = WHICH_ONE.match(sentence.strip())
+            if found and found["what"].lower() in agent_text.lower():
                 return first_person(found["answer"]).rstrip(".") + "."
         return None
 
