@@ -87,6 +87,13 @@ RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
 
 
+def _distinct_items(orders: list[dict[str, Any]], said: Understanding) -> bool:
+    """Whether the items the customer names sit in different orders (the boots in one, the watch in another), not
+    one product in each (two tablets: which one is meant)."""
+    names = [{line["name"] for line in Turn._named_in(order, said)} for order in orders]
+    return all(not (a & b) for i, a in enumerate(names) for b in names[i + 1:])
+
+
 def _status_hinted(text: str, status: str) -> bool:
     """Whether the customer's words say the order is one they received ("the laptop I received") or not yet."""
     if status == "delivered":
@@ -381,6 +388,10 @@ class Turn:
             if named is not None:
                 self.state.order_id = named["order_id"]
                 return named
+            if len(candidates) > 1 and _distinct_items(candidates, said) and self.state.batch is None:
+                batch = self._batch(candidates)
+                if batch is not None:
+                    return batch
             if candidates:  # several orders hold what was named: which of those items, with their options
                 lines = [f"{order['order_id']}: {lines_text(self._named_in(order, said))}" for order in candidates]
                 return ask("ask_which_ordered", lines="; ".join(lines), gist="asking which order's item")
@@ -454,6 +465,8 @@ class Turn:
         fitting = [order for order in naming if not statuses or order["status"] in statuses]
         hinted = [order for order in fitting if _status_hinted(said.text, order["status"])]
         fitting = hinted if len(fitting) > 1 and hinted else fitting
+        if len(fitting) > 1 and self.state.intent in BATCHED and _distinct_items(fitting, said):
+            return fitting  # "I no longer need the boots, the watch and the keyboard": each order holding them
         if len(fitting) > 1:  # "my small T-shirt": the order whose line the words describe best, if one does
             scores = [resolve.best_named_score(order, said.text) for order in fitting]
             if scores.count(max(scores)) == 1:

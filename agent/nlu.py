@@ -147,6 +147,7 @@ NO = re.compile(
     r"|i changed my mind)\b(?![\s,]*(?:problem|worries)\b)",
     re.I,
 )
+NO_LONGER_NEEDED = re.compile(r"\b(i )?(no longer need|don'?t need|do not need)\b(?! (a|any) (help|person|human))")
 CANCEL_MISTAKE = re.compile(r"\b(mistake|by accident|accidental|wrong (item|order)|didn'?t mean)", re.I)
 CANCEL_UNNEEDED = re.compile(r"\b(no longer|don'?t need|do not need|not needed|changed my mind|don'?t want)", re.I)
 EVERYTHING = re.compile(
@@ -210,6 +211,8 @@ def understand(text: str) -> Understanding:
     found.name = _name(without_emails)
     if not found.intents and found.item_ids:
         found.intents = [Intent.PRODUCT]
+    if not found.intents and NO_LONGER_NEEDED.search(lowered):
+        found.intents = [Intent.CANCEL]  # "I no longer need the hiking boots and the watch": the orders holding them
     found.yes = bool(YES.match(text))
     found.no = bool(NO.match(text)) and not found.yes
     return found

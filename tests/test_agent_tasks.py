@@ -275,3 +275,13 @@ def test_the_more_expensive_of_two_ordered_items(chat) -> None:
     chat("My name is Chen Silva and my zip code is 46281.")
     found = proposal(chat("I received two tablets. I want to return the more expensive one."))
     assert found is not None and "#W9571698" in found["summary"] and "128GB" in found["summary"]
+
+
+def test_items_no_longer_needed_cancel_each_pending_order_holding_them(chat) -> None:
+    assert understand("I no longer need hiking boots, watch and the charger").intent is Intent.CANCEL
+    assert understand("I don't need a human, thanks").intent is not Intent.CANCEL
+    chat("Due to some life changes, I no longer need hiking boots, watch, keyboard, charger, jacket and running shoes.")
+    first = proposal(chat("My email is james.kim1995@example.com."))
+    assert first is not None and "#W3289292" in first["summary"]
+    second = proposal(chat("yes"))  # the boots and the watch were in one order, the charger in another: both
+    assert second is not None and "#W9722559" in second["summary"]
