@@ -17,7 +17,16 @@ from agent import resolve
 from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
-from agent.nlu import EVERYTHING, HOW_MANY, Intent, Understanding, bare_name, cancel_reason, understand
+from agent.nlu import (
+    EVERYTHING,
+    HOW_MANY,
+    Intent,
+    Understanding,
+    bare_name,
+    cancel_reason,
+    split_requests,
+    understand,
+)
 from agent.replies import (
     address_text,
     item_lines,
@@ -53,6 +62,9 @@ OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) ord
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
+# "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
+TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
+                        r"\b(get back|refunded|refund)\b", re.I)
 # Of two orders holding the named item: "the more expensive one", "the cheaper one".
 PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
 CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
@@ -85,6 +97,15 @@ NEEDS_ACCOUNT = {
 
 RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
+
+
+def _refunded(tool: str, order: dict[str, Any]) -> float:
+    """What a finished action refunds: a cancelled order's refund, or the returned items' prices."""
+    if tool == "cancel_pending_order":
+        return sum(p["amount"] for p in order["payment_history"] if p["transaction_type"] == "refund")
+    if tool == "return_delivered_order_items":
+        return sum(line["price"] for line in order["items"] if line["item_id"] in order.get("return_items", []))
+    return 0.0
 
 
 def _distinct_items(orders: list[dict[str, Any]], said: Understanding) -> bool:
@@ -199,6 +220,12 @@ class Turn:
         if verified and intent in {Intent.GREET, Intent.THANKS} and self.state.intent:
             intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:
+            self.state.refunds = [] if TOTAL_BACK.search(said.text) else None
+            requests = split_requests(said.text)  # "cancel all pending orders and return the watch": one at a time
+            if len(requests) > 1:
+                self.state.queued = requests[1:]
+                said = understand(requests[0])
+                intent = said.intent or intent
             self.state.request = said.text
         elif self.state.intent:
             # A message without a request of its own answers the agent's last question: read both together.
@@ -218,11 +245,12 @@ class Turn:
         outcome = self.FLOWS[intent](self, said)
         # Keep the request open only while the agent is asking something to complete it.
         self.state.intent = intent.value if outcome.asks else None
-        return outcome
+        return self._take_up_queued(outcome)
 
     def _forget_request(self) -> None:
         self.state.pending = None
         self.state.batch = None
+        self.state.queued = []
         self.state.intent = None
         self.state.request = ""
 
@@ -416,12 +444,41 @@ class Turn:
         self.state.order_id = orders[0]["order_id"]
         return orders[0]
 
+    def _take_up_queued(self, outcome: Outcome) -> Outcome:
+        """Once a request is finished (nothing asked, nothing to confirm): the next one the customer's message
+        made, in the same reply."""
+        if outcome.asks or outcome.confirmation or self.state.pending:
+            return outcome
+        if not self.state.queued:
+            return self._with_refund_total(outcome)
+        text = self.state.queued.pop(0)
+        said = understand(text)
+        if said.intent is None:
+            return outcome
+        self.state.intent, self.state.request = said.intent.value, text
+        self.state.order_id = None  # "... and return the watch": the next request names its own order or items
+        following = self.FLOWS[said.intent](self, said)
+        self.state.intent = said.intent.value if following.asks else None
+        following = self._take_up_queued(following)
+        return Outcome(f"{outcome.body}\n\n{following.body}", cards=outcome.cards + following.cards,
+                       confirmation=following.confirmation, gist=following.gist, asks=following.asks)
+
+    def _with_refund_total(self, outcome: Outcome) -> Outcome:
+        """Everything the message asked for done: what it refunds in all, if the customer asked (computed by the
+        calculator tool, so the figure is in a tool result)."""
+        refunds, self.state.refunds = self.state.refunds, None
+        if not refunds:
+            return outcome
+        total = say("refund_total", amount=self.total(refunds))
+        return replace(outcome, body=f"{outcome.body}\n\n{total}")
+
     def _next_in_batch(self, done: Outcome) -> Outcome:
-        """After one order of a batch is done: the proposal for the next, in the same reply."""
+        """After one order of a batch is done: the proposal for the next, in the same reply (or, the batch done,
+        the customer's next request)."""
         batch = self.state.batch
         if not batch or not batch["order_ids"]:
             self.state.batch = None
-            return done
+            return self._take_up_queued(done)
         self.state.order_id = batch["order_ids"].pop(0)
         intent = Intent(batch["intent"])
         self.state.intent = intent.value
@@ -518,6 +575,8 @@ class Turn:
         if not result.ok:
             self.state.batch = None
             return self.failed()
+        if self.state.refunds is not None:
+            self.state.refunds.append(_refunded(pending["tool"], result.output))
         return self._next_in_batch(Outcome(self._done_text(pending["tool"], result.output), gist="the action is done"))
 
     def _done_text(self, tool: str, output: dict[str, Any]) -> str:

@@ -47,6 +47,8 @@ class DialogueState:
     intent: str | None = None  # an unfinished request, waiting for identity or an order id
     request: str = ""  # the customer's words for that request, with their answers to the agent's questions
     batch: dict[str, Any] | None = None  # {"intent", "order_ids"}: orders a request for "all my orders" still covers
+    queued: list[str] = field(default_factory=list)  # the message's further requests, taken up in turn
+    refunds: list[float] | None = None  # what this request's actions refund, when the customer asked for the total
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
     misunderstood: int = 0  # consecutive turns the agent could not place

@@ -194,6 +194,32 @@ def normalise_order_id(digits: str) -> str:
     return f"#W{digits}"
 
 
+# Where a message's next request starts: "cancel all pending orders and return the watch", ". Also exchange ...".
+NEXT_REQUEST = re.compile(
+    r"(?:(?<=[.!?])\s+|,?\s+(?:and|also|then|plus)\s+)(?:(?:and|also|then|i|i'd|i'?m)\s+)*"
+    r"(?:(?:want|would like|like|need|wish|going)\s+to\s+)?"
+    r"(?=(?:also\s+)?(?:return|exchange|cancel|modify|change|swap)\b)",
+    re.I)
+ACTIONS = {"cancel", "return", "exchange", "change_address", "change_payment"}
+
+
+def split_requests(text: str) -> list[str]:
+    """The message's separate requests for different actions, in order, each with the words about it; a message
+    with one action (or several of the same kind: "exchange the keyboard and the lamp") stays whole."""
+    pieces = [p.strip(" ,") for p in NEXT_REQUEST.split(text) if p.strip(" ,")]
+    requests: list[str] = []
+    kinds: list[str | None] = []
+    for piece in pieces:
+        intent = understand(piece).intent
+        kind = intent.value if intent is not None and intent.value in ACTIONS else None
+        if requests and (kind is None or kind == kinds[-1]):
+            requests[-1] = f"{requests[-1]} and {piece}"  # details of the request before, or more of the same
+        else:
+            requests.append(piece)
+            kinds.append(kind)
+    return requests if sum(k is not None for k in kinds) > 1 else [text]
+
+
 def understand(text: str) -> Understanding:
     lowered = text.lower()
     found = Understanding(text=text)

@@ -11,7 +11,7 @@ import pytest
 from agent import resolve
 from agent.events import Event
 from agent.manager import Agent
-from agent.nlu import Intent, understand
+from agent.nlu import Intent, split_requests, understand
 from agent.replies import say
 from tools.retail.data_model import Order
 from tools.store import Store
@@ -285,3 +285,31 @@ def test_items_no_longer_needed_cancel_each_pending_order_holding_them(chat) -> 
     assert first is not None and "#W3289292" in first["summary"]
     second = proposal(chat("yes"))  # the boots and the watch were in one order, the charger in another: both
     assert second is not None and "#W9722559" in second["summary"]
+
+
+@pytest.mark.parametrize(("text", "requests"), [
+    ("I want to return the water bottle, and exchange the pet bed to the cheapest version.",
+     ["I want to return the water bottle", "exchange the pet bed to the cheapest version."]),
+    ("I want to exchange the keyboard for clicky and the thermostat for Google Home",  # one kind of action
+     ["I want to exchange the keyboard for clicky and the thermostat for Google Home"]),
+    ("cancel order #W1234567 because I no longer need it and refund to my gift card",  # a refund is its detail
+     ["cancel order #W1234567 because I no longer need it and refund to my gift card"]),
+])
+def test_a_message_is_split_into_its_requests_for_different_actions(text: str, requests: list[str]) -> None:
+    assert split_requests(text) == requests
+
+
+def test_each_request_of_a_message_in_turn_and_the_total_refunded(chat, store: Store) -> None:
+    chat("I want to cancel all pending orders (since they are no longer needed) and return the watch I have "
+         "received (but nothing else), and I want to know the total amount I can get back.")
+    first = proposal(chat("My name is Fatima Johnson and my zip code is 78712."))
+    assert first is not None and "#W5199551" in first["summary"]
+    second = proposal(chat("yes"))
+    assert second is not None and "#W8665881" in second["summary"]
+    events = chat("yes")
+    watch = proposal(events)  # the cancellations done, the return the same message asked for
+    assert watch is not None and watch["action"] == "return_delivered_order_items" and "#W9389413" in watch["summary"]
+    assert "Smart Watch" in watch["summary"] and "Wristwatch" not in watch["summary"]
+    done = reply(chat("yes"))
+    assert done.endswith("In total, $8276.23 is refunded.")  # 3131.10 + 4777.75 + 367.38, by the calculator
+    assert _statuses(store, "#W5199551", "#W8665881", "#W9389413") == ["cancelled", "cancelled", "return requested"]

@@ -263,3 +263,10 @@ def test_which_one_is_answered_as_the_scenario_says() -> None:
     customer.opening()
     assert customer.reply("Which one do you mean? In your orders: #W1: Vacuum Cleaner (type: robotic); #W2: Vacuum "
                           "Cleaner (type: canister).") == "The robotic one."
+
+
+def test_a_yes_to_each_new_proposal_is_not_going_in_circles() -> None:
+    customer = ScriptedCustomer(SCENARIO)
+    customer.opening()
+    customer._confirmed_once = True  # the scenario's words for the first proposal are tested above
+    assert [customer.reply(CONFIRM) for _ in range(3)] == ["Yes, please go ahead."] * 3

@@ -195,7 +195,7 @@ class ScriptedCustomer:
         if answer is None:
             self.finished = True
             return None
-        if answer == self._last_said:  # going round in circles: say the next thing, or end
+        if answer == self._last_said and move is not AgentMove.CONFIRM:  # in circles: say the next thing, or end
             self._repeats += 1
             if self._repeats >= 2:
                 answer = self._request() or self._goodbye()
