@@ -65,12 +65,18 @@ ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pendin
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
                         r"\b(get back|refunded|refund)\b", re.I)
+# A city the customer names by its usual short form ("my NYC address", "my LA order").
+CITY_ALIASES = {"nyc": "new york", "ny": "new york", "la": "los angeles", "dc": "washington", "sf": "san francisco"}
+# "change my LA order to my NYC address": the words before name the order, the words after the new address.
+TO_TARGET = re.compile(r"\bto (?:my|the|our)\b", re.I)
 # Of two orders holding the named item: "the more expensive one", "the cheaper one".
 PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
 CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)? my(?: (?:pending|delivered|received))? "
                              r"(?!orders\b)[a-z-]+s\b", re.I)
+# "my laptop order", "my LA order": one order named, whose address is meant (even "... as in my orders profile").
+ONE_ORDER = re.compile(r"\b(my|the|this|that) [\w-]+ order\b|\border('s)? address\b", re.I)
 # The account's own address ("my saved address", "the address on file"), not an order's shipping address.
 PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
                              re.I)
@@ -97,6 +103,20 @@ NEEDS_ACCOUNT = {
 
 RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
+
+
+def _names_a_place(text: str, nouns: str) -> bool:
+    """Whether the text names a place before one of the nouns: "the Washington DC address", "my LA order"."""
+    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b", text):
+        if set(found.group(1).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This", "That"}:
+            return True
+    return False
+
+
+def _names_city(text: str, city: str) -> bool:
+    lowered = text.lower()
+    aliased = {name for alias, name in CITY_ALIASES.items() if re.search(rf"\b{alias}\b", lowered)}
+    return bool(city) and (re.search(rf"\b{re.escape(city.lower())}\b", lowered) is not None or city.lower() in aliased)
 
 
 def _refunded(tool: str, order: dict[str, Any]) -> float:
@@ -149,6 +169,7 @@ class Turn:
         self.events: list[Event] = []
         self.results: list[ToolResult] = []
         self.keep_only: set[str] = set()  # the item ids a narrowed proposal keeps ("only the desk lamp")
+        self.new_request = False  # this message makes a request of its own (not an answer to the agent's question)
 
     # --- tools ---------------------------------------------------------------------------------------------
 
@@ -220,6 +241,7 @@ class Turn:
         if verified and intent in {Intent.GREET, Intent.THANKS} and self.state.intent:
             intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:
+            self.new_request = True
             self.state.refunds = [] if TOTAL_BACK.search(said.text) else None
             requests = split_requests(said.text)  # "cancel all pending orders and return the watch": one at a time
             if len(requests) > 1:
@@ -420,6 +442,10 @@ class Turn:
                 batch = self._batch(candidates)
                 if batch is not None:
                     return batch
+            shipped = self._orders_shipped_to(said) if not candidates else []
+            if len(shipped) == 1:  # "my LA order"
+                self.state.order_id = shipped[0]["order_id"]
+                return shipped[0]
             if candidates:  # several orders hold what was named: which of those items, with their options
                 lines = [f"{order['order_id']}: {lines_text(self._named_in(order, said))}" for order in candidates]
                 return ask("ask_which_ordered", lines="; ".join(lines), gist="asking which order's item")
@@ -427,6 +453,11 @@ class Turn:
         order = self.output("get_order_details", order_id=order_id)
         if order is None:
             return self.failed()
+        if self.new_request and not said.order_ids and self.state.batch is None and not self._named_in(order, said):
+            # "I also want to change my watch" after the laptop order: the order holding the watch, if one does.
+            others = self._order_naming_items(said)
+            order = others[0] if len(others) == 1 else order
+            order_id = order["order_id"]
         self.state.order_id = order_id
         return order
 
@@ -503,6 +534,16 @@ class Turn:
         user = self.user()
         return [order for order_id in (user["orders"] if user else [])
                 if (order := self.output("get_order_details", order_id=order_id)) is not None]
+
+    def _orders_shipped_to(self, said: Understanding) -> list[dict[str, Any]]:
+        """The orders the request can apply to that were sent to the city the customer names them by ("change my
+        LA order to ...": the words before the new address)."""
+        named = TO_TARGET.split(said.text, maxsplit=1)[0]
+        if not _names_a_place(named, "order"):
+            return []
+        statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
+        return [order for order in self._customer_orders() if _names_city(named, order["address"]["city"])
+                and (not statuses or order["status"] in statuses)]
 
     @staticmethod
     def _named_in(order: dict[str, Any], said: Understanding) -> list[dict[str, Any]]:
@@ -723,16 +764,37 @@ class Turn:
         return money(result.output) if result.ok else money(sum(news) - sum(olds))
 
     def change_address(self, said: Understanding) -> Outcome:
-        if said.address is None:
+        address = said.address or self._address_named(said)
+        if address is None:
             return ask("ask_address")
-        if PROFILE_ADDRESS.search(said.text) and not said.order_ids:
-            summary = say("confirm_user_address", address=address_text(said.address))
-            return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **said.address}, summary)
+        every_order = ALL_ORDERS.search(said.text)
+        profile = (PROFILE_ADDRESS.search(said.text) and not said.order_ids
+                   and (every_order or not ONE_ORDER.search(said.text)))
+        if profile and every_order:
+            if self.state.batch is None:
+                # "all my pending orders' address ..., along with my default address": the orders, then the account.
+                self.state.queued.insert(0, f"change my default address to {address_text(address)}")
+        elif profile:
+            summary = say("confirm_user_address", address=address_text(address))
+            return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **address}, summary)
         order = self.order_in(said, "pending", "changed")
         if isinstance(order, Outcome):
             return order
-        summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(said.address))
-        return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **said.address}, summary)
+        summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
+        return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
+
+    def _address_named(self, said: Understanding) -> dict[str, str] | None:
+        """The new address the customer names by its city without typing it ("my NYC address: it's in my other
+        order"): the one address with that city among their account's and their orders'."""
+        target = TO_TARGET.split(said.text, maxsplit=1)[-1]
+        if not _names_a_place(target, "address|home|place"):
+            return None  # no city named: nothing to look up
+        user = self.user()
+        if user is None:
+            return None
+        found = {address_text(a): a for a in [user["address"], *(o["address"] for o in self._customer_orders())]
+                 if _names_city(target, a["city"])}
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def change_payment(self, said: Understanding) -> Outcome:
         order = self.order_in(said, "pending", "changed")

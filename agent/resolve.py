@@ -23,9 +23,9 @@ def _words(text: str) -> set[str]:
 def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[dict[str, Any]] | None:
     """The order's lines the customer means (several products may be named); None when none is (ask them)."""
     lines = order["items"]
-    if item_ids:
-        chosen = [line for line in lines if line["item_id"] in item_ids]
-        return chosen or None
+    chosen = [line for line in lines if line["item_id"] in item_ids]
+    if chosen:
+        return chosen  # (ids of no line may be the new items: "modify the laptop to item 9844888101")
     excepted = EXCEPT.search(text)
     if excepted:  # "everything except the coffee machine": all lines but those the exception names
         kept = [line for line in lines if _name_score(line, excepted.group(1)) < MATCH_THRESHOLD]
@@ -71,6 +71,8 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
     head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
     word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text)), default=0)
+    if any(len(token) >= 4 and word.endswith(token) for word in head for token in _words(text)):
+        word_score = 100  # "my watch" names a Wristwatch, "the shelf" a Bookshelf
     return max(name_score, word_score)
 
 
@@ -176,6 +178,9 @@ def replacement_variant(
         for variant in product["variants"].values()
         if variant["available"] and variant["item_id"] != current["item_id"]
     ]
+    named = [variant for variant in alternatives if variant["item_id"] in text]
+    if len(named) == 1:  # "to item number 9844888101"
+        return named[0], alternatives
     kept = _kept_options(current, text)
     candidates = [v for v in alternatives if all(v["options"].get(k) == current["options"][k] for k in kept)]
     # Values a "prefer A > B" list names rank the variants (_preference); they are not all asked for at once.

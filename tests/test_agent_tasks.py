@@ -313,3 +313,30 @@ def test_each_request_of_a_message_in_turn_and_the_total_refunded(chat, store: S
     done = reply(chat("yes"))
     assert done.endswith("In total, $8276.23 is refunded.")  # 3131.10 + 4777.75 + 367.38, by the calculator
     assert _statuses(store, "#W5199551", "#W8665881", "#W9389413") == ["cancelled", "cancelled", "return requested"]
+
+
+def test_an_address_named_by_its_city_is_looked_up_in_the_customers_orders(chat) -> None:
+    chat("I want to change my LA order to my NYC address (I prefer not to reveal it but it is in my other order).")
+    found = proposal(chat("My name is Yusuf Li and my zip code is 91148."))
+    assert found is not None and found["action"] == "modify_pending_order_address"
+    assert "#W6750959" in found["summary"] and "476 Maple Drive, Suite 432, New York, NY 10093" in found["summary"]
+
+
+def test_all_pending_orders_and_the_default_address_one_after_the_other(chat) -> None:
+    chat("I want to modify all my pending order address to the Washington DC address (which I do not want to "
+         "reveal but is in one of the orders), along with my user default address.")
+    actions = [proposal(chat("My email is yusuf.hernandez8836@example.com."))]
+    while actions[-1] is not None and len(actions) < 6:
+        actions.append(proposal(chat("yes")))
+    assert [a["action"] for a in actions if a] == ["modify_pending_order_address"] * 3 + ["modify_user_address"]
+    assert all("565 Maple Drive, Suite 501, Washington, DC 20307" in a["summary"] for a in actions if a)
+
+
+def test_a_new_request_finds_its_own_order_and_an_item_id_names_the_new_item(chat) -> None:
+    chat("I'm Yara Silva, zip code 77159")
+    laptop = proposal(chat("I want to modify the laptop to item number 9844888101."))
+    assert laptop is not None and "processor: i7, ram: 8GB, storage: 1TB SSD" in laptop["summary"]
+    chat("yes")
+    watch = proposal(chat("I also want to change my watch for one with black dial color but keeping the leather "
+                          "strap."))
+    assert watch is not None and "#W9810810" in watch["summary"] and "Wristwatch" in watch["summary"]
