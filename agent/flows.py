@@ -24,6 +24,7 @@ from agent.nlu import (
     Understanding,
     bare_name,
     cancel_reason,
+    normalise_order_id,
     split_requests,
     understand,
 )
@@ -65,6 +66,9 @@ ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pendin
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
                         r"\b(get back|refunded|refund)\b", re.I)
+# "change the address to be the same as order #W8277957"
+SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*#?\s*w?-?\s*(\d{7})",
+                           re.I)
 # A city the customer names by its usual short form ("my NYC address", "my LA order").
 CITY_ALIASES = {"nyc": "new york", "ny": "new york", "la": "los angeles", "dc": "washington", "sf": "san francisco"}
 # "change my LA order to my NYC address": the words before name the order, the words after the new address.
@@ -786,6 +790,10 @@ class Turn:
     def _address_named(self, said: Understanding) -> dict[str, str] | None:
         """The new address the customer names by its city without typing it ("my NYC address: it's in my other
         order"): the one address with that city among their account's and their orders'."""
+        same_as = SAME_AS_ORDER.search(said.text)
+        if same_as:  # "the same as order #W8277957"
+            order = self.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
+            return order["address"] if order else None
         target = TO_TARGET.split(said.text, maxsplit=1)[-1]
         if not _names_a_place(target, "address|home|place"):
             return None  # no city named: nothing to look up

@@ -71,6 +71,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             r"\b(exchange|swap|switch (it|the|to)|replace|different (size|colou?r|model|version|option)"
             r"|(change|modify) (the |my )?(item|size|colou?r|option)"
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
+            r"|\b(change|modify|swap|upgrade)\b[^.?!]*\b(to|for) (the|a|an) (cheapest|least expensive|most "
+            r"expensive|cheaper|pricier)\b"  # "change the Desk Lamp in order #W... for the cheapest Desk Lamp"
             r"|(change|modify|upgrade) (the |my |all (of )?(the |my )?)?(pending )?"
             r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b)"
         ),

@@ -340,3 +340,12 @@ def test_a_new_request_finds_its_own_order_and_an_item_id_names_the_new_item(cha
     watch = proposal(chat("I also want to change my watch for one with black dial color but keeping the leather "
                           "strap."))
     assert watch is not None and "#W9810810" in watch["summary"] and "Wristwatch" in watch["summary"]
+
+
+def test_the_cheapest_of_the_product_is_an_exchange_and_an_address_can_be_another_orders(chat) -> None:
+    assert understand("I want to change the Desk Lamp in order #W9300146 that I've placed for the cheapest Desk "
+                      "Lamp that's available.").intent is Intent.EXCHANGE
+    chat("My email is yara.muller9246@example.com.")
+    found = proposal(chat("For order #W5056519, I want to change the address to be the same as order #W8277957."))
+    assert found is not None and found["action"] == "modify_pending_order_address"
+    assert "#W5056519" in found["summary"] and "380 Maple Drive, Suite 960, San Diego, CA" in found["summary"]
