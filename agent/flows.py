@@ -66,6 +66,8 @@ ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pendin
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
                         r"\b(get back|refunded|refund)\b", re.I)
+# "to my default address", "the one on file": the account's own address is the new one.
+ON_FILE = re.compile(r"\b(default|profile|on file|account)\b", re.I)
 # "change the address to be the same as order #W8277957"
 SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*#?\s*w?-?\s*(\d{7})",
                            re.I)
@@ -110,11 +112,18 @@ NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet
 
 
 def _names_a_place(text: str, nouns: str) -> bool:
-    """Whether the text names a place before one of the nouns: "the Washington DC address", "my LA order"."""
-    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b", text):
-        if set(found.group(1).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This", "That"}:
+    """Whether the text names a place with one of the nouns: "the Washington DC address", "my LA order", "the
+    address in Charlotte"."""
+    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*)", text):
+        if set((found.group(1) or found.group(2)).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
             return True
     return False
+
+
+def _new_address_phrase(text: str) -> str:
+    """The words naming the new address: "change my LA order to [my NYC address] (it is in ...)"."""
+    parts = TO_TARGET.split(text, maxsplit=1)
+    return re.split(r"[(,;]|\balong with\b|\band\b", parts[1], maxsplit=1)[0] if len(parts) > 1 else ""
 
 
 def _names_city(text: str, city: str) -> bool:
@@ -140,7 +149,10 @@ def _distinct_items(orders: list[dict[str, Any]], said: Understanding) -> bool:
 
 
 def _status_hinted(text: str, status: str) -> bool:
-    """Whether the customer's words say the order is one they received ("the laptop I received") or not yet."""
+    """Whether the customer's words say the order is one they received ("the laptop I received"), not yet, or one
+    that was cancelled ("my cancelled order")."""
+    if status == "cancelled":
+        return bool(re.search(r"\bcancell?ed order", text, re.I))
     if status == "delivered":
         return bool(RECEIVED.search(text)) and not NOT_YET_RECEIVED.search(text)
     return status == "pending" and bool(NOT_YET_RECEIVED.search(text))
@@ -302,8 +314,9 @@ class Turn:
             return None
         self.state.pending = None
         self.keep_only = {line["item_id"] for line in named}
-        request = replace(understand(self.state.request), order_ids=[pending["arguments"]["order_id"]],
-                          item_ids=list(proposed))
+        # The new words first: "only the backpack, and use PayPal" may change the payment too.
+        request = replace(understand(f"{said.text}\n{self.state.request}"),
+                          order_ids=[pending["arguments"]["order_id"]], item_ids=list(proposed))
         intent = NARROWABLE[pending["tool"]]
         outcome = self.FLOWS[intent](self, request)
         self.state.intent = intent.value if outcome.asks else None
@@ -434,6 +447,9 @@ class Turn:
         order_id = said.order_ids[0] if said.order_ids else self.state.order_id
         if not said.order_ids and OTHER_ORDER.search(said.text):
             order_id = None
+        shipped = self._orders_shipped_to(said) if order_id is None else []
+        if len(shipped) == 1:  # "my LA order", "the order I sent to my son's address in Washington DC"
+            order_id = shipped[0]["order_id"]
         if order_id is None:
             candidates = self._order_naming_items(said)
             named = candidates[0] if len(candidates) == 1 else None
@@ -446,10 +462,10 @@ class Turn:
                 batch = self._batch(candidates)
                 if batch is not None:
                     return batch
-            shipped = self._orders_shipped_to(said) if not candidates else []
-            if len(shipped) == 1:  # "my LA order"
-                self.state.order_id = shipped[0]["order_id"]
-                return shipped[0]
+            hinted = [] if candidates else self._hinted_orders(said)
+            if len(hinted) == 1:  # "the tracking number of my cancelled order"
+                self.state.order_id = hinted[0]["order_id"]
+                return hinted[0]
             if candidates:  # several orders hold what was named: which of those items, with their options
                 lines = [f"{order['order_id']}: {lines_text(self._named_in(order, said))}" for order in candidates]
                 return ask("ask_which_ordered", lines="; ".join(lines), gist="asking which order's item")
@@ -458,8 +474,9 @@ class Turn:
         if order is None:
             return self.failed()
         if self.new_request and not said.order_ids and self.state.batch is None and not self._named_in(order, said):
-            # "I also want to change my watch" after the laptop order: the order holding the watch, if one does.
-            others = self._order_naming_items(said)
+            # "I also want to change my watch" after the laptop order: the order holding the watch, if one does;
+            # "my pending order" after a delivered one: the one pending order.
+            others = self._order_naming_items(said) or self._only_order_hinted(said, order)
             order = others[0] if len(others) == 1 else order
             order_id = order["order_id"]
         self.state.order_id = order_id
@@ -539,11 +556,21 @@ class Turn:
         return [order for order_id in (user["orders"] if user else [])
                 if (order := self.output("get_order_details", order_id=order_id)) is not None]
 
+    def _only_order_hinted(self, said: Understanding, current: dict[str, Any]) -> list[dict[str, Any]]:
+        """The customer's orders in the status their words give ("my pending order"), when the current one is not."""
+        return [] if _status_hinted(said.text, current["status"]) else self._hinted_orders(said)
+
+    def _hinted_orders(self, said: Understanding) -> list[dict[str, Any]]:
+        """The customer's orders in the status their words give: "my pending order", "my cancelled order"."""
+        if not (NOT_YET_RECEIVED.search(said.text) or re.search(r"\bcancell?ed order", said.text, re.I)):
+            return []
+        return [order for order in self._customer_orders() if _status_hinted(said.text, order["status"])]
+
     def _orders_shipped_to(self, said: Understanding) -> list[dict[str, Any]]:
         """The orders the request can apply to that were sent to the city the customer names them by ("change my
         LA order to ...": the words before the new address)."""
         named = TO_TARGET.split(said.text, maxsplit=1)[0]
-        if not _names_a_place(named, "order"):
+        if not _names_a_place(named, "order|address"):  # "my LA order", "sent to my son's address in Washington"
             return []
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
         return [order for order in self._customer_orders() if _names_city(named, order["address"]["city"])
@@ -772,8 +799,10 @@ class Turn:
         if address is None:
             return ask("ask_address")
         every_order = ALL_ORDERS.search(said.text)
-        profile = (PROFILE_ADDRESS.search(said.text) and not said.order_ids
-                   and (every_order or not ONE_ORDER.search(said.text)))
+        phrase = _new_address_phrase(said.text)
+        changed = said.text.replace(phrase, " ") if phrase else said.text  # "to my default address" is the new one
+        profile = (PROFILE_ADDRESS.search(changed) and not said.order_ids
+                   and (every_order or not ONE_ORDER.search(changed)))
         if profile and every_order:
             if self.state.batch is None:
                 # "all my pending orders' address ..., along with my default address": the orders, then the account.
@@ -788,20 +817,22 @@ class Turn:
         return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
 
     def _address_named(self, said: Understanding) -> dict[str, str] | None:
-        """The new address the customer names by its city without typing it ("my NYC address: it's in my other
-        order"): the one address with that city among their account's and their orders'."""
+        """The new address the customer names without typing it: "the same as order #W...", "my default address",
+        or by its city ("my NYC address: it's in my other order"), the one address with that city among their
+        account's and their orders'."""
         same_as = SAME_AS_ORDER.search(said.text)
         if same_as:  # "the same as order #W8277957"
             order = self.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
             return order["address"] if order else None
-        target = TO_TARGET.split(said.text, maxsplit=1)[-1]
-        if not _names_a_place(target, "address|home|place"):
+        phrase = _new_address_phrase(said.text)
+        on_file = ON_FILE.search(phrase)
+        if not on_file and not _names_a_place(phrase, "address|home|place|one"):
             return None  # no city named: nothing to look up
         user = self.user()
-        if user is None:
-            return None
+        if user is None or on_file:
+            return user["address"] if user else None  # "to my default address in Charlotte"
         found = {address_text(a): a for a in [user["address"], *(o["address"] for o in self._customer_orders())]
-                 if _names_city(target, a["city"])}
+                 if _names_city(phrase, a["city"])}
         return next(iter(found.values())) if len(found) == 1 else None
 
     def change_payment(self, said: Understanding) -> Outcome:

@@ -60,7 +60,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
         ),
     ),
     # "noise-cancelling headphones" and "what is your return policy?" are not requests to cancel or return.
-    (Intent.CANCEL, re.compile(r"\bcancel(?!l?ing|l?ation polic)")),
+    (Intent.CANCEL, re.compile(r"\b(?<!my )(?<!the )(?<!a )cancel(?!l?ing|l?ation polic)")),  # not "my cancelled order"
     (
         Intent.RETURN,
         re.compile(r"\b(return|refund)(?!s? polic|s? window|able)|\bsend (it|them|this|these) back|money back"),
@@ -73,8 +73,9 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
             r"|\b(change|modify|swap|upgrade)\b[^.?!]*\b(to|for) (the|a|an) (cheapest|least expensive|most "
             r"expensive|cheaper|pricier)\b"  # "change the Desk Lamp in order #W... for the cheapest Desk Lamp"
-            r"|(change|modify|upgrade) (the |my |all (of )?(the |my )?)?(pending )?"
-            r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b)"
+            r"|(change|modify|upgrade|adjust) (the |my |all (of )?(the |my )?)?(pending )?"
+            r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b"
+            r"(?! (my |the |our |a )?([a-z-]+ )?address\b))"  # "modify it to my default address": the address
         ),
     ),
     (Intent.ARRIVAL, ARRIVAL_PATTERN),
@@ -200,9 +201,11 @@ def normalise_order_id(digits: str) -> str:
 NEXT_REQUEST = re.compile(
     r"(?:(?<=[.!?])\s+|,?\s+(?:and|also|then|plus)\s+)(?:(?:and|also|then|i|i'd|i'?m)\s+)*"
     r"(?:(?:want|would like|like|need|wish|going)\s+to\s+)?"
-    r"(?=(?:also\s+)?(?:return|exchange|cancel|modify|change|swap)\b)",
+    r"(?=(?:also\s+)?(?:return|exchange|cancel|modify|change|swap|adjust)\b)",
     re.I)
 ACTIONS = {"cancel", "return", "exchange", "change_address", "change_payment"}
+ACTION_VERB = re.compile(r"\b(return|exchange|cancel|modify|change|swap|replace|upgrade|refund|update|adjust)\b",
+                         re.I)
 
 
 def split_requests(text: str) -> list[str]:
@@ -213,7 +216,8 @@ def split_requests(text: str) -> list[str]:
     kinds: list[str | None] = []
     for piece in pieces:
         intent = understand(piece).intent
-        kind = intent.value if intent is not None and intent.value in ACTIONS else None
+        asked = ACTION_VERB.search(piece)  # "... sent an order to my son's address" describes; it asks nothing
+        kind = intent.value if intent is not None and intent.value in ACTIONS and asked else None
         if requests and (kind is None or kind == kinds[-1]):
             requests[-1] = f"{requests[-1]} and {piece}"  # details of the request before, or more of the same
         else:

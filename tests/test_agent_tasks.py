@@ -82,7 +82,9 @@ def test_the_order_is_found_by_the_items_the_customer_names(chat) -> None:  # ty
 def test_only_orders_the_request_can_apply_to_are_considered(chat) -> None:  # type: ignore[no-untyped-def]
     # The T-shirt is in two pending orders: ambiguous, so the agent asks; the espresso machine is in one.
     chat("I'm Yusuf Rossi, zip code 19122")
-    assert "Which order" in reply(chat("I'd like to cancel the t-shirt order, I no longer need it"))
+    question = reply(chat("I'd like to cancel the t-shirt order, I no longer need it"))
+    assert question.startswith("Which one do you mean?") and "#W6247578: T-Shirt" in question
+    assert f"{YUSUF_PENDING_SHIRT_AND_ESPRESSO}: T-Shirt" in question  # each order's shirt, with its options
     events = chat("I'd like to cancel the espresso machine order, I no longer need it")
     found = proposal(events)
     assert found is not None and YUSUF_PENDING_SHIRT_AND_ESPRESSO in found["summary"]
@@ -349,3 +351,16 @@ def test_the_cheapest_of_the_product_is_an_exchange_and_an_address_can_be_anothe
     found = proposal(chat("For order #W5056519, I want to change the address to be the same as order #W8277957."))
     assert found is not None and found["action"] == "modify_pending_order_address"
     assert "#W5056519" in found["summary"] and "380 Maple Drive, Suite 960, San Diego, CA" in found["summary"]
+
+
+def test_the_order_sent_to_a_city_goes_to_the_default_address(chat) -> None:
+    chat("I made some mistake and sent an order my son's address in Washington DC, and I want to modify it to my "
+         "default address in Charlotte instead because he is coming back home.")
+    found = proposal(chat("My name is Ivan Khan and my zip code is 28243."))
+    assert found is not None and found["action"] == "modify_pending_order_address"  # the order's, not the account's
+    assert "#W5270061" in found["summary"] and "159 Hickory Lane, Suite 995, Charlotte, NC 28243" in found["summary"]
+
+
+def test_my_cancelled_order_is_a_status_not_a_cancellation() -> None:
+    assert understand("I want to get the tracking number of my cancelled order.").intent is Intent.ORDER_STATUS
+    assert understand("I want my order cancelled").intent is Intent.CANCEL

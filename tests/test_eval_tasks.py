@@ -250,8 +250,10 @@ def test_the_first_proposal_gets_what_the_scenario_says_to_it_then_yes() -> None
                         "reason, you say you ordered by mistake.", known_info="", unknown_info="")
     customer = ScriptedCustomer(scenario)
     assert "confirmation" not in customer.opening()
-    assert customer.reply(CONFIRM) == "Only exchange the desk lamp."
-    assert customer.reply(CONFIRM) == "Yes, please go ahead."  # said once: the narrowed proposal is accepted
+    assert customer.reply(CONFIRM) == "Yes, please go ahead."  # a proposal about something else: a plain yes
+    both = "To confirm: exchange Desk Lamp and Water Bottle in order #W6390527.\nShall I go ahead?"
+    assert customer.reply(both) == "Only exchange the desk lamp."
+    assert customer.reply(both) == "Yes, please go ahead."  # said once: the narrowed proposal is accepted
     assert customer.reply("Why would you like to cancel order #W1: is it no longer needed, or was it ordered by "
                           "mistake?") == "I ordered by mistake."
 

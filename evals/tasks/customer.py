@@ -42,12 +42,16 @@ TOPICS = {
 INSTRUCTED = re.compile(r"^if (?:the agent )?ask(?:s|ed) (?:you )?(?:for|about) (?:your |the |a )?(?P<what>[\w ]+?),? "
                         r"(?:you )?(?:say|answer|tell (?:them|the agent))(?: that)? (?P<answer>.+?)\.?$", re.I)
 # "If the agent asks for confirmation, only exchange the desk lamp": what the customer says to the first proposal.
-AT_CONFIRMATION = re.compile(r"^(?:but )?(?:if|when) the agent asks (?:you )?(?:for (?:final )?confirmation|to "
+AT_CONFIRMATION = re.compile(r"(?:^|\bbut )(?:if|when) the agent asks (?:you )?(?:for (?:final )?confirmation|to "
                              r"confirm)(?: before proceeding)?,\s*(?:do not say yes immediately, because )?"
                              r"(?P<then>.+?)\.?$", re.I)
 # "If the agent asks for which laptop, it is 15-inch, 32GB", "... which vacuum cleaner, mention the robotic one".
 WHICH_ONE = re.compile(r"^if the agent asks (?:you )?(?:for )?which (?P<what>[\w -]+?),\s*(?:mention |say )?"
                        r"(?P<answer>.+?)\.?$", re.I)
+# Words of a scenario's instruction that name no thing the proposal could be about.
+GENERIC_WORDS = {"only", "also", "just", "change", "mind", "using", "decide", "want", "wants", "exchange", "return",
+                 "modify", "cancel", "keep", "with", "that", "this", "them", "then", "instead", "would", "like",
+                 "please", "your", "immediately", "because", "regret", "another", "request"}
 ANOTHER_REQUEST = re.compile(r"^(?:you )?add(?:s)? another request(?:,? and)?\s*", re.I)  # a stage direction: no words
 
 
@@ -205,7 +209,7 @@ class ScriptedCustomer:
 
     def _answer(self, move: AgentMove, agent_text: str) -> str | None:
         if move is AgentMove.CONFIRM:
-            return self._first_confirmation() or "Yes, please go ahead."
+            return self._first_confirmation(agent_text) or "Yes, please go ahead."
         if move is AgentMove.IDENTITY:
             return self._identify(agent_text)
         if move is AgentMove.ZIP:
@@ -270,16 +274,18 @@ class ScriptedCustomer:
                 return first_person(found["answer"]).rstrip(".") + "."
         return None
 
-    def _first_confirmation(self) -> str | None:
-        """What the scenario says to the agent's first proposal instead of a yes, once."""
+    def _first_confirmation(self, agent_text: str) -> str | None:
+        """What the scenario says, instead of a yes, to the first proposal about what it names ("only exchange the
+        desk lamp" to a proposal with the desk lamp), once."""
         if self._confirmed_once:
             return None
-        self._confirmed_once = True
         text = f"{self.scenario.reason_for_call} {self.scenario.task_instructions}"
         for sentence in SENTENCE.split(PARENTHESIS.sub("", text.strip())):
-            found = AT_CONFIRMATION.match(sentence.strip())
+            found = AT_CONFIRMATION.search(sentence.strip())  # also "... initially, but when the agent asks ..."
             then = ANOTHER_REQUEST.sub("", found["then"]) if found else ""
-            if then:
+            named = set(re.findall(r"[a-z]{4,}", then.lower())) - GENERIC_WORDS
+            if then and (not named or named & set(re.findall(r"[a-z]{4,}", agent_text.lower()))):
+                self._confirmed_once = True
                 return first_person(then) + "."
         return None
 
