@@ -63,6 +63,8 @@ OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) ord
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
+# "... and change its item color to red": the same order as the request before.
+REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
                         r"\b(get back|refunded|refund)\b", re.I)
@@ -508,7 +510,8 @@ class Turn:
         if said.intent is None:
             return outcome
         self.state.intent, self.state.request = said.intent.value, text
-        self.state.order_id = None  # "... and return the watch": the next request names its own order or items
+        if not REFERS_BACK.search(text):  # "... and return the watch": it names its own order or items
+            self.state.order_id = None
         following = self.FLOWS[said.intent](self, said)
         self.state.intent = said.intent.value if following.asks else None
         following = self._take_up_queued(following)
@@ -596,6 +599,10 @@ class Turn:
         fitting = hinted if len(fitting) > 1 and hinted else fitting
         if len(fitting) > 1 and self.state.intent in BATCHED and _distinct_items(fitting, said):
             return fitting  # "I no longer need the boots, the watch and the keyboard": each order holding them
+        if len(fitting) > 1:  # "the bookshelf and the jigsaw from the same order": the order holding most of them
+            kinds = [len({line["name"] for line in self._named_in(order, said)}) for order in fitting]
+            if kinds.count(max(kinds)) == 1 and max(kinds) > 1:
+                fitting = [fitting[kinds.index(max(kinds))]]
         if len(fitting) > 1:  # "my small T-shirt": the order whose line the words describe best, if one does
             scores = [resolve.best_named_score(order, said.text) for order in fitting]
             if scores.count(max(scores)) == 1:

@@ -73,7 +73,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
             r"|\b(change|modify|swap|upgrade)\b[^.?!]*\b(to|for) (the|a|an) (cheapest|least expensive|most "
             r"expensive|cheaper|pricier)\b"  # "change the Desk Lamp in order #W... for the cheapest Desk Lamp"
-            r"|(change|modify|upgrade|adjust) (the |my |all (of )?(the |my )?)?(pending )?"
+            r"|(change|modify|upgrade|adjust) (the |my |its |their |all (of )?(the |my )?)?(pending )?"
             r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b"
             r"(?! (my |the |our |a )?([a-z-]+ )?address\b))"  # "modify it to my default address": the address
         ),
@@ -199,7 +199,7 @@ def normalise_order_id(digits: str) -> str:
 
 # Where a message's next request starts: "cancel all pending orders and return the watch", ". Also exchange ...".
 NEXT_REQUEST = re.compile(
-    r"(?:(?<=[.!?])\s+|,?\s+(?:and|also|then|plus)\s+)(?:(?:and|also|then|i|i'd|i'?m)\s+)*"
+    r"(?:(?<=[.!?])\s+|,?\s+(?:and|plus)\s+|,\s+(?:also|then)\s+)(?:(?:and|also|then|i|i'd|i'?m)\s+)*"
     r"(?:(?:want|would like|like|need|wish|going)\s+to\s+)?"
     r"(?=(?:also\s+)?(?:return|exchange|cancel|modify|change|swap|adjust)\b)",
     re.I)
@@ -218,7 +218,9 @@ def split_requests(text: str) -> list[str]:
         intent = understand(piece).intent
         asked = ACTION_VERB.search(piece)  # "... sent an order to my son's address" describes; it asks nothing
         kind = intent.value if intent is not None and intent.value in ACTIONS and asked else None
-        if requests and (kind is None or kind == kinds[-1]):
+        if requests and kinds[-1] is None and kind is not None:
+            requests[-1], kinds[-1] = f"{requests[-1]} {piece}", kind  # the words before it lead up to it
+        elif requests and (kind is None or kind == kinds[-1]):
             requests[-1] = f"{requests[-1]} and {piece}"  # details of the request before, or more of the same
         else:
             requests.append(piece)

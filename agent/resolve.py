@@ -16,13 +16,24 @@ CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I)
 PRICIEST = re.compile(r"\b(most expensive|priciest|highest price)\b", re.I)
 
 
+# Words of product names too general to name a product alone.
+GENERIC_NAME_WORDS = {"electric", "digital", "mechanical", "wireless", "portable", "security", "running", "cycling",
+                      "bluetooth", "indoor", "outdoor", "action"}
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+# "the backpack I received with the vacuum cleaner": the vacuum cleaner says which order, it is not meant itself.
+RECEIVED_WITH = re.compile(r"\b(?:received|bought|ordered|got|came|arrived)\s+(?:together\s+)?with\s+(?:the|my|a|an)"
+                           r"\s+[\w -]+", re.I)
 
 
 def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[dict[str, Any]] | None:
     """The order's lines the customer means (several products may be named); None when none is (ask them)."""
     lines = order["items"]
+    text = RECEIVED_WITH.sub(" ", text)
     chosen = [line for line in lines if line["item_id"] in item_ids]
     if chosen:
         return chosen  # (ids of no line may be the new items: "modify the laptop to item 9844888101")
@@ -73,6 +84,8 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text)), default=0)
     if any(len(token) >= 4 and word.endswith(token) for word in head for token in _words(text)):
         word_score = 100  # "my watch" names a Wristwatch, "the shelf" a Bookshelf
+    if _words(line["name"]) - GENERIC_NAME_WORDS & {token for token in _words(text) if len(token) >= 6}:
+        word_score = 100  # "the jigsaw" names a Jigsaw Puzzle ("smart" names nothing)
     return max(name_score, word_score)
 
 

@@ -364,3 +364,21 @@ def test_the_order_sent_to_a_city_goes_to_the_default_address(chat) -> None:
 def test_my_cancelled_order_is_a_status_not_a_cancellation() -> None:
     assert understand("I want to get the tracking number of my cancelled order.").intent is Intent.ORDER_STATUS
     assert understand("I want my order cancelled").intent is Intent.CANCEL
+
+
+def test_items_named_together_find_their_order_and_a_companion_item_only_says_which(chat) -> None:
+    assert split_requests("I also want to change my pending order address to the default Chicago one, and change "
+                          "its item color to red.") == ["I also want to change my pending order address to the "
+                                                        "default Chicago one", "change its item color to red."]
+    chat("My email is lucas.brown9344@example.com.")
+    both = proposal(chat("I want to return the bookshelf and jigsaw I received in the same order."))
+    assert both is not None and "#W6239298" in both["summary"] and "Jigsaw Puzzle" in both["summary"]
+    chat("no")
+    backpack = proposal(chat("I want to return the backpack I received with the vacuum cleaner."))
+    assert backpack is not None and "Backpack" in backpack["summary"] and "Vacuum" not in backpack["summary"]
+    chat("no")
+    address = proposal(chat("I want to change my pending order address to the default Chicago one, and change its "
+                            "item color to red."))
+    assert address is not None and "#W4860251" in address["summary"]
+    color = proposal(chat("yes"))  # "its": the same order, the luggage set in red
+    assert color is not None and "#W4860251" in color["summary"] and "color: red" in color["summary"]
