@@ -81,10 +81,11 @@ TO_TARGET = re.compile(r"\bto (?:my|the|our)\b", re.I)
 PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
 CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
-ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)? my(?: (?:pending|delivered|received))? "
-                             r"(?!orders\b)[a-z-]+s\b", re.I)
+ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)?(?: my| the)?(?: (?:pending|delivered|received))? "
+                             r"(?!orders\b|items\b|things\b)[a-z-]+s\b", re.I)
 # "my laptop order", "my LA order": one order named, whose address is meant (even "... as in my orders profile").
-ONE_ORDER = re.compile(r"\b(my|the|this|that) [\w-]+ order\b|\border('s)? address\b", re.I)
+ONE_ORDER = re.compile(r"\b(my|the|this|that) [\w-]+ order\b|\border('s)? address\b"
+                       r"|\baddress (of|for|on) (the|my|this|that)( [\w-]+)? order\b", re.I)
 # The account's own address ("my saved address", "the address on file"), not an order's shipping address.
 PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
                              re.I)
@@ -808,6 +809,7 @@ class Turn:
         every_order = ALL_ORDERS.search(said.text)
         phrase = _new_address_phrase(said.text)
         changed = said.text.replace(phrase, " ") if phrase else said.text  # "to my default address" is the new one
+        changed = re.sub(r"\([^)]*\)", " ", changed)  # "(it's in my profile)" says where to look, not what changes
         profile = (PROFILE_ADDRESS.search(changed) and not said.order_ids
                    and (every_order or not ONE_ORDER.search(changed)))
         if profile and every_order:

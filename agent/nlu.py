@@ -73,6 +73,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
             r"|\b(change|modify|swap|upgrade)\b[^.?!]*\b(to|for) (the|a|an) (cheapest|least expensive|most "
             r"expensive|cheaper|pricier)\b"  # "change the Desk Lamp in order #W... for the cheapest Desk Lamp"
+            r"|(change|modify|upgrade|adjust) (the |my |its )?(pending )?order items? (to|for|into)\b"
             r"|(change|modify|upgrade|adjust) (the |my |its |their |all (of )?(the |my )?)?(pending )?"
             r"(?!([a-z-]+ )?(address|shipping|payment|order|mind)\b)[a-z-]+( [a-z-]+)? (to|for|into)\b"
             r"(?! (my |the |our |a )?([a-z-]+ )?address\b))"  # "modify it to my default address": the address

@@ -382,3 +382,11 @@ def test_items_named_together_find_their_order_and_a_companion_item_only_says_wh
     assert address is not None and "#W4860251" in address["summary"]
     color = proposal(chat("yes"))  # "its": the same order, the luggage set in red
     assert color is not None and "#W4860251" in color["summary"] and "color: red" in color["summary"]
+
+
+def test_all_named_items_across_orders_each_order_in_turn(chat) -> None:
+    chat("My email is lucas.brown9344@example.com.")
+    first = proposal(chat("I want to return all bookshelves and jigsaw puzzles I received in different orders."))
+    assert first is not None and "#W6239298" in first["summary"] and "Jigsaw Puzzle" in first["summary"]
+    second = proposal(chat("yes"))
+    assert second is not None and "#W8660475" in second["summary"] and "Bookshelf" in second["summary"]

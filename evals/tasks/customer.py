@@ -44,6 +44,7 @@ INSTRUCTED = re.compile(r"^if (?:the agent )?ask(?:s|ed) (?:you )?(?:for|about) 
 # "If the agent asks for confirmation, only exchange the desk lamp": what the customer says to the first proposal.
 AT_CONFIRMATION = re.compile(r"(?:^|\bbut )(?:if|when) the agent asks (?:you )?(?:for (?:final )?confirmation|to "
                              r"confirm)(?: before proceeding)?,\s*(?:do not say yes immediately, because )?"
+                             r"(?:(?:mention|say|tell (?:them|the agent)) that )?"
                              r"(?P<then>.+?)\.?$", re.I)
 # "If the agent asks for which laptop, it is 15-inch, 32GB", "... which vacuum cleaner, mention the robotic one".
 WHICH_ONE = re.compile(r"^if the agent asks (?:you )?(?:for )?which (?P<what>[\w -]+?),\s*(?:mention |say )?"
