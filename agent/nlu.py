@@ -68,7 +68,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (
         Intent.EXCHANGE,
         re.compile(
-            r"\b(exchange|swap|switch (it|the|to)|replace|different (size|colou?r|model|version|option)"
+            r"\b(exchange|swap|switch (it|to|the(?! (shipping|delivery|address|payment)))|replace"
+            r"|different (size|colou?r|model|version|option)"
             r"|(change|modify) (the |my )?(item|size|colou?r|option)"
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
             r"|\b(change|modify|swap|upgrade)\b[^.?!]*\b(to|for) (the|a|an) (cheapest|least expensive|most "

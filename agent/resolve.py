@@ -117,6 +117,9 @@ COMPARATIVES = [
 ]
 SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["portable", "medium", "large"],
           ["low", "medium", "high"], ["basic", "professional"]]
+# "the maximum zoom capacity", "the largest size": the variant highest (or lowest) on that option's scale.
+SUPERLATIVE = re.compile(r"\b(?:(maximum|max|highest|largest|biggest|most)|(minimum|min|lowest|smallest|least))"
+                         r"\s+([a-z]+)", re.I)
 NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
 PREFER = re.compile(r"\bprefer\s+([^.;()]+)", re.I)
 SAME = re.compile(r"\bsame ((?:[\w-]+)(?:(?:,|,? and|,? or) [\w-]+)*)", re.I)  # "the same material and color"
@@ -170,6 +173,22 @@ def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> int:
                        if str(value).lower() in {"none", "no"} and _words(key) & without)
 
 
+def _extreme(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """ "The maximum zoom": of the variants, the one ranking highest (or lowest) on the option the words name,
+    changing the fewest other options; None when no option is named so."""
+    for found in SUPERLATIVE.finditer(text):
+        key = next((k for k in current["options"] if fuzz.partial_ratio(found.group(3).lower(), k.lower()) >= 90),
+                   None)
+        ranked = [v for v in candidates if key and rank(str(v["options"].get(key, ""))) is not None]
+        if ranked:
+            sign = 1 if found.group(1) else -1
+            def order(v: dict[str, Any], key: str = key, sign: int = sign) -> tuple[float, int]:
+                changed = sum(1 for k, value in v["options"].items() if k != key and current["options"].get(k) != value)
+                return sign * (rank(str(v["options"][key])) or 0.0), -changed
+            return max(ranked, key=order)
+    return None
+
+
 def _kept_options(current: dict[str, Any], text: str) -> set[str]:
     """The options the customer wants unchanged: "the same size", "same material and color", "same v-neck"."""
     kept = set()
@@ -205,6 +224,9 @@ def replacement_variant(
         key = (_named_values(variant, asked, text) + fits, _preference(variant, text), -len(changed), -distance)
         scored.append((key, variant))
     scored.sort(key=lambda entry: entry[0], reverse=True)
+    extreme = _extreme(candidates, current, text)
+    if extreme is not None:
+        return extreme, alternatives
     by_price = CHEAPEST.search(text) or PRICIEST.search(text)
     if scored and by_price:
         # "the cheapest one in red": the lowest (or highest) price among the options that fit best what is named.

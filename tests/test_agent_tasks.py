@@ -390,3 +390,15 @@ def test_all_named_items_across_orders_each_order_in_turn(chat) -> None:
     assert first is not None and "#W6239298" in first["summary"] and "Jigsaw Puzzle" in first["summary"]
     second = proposal(chat("yes"))
     assert second is not None and "#W8660475" in second["summary"] and "Bookshelf" in second["summary"]
+
+
+def test_the_maximum_of_an_option_and_switching_the_shipping_address() -> None:
+    current = {"item_id": "1", "options": {"resolution": "24MP", "zoom": "3x", "storage": "SD card"}}
+    product = {"variants": {
+        key: {"item_id": key, "available": True, "price": 1.0, "options": options} for key, options in (
+            ("2", {"resolution": "30MP", "zoom": "5x", "storage": "CF card"}),
+            ("3", {"resolution": "30MP", "zoom": "10x", "storage": "SD card"}),
+            ("4", {"resolution": "24MP", "zoom": "5x", "storage": "SD card"}))}}
+    chosen, _ = resolve.replacement_variant(product, current, "a camera that has the maximum zoom capacity")
+    assert chosen is not None and chosen["item_id"] == "3"
+    assert understand("I intend to switch the shipping address to my new home").intent is Intent.CHANGE_ADDRESS
