@@ -53,6 +53,7 @@ CHATTER = re.compile(
     re.I,
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
+PAYMENT_WORDS = re.compile(r"\b(pay ?pal|gift ?card|credit|debit|card|visa|mastercard|amex)\b", re.I)
 # "Only exchange the desk lamp", "just the watch" in answer to a proposal for several items: the proposal, narrowed.
 ONLY = re.compile(r"\b(only|just)\b", re.I)
 NARROWABLE = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
@@ -238,9 +239,9 @@ class Turn:
         if self.state.pending:
             if said.yes and not self._names_something_else(said):
                 return self.execute_pending()
-            narrowed = self._narrowed(said)
-            if narrowed is not None:
-                return narrowed
+            revised = self._revised(said)
+            if revised is not None:
+                return revised
             if said.no:
                 self._forget_request()
                 return Outcome(say("declined"), gist="the customer declined")
@@ -303,23 +304,31 @@ class Turn:
             gist="asking the customer to confirm an action",
         )
 
-    def _narrowed(self, said: Understanding) -> Outcome | None:
-        """The proposal again, for only the items the customer now names of those it covered; None when the message
-        does not narrow it. The request is re-read whole, so each kept item keeps the words that chose its variant."""
+    def _revised(self, said: Understanding) -> Outcome | None:
+        """The proposal again, changed as the customer's answer says: for only the items it now names of those
+        it covered ("only exchange the desk lamp"), or paid with the method it names ("use my PayPal for any
+        additional payment"); None when the message changes neither. The request is re-read whole, so each kept
+        item keeps the words that chose its variant."""
         pending = self.state.pending or {}
-        proposed = pending.get("arguments", {}).get("item_ids", [])
-        if pending.get("tool") not in NARROWABLE or not ONLY.search(said.text) or len(set(proposed)) < 2:
+        arguments = pending.get("arguments", {})
+        proposed = arguments.get("item_ids", [])
+        if pending.get("tool") not in NARROWABLE:
             return None
-        order = self.output("get_order_details", order_id=pending["arguments"]["order_id"])
-        lines = [line for line in (order or {}).get("items", []) if line["item_id"] in proposed]
-        named = resolve.named_lines({"items": lines}, said.text)
-        if not named or len(named) == len(lines):
+        keep: set[str] = set()
+        if ONLY.search(said.text) and len(set(proposed)) > 1:
+            order = self.output("get_order_details", order_id=arguments["order_id"])
+            lines = [line for line in (order or {}).get("items", []) if line["item_id"] in proposed]
+            named = resolve.named_lines({"items": lines}, said.text)
+            keep = {line["item_id"] for line in named} if 0 < len(named) < len(lines) else set()
+        method = None
+        if PAYMENT_WORDS.search(said.text) and (user := self.user()) is not None:
+            method = resolve.payment_method(user, said.text)
+        if not keep and (method is None or method["id"] == arguments.get("payment_method_id")):
             return None
         self.state.pending = None
-        self.keep_only = {line["item_id"] for line in named}
-        # The new words first: "only the backpack, and use PayPal" may change the payment too.
-        request = replace(understand(f"{said.text}\n{self.state.request}"),
-                          order_ids=[pending["arguments"]["order_id"]], item_ids=list(proposed))
+        self.keep_only = keep
+        request = replace(understand(f"{said.text}\n{self.state.request}"),  # the new words first
+                          order_ids=[arguments["order_id"]], item_ids=list(proposed))
         intent = NARROWABLE[pending["tool"]]
         outcome = self.FLOWS[intent](self, request)
         self.state.intent = intent.value if outcome.asks else None

@@ -402,3 +402,11 @@ def test_the_maximum_of_an_option_and_switching_the_shipping_address() -> None:
     chosen, _ = resolve.replacement_variant(product, current, "a camera that has the maximum zoom capacity")
     assert chosen is not None and chosen["item_id"] == "3"
     assert understand("I intend to switch the shipping address to my new home").intent is Intent.CHANGE_ADDRESS
+
+
+def test_a_payment_method_named_at_the_confirmation_revises_the_proposal(chat) -> None:
+    chat("I want to exchange my digital camera for the one with the maximum zoom.")
+    first = proposal(chat("My name is Sofia Li and my zip code is 78260."))
+    assert first is not None and "zoom: 10x" in first["summary"] and "paypal" not in first["summary"].lower()
+    revised = proposal(chat("I want to use my PayPal account for any additional payment."))
+    assert revised is not None and "zoom: 10x" in revised["summary"] and "paypal" in revised["summary"].lower()

@@ -272,3 +272,16 @@ def test_a_yes_to_each_new_proposal_is_not_going_in_circles() -> None:
     customer.opening()
     customer._confirmed_once = True  # the scenario's words for the first proposal are tested above
     assert [customer.reply(CONFIRM) for _ in range(3)] == ["Yes, please go ahead."] * 3
+
+
+def test_a_proposal_settled_another_way_than_the_scenario_wants_is_corrected_once() -> None:
+    scenario = Scenario(reason_for_call="You want to exchange your camera. You want to use your PayPal account for "
+                        "any additional payment.", known_info="", unknown_info="")
+    customer = ScriptedCustomer(scenario)
+    customer.opening()
+    card = "To confirm: exchange Camera. The difference is charged to mastercard card ending 8484.\nShall I go ahead?"
+    assert customer.reply(card) == "I want to use my PayPal account for any additional payment."
+    assert customer.reply(card) == "Yes, please go ahead."  # said once: the agent may not offer it
+    paypal = ScriptedCustomer(scenario)
+    paypal.opening()
+    assert paypal.reply("To confirm: exchange Camera, charged to paypal.\nShall I go ahead?") == "Yes, please go ahead."

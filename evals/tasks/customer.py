@@ -49,6 +49,7 @@ AT_CONFIRMATION = re.compile(r"(?:^|\bbut )(?:if|when) the agent asks (?:you )?(
 # "If the agent asks for which laptop, it is 15-inch, 32GB", "... which vacuum cleaner, mention the robotic one".
 WHICH_ONE = re.compile(r"^if the agent asks (?:you )?(?:for )?which (?P<what>[\w -]+?),\s*(?:mention |say )?"
                        r"(?P<answer>.+?)\.?$", re.I)
+METHOD_NAMES = re.compile(r"\b(pay ?pal|gift ?card|credit card)\b", re.I)
 # Words of a scenario's instruction that name no thing the proposal could be about.
 GENERIC_WORDS = {"only", "also", "just", "change", "mind", "using", "decide", "want", "wants", "exchange", "return",
                  "modify", "cancel", "keep", "with", "that", "this", "them", "then", "instead", "would", "like",
@@ -177,6 +178,7 @@ class ScriptedCustomer:
     _last_said: str = ""
     _repeats: int = 0
     _confirmed_once: bool = False
+    _objected: set[str] = field(default_factory=set)  # payment wishes already raised against a proposal
 
     def __post_init__(self) -> None:
         self.identity = Identity.from_known_info(self.scenario.known_info)
@@ -210,7 +212,7 @@ class ScriptedCustomer:
 
     def _answer(self, move: AgentMove, agent_text: str) -> str | None:
         if move is AgentMove.CONFIRM:
-            return self._first_confirmation(agent_text) or "Yes, please go ahead."
+            return self._first_confirmation(agent_text) or self._other_method(agent_text) or "Yes, please go ahead."
         if move is AgentMove.IDENTITY:
             return self._identify(agent_text)
         if move is AgentMove.ZIP:
@@ -266,6 +268,19 @@ class ScriptedCustomer:
             if found and (topic in found["what"].lower() or TOPICS[topic].search(found["what"])):
                 return first_person(found["answer"]).rstrip(".") + "."
         return None
+
+    def _other_method(self, agent_text: str) -> str | None:
+        """The scenario's payment wish, when the proposal settles the money with another method (once)."""
+        wish = self._about("payment")
+        wanted = METHOD_NAMES.findall(wish or "")
+        if not wish or wish in self._objected or not wanted:
+            return None
+        shown = agent_text.lower().replace(" ", "")
+        if any(name.lower().replace(" ", "") in shown or (name.lower() == "credit card" and "cardending" in shown)
+               for name in wanted):  # the proposal already uses it ("mastercard card ending 1276" is a credit card)
+            return None
+        self._objected.add(wish)
+        return wish
 
     def _which_one(self, agent_text: str) -> str | None:
         """The scenario's answer to "which one do you mean?" about a thing the agent's question names."""
