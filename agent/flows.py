@@ -64,6 +64,10 @@ OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) ord
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
+ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]*\b(sent|shipped|going)\b", re.I)
+# "my daughter's address": the address of the order the customer is talking about (one they sent to that person).
+SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?|kid|"
+                              r"brother|sister)'s (address|place|home)\b", re.I)
 # "... and change its item color to red": the same order as the request before.
 REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
@@ -439,10 +443,16 @@ class Turn:
             return self.failed()
         if not user["orders"]:
             return Outcome(say("no_orders"), gist="no orders")
-        if len(user["orders"]) == 1 and self.state.intent in {None, Intent.ORDER_STATUS, Intent.ARRIVAL}:
-            self.state.order_id = user["orders"][0]
-            return self.FLOWS[Intent(self.state.intent or Intent.ORDER_STATUS)](self, said)
+        if self.state.intent in {None, Intent.ORDER_STATUS, Intent.ARRIVAL}:
+            live = user["orders"] if len(user["orders"]) == 1 else self._not_cancelled(user["orders"])
+            if len(live) == 1:  # the one order (or the one not cancelled) the question is about
+                self.state.order_id = live[0]
+                return self.FLOWS[Intent(self.state.intent or Intent.ORDER_STATUS)](self, said)
         return ask("ask_order", orders=", ".join(user["orders"]), gist="asking which order")
+
+    def _not_cancelled(self, order_ids: list[str]) -> list[str]:
+        return [order_id for order_id in order_ids
+                if (order := self.output("get_order_details", order_id=order_id)) and order["status"] != "cancelled"]
 
     def order(self, said: Understanding) -> dict[str, Any] | Outcome:
         """The order under discussion, fetched now; or what to ask to find out which one."""
@@ -641,6 +651,8 @@ class Turn:
         tracking = say("tracking", tracking_ids=", ".join(tracking_ids)) if tracking_ids else ""
         items = lines_text(order["items"])
         paid = [p["amount"] for p in order["payment_history"] if p["transaction_type"] == "payment"]
+        if ADDRESS_ASKED.search(said.text):  # "which address the order was sent to"
+            tracking = say("order_sent_to", address=address_text(order["address"])) + tracking
         body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking,
                    paid=say("order_paid", amount=self.total(paid)) if paid else "")
         return Outcome(body, gist="the order's status")
@@ -843,6 +855,9 @@ class Turn:
             order = self.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
             return order["address"] if order else None
         phrase = _new_address_phrase(said.text)
+        if SOMEONES_ADDRESS.search(phrase) and self.state.order_id:  # "to my daughter's address": her order's
+            order = self.output("get_order_details", order_id=self.state.order_id)
+            return order["address"] if order else None
         on_file = ON_FILE.search(phrase)
         if not on_file and not _names_a_place(phrase, "address|home|place|one"):
             return None  # no city named: nothing to look up

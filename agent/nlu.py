@@ -82,7 +82,9 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     ),
     (Intent.ARRIVAL, ARRIVAL_PATTERN),
     # "my email address" is an identity detail, not a shipping address.
-    (Intent.CHANGE_ADDRESS, re.compile(r"\b((?<!email )(?<!e-mail )address|ship(ping)? to|deliver(y)? to|moved)\b")),
+    # "which address the order was sent to" asks about the order, it changes nothing.
+    (Intent.CHANGE_ADDRESS, re.compile(r"\b((?<!email )(?<!e-mail )(?<!which )(?<!what )address|ship(ping)? to"
+                                       r"|deliver(y)? to|moved)\b")),
     (
         Intent.CHANGE_PAYMENT,
         re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card))"),

@@ -410,3 +410,14 @@ def test_a_payment_method_named_at_the_confirmation_revises_the_proposal(chat) -
     assert first is not None and "zoom: 10x" in first["summary"] and "paypal" not in first["summary"].lower()
     revised = proposal(chat("I want to use my PayPal account for any additional payment."))
     assert revised is not None and "zoom: 10x" in revised["summary"] and "paypal" in revised["summary"].lower()
+
+
+def test_where_an_order_went_and_a_relatives_address_from_it(chat) -> None:
+    assert understand("I want to know which address the order was sent to").intent is Intent.ORDER_STATUS
+    chat("My name is Lucas Santos and my zip code is 80239.")
+    status = reply(chat("I want to know which address the order was sent to, and the tracking number."))
+    # The one order not cancelled, and where it went.
+    assert status.startswith("Order #W7895761 is") and "It was sent to 943 Maple Drive, Suite 356, Chicago" in status
+    found = proposal(chat("I want to change my default address to my daughter's address."))
+    assert found is not None and found["action"] == "modify_user_address"
+    assert "943 Maple Drive, Suite 356, Chicago, IL 60621" in found["summary"]
