@@ -763,6 +763,8 @@ class Turn:
             return order
         if order["status"] not in {"pending", "delivered"}:
             return Outcome(say("not_delivered", order_id=order["order_id"], status=order["status"], action="exchanged"))
+        if order["status"] == "pending" and (first := self._order_change_first(order)) is not None:
+            return first
         lines = resolve.order_lines(order, said.text, said.item_ids)
         if lines is None or (len(lines) > 1 and EVERYTHING.search(said.text)):
             return self._ask_items(order)
@@ -799,6 +801,21 @@ class Turn:
         }
         tool = "modify_pending_order_items" if pending else "exchange_delivered_order_items"
         return self.propose(tool, arguments, summary)
+
+    def _order_change_first(self, order: dict[str, Any]) -> Outcome | None:
+        """A pending order's items can be changed only once and nothing else after (policy): when the customer's
+        message also asks to change its address or payment, that comes first and the item change after it."""
+        index = next((i for i, text in enumerate(self.state.queued)
+                      if understand(text).intent in {Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT}), None)
+        if index is None:
+            return None
+        text = self.state.queued.pop(index)
+        self.state.queued.insert(0, self.state.request)
+        said = understand(text)
+        assert said.intent is not None
+        self.state.intent, self.state.request, self.state.order_id = said.intent.value, text, order["order_id"]
+        first = self.FLOWS[said.intent](self, replace(said, order_ids=said.order_ids or [order["order_id"]]))
+        return replace(first, body=f"{say('order_change_first')} {first.body}")
 
     def _replacement(self, line: dict[str, Any], clause: str) -> dict[str, Any] | Outcome:
         """The variant of the line's product that the customer's words ask for, or the question to ask them."""

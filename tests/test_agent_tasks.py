@@ -421,3 +421,13 @@ def test_where_an_order_went_and_a_relatives_address_from_it(chat) -> None:
     found = proposal(chat("I want to change my default address to my daughter's address."))
     assert found is not None and found["action"] == "modify_user_address"
     assert "943 Maple Drive, Suite 356, Chicago, IL 60621" in found["summary"]
+
+
+def test_an_address_change_goes_before_the_item_change_that_locks_the_order(chat) -> None:
+    chat("My email is lucas.brown9344@example.com.")
+    address = proposal(chat("I also want to change my pending order item to red, and change the address of the "
+                            "order to my default Chicago home (it's in my profile)."))
+    assert address is not None and address["action"] == "modify_pending_order_address"
+    assert "#W4860251" in address["summary"] and "921 Park Avenue" in address["summary"]
+    items = proposal(chat("yes"))
+    assert items is not None and items["action"] == "modify_pending_order_items" and "color: red" in items["summary"]
