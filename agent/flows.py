@@ -140,6 +140,15 @@ def _names_city(text: str, city: str) -> bool:
     return bool(city) and (re.search(rf"\b{re.escape(city.lower())}\b", lowered) is not None or city.lower() in aliased)
 
 
+def _other_card(user: dict[str, Any], arguments: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """ "I'd prefer the other card": the customer's one other credit card than the proposal's."""
+    if not re.search(r"\b(other|another|different) (credit )?card\b", text, re.I):
+        return None
+    others = [m for m in user["payment_methods"].values()
+              if m["source"] == "credit_card" and m["id"] != arguments.get("payment_method_id")]
+    return others[0] if len(others) == 1 else None
+
+
 def _refunded(tool: str, order: dict[str, Any]) -> float:
     """What a finished action refunds: a cancelled order's refund, or the returned items' prices."""
     if tool == "cancel_pending_order":
@@ -326,7 +335,7 @@ class Turn:
             keep = {line["item_id"] for line in named} if 0 < len(named) < len(lines) else set()
         method = None
         if PAYMENT_WORDS.search(said.text) and (user := self.user()) is not None:
-            method = resolve.payment_method(user, said.text)
+            method = resolve.payment_method(user, said.text) or _other_card(user, arguments, said.text)
         if not keep and (method is None or method["id"] == arguments.get("payment_method_id")):
             return None
         self.state.pending = None

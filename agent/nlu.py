@@ -63,7 +63,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (Intent.CANCEL, re.compile(r"\b(?<!my )(?<!the )(?<!a )cancel(?!l?ing|l?ation polic)")),  # not "my cancelled order"
     (
         Intent.RETURN,
-        re.compile(r"\b(return|refund)(?!s? polic|s? window|able)|\bsend (it|them|this|these) back|money back"),
+        re.compile(r"\b(return|refund)(?!s? polic|s? window|able| method)|\bsend (it|them|this|these) back"
+                   r"|money back"),  # "as payment or refund method" names a method, not a return
     ),
     (
         Intent.EXCHANGE,

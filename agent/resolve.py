@@ -81,7 +81,8 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     a "Mechanical Keyboard"; "smart" names nothing)."""
     name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
     head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
-    word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text)), default=0)
+    word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text) if len(token) > 2),
+                     default=0)  # ("be" is no "bed")
     if any(len(token) >= 4 and word.endswith(token) for word in head for token in _words(text)):
         word_score = 100  # "my watch" names a Wristwatch, "the shelf" a Bookshelf
     if _words(line["name"]) - GENERIC_NAME_WORDS & {token for token in _words(text) if len(token) >= 6}:
@@ -114,7 +115,14 @@ COMPARATIVES = [
     (re.compile(r"\b(smaller|less capacity)\b", re.I), ("size", "capacity", "length", "weight"), -1),
     (re.compile(r"\b(bigger|larger|more capacity)\b", re.I), ("size", "capacity", "length", "weight"), 1),
     (re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), ("zoom",), 1),
+    (re.compile(r"\b(lower|less) resolution\b", re.I), ("resolution",), -1),
+    (re.compile(r"\b(higher|more) resolution\b", re.I), ("resolution",), 1),
 ]
+# "1000 more pieces", "500 pieces less": the option's number moved by that much.
+BY_AMOUNT = re.compile(r"\b(\d+)\s+(?:(more|fewer|less)\s+([a-z]+)|([a-z]+)\s+(more|fewer|less))\b", re.I)
+# "without changing the other options": every option the words do not ask to change stays.
+OTHERS_KEPT = re.compile(r"\b(without changing|keep(ing)?|same)\b[^.;]*\b(other|rest of the) (options|specs|"
+                         r"specifications|features)\b|\beverything else the same\b", re.I)
 SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["portable", "medium", "large"],
           ["low", "medium", "high"], ["basic", "professional"]]
 # "the maximum zoom capacity", "the largest size": the variant highest (or lowest) on that option's scale.
@@ -159,8 +167,9 @@ def _preference(variant: dict[str, Any], text: str) -> int:
     best = 0
     for found in PREFER.finditer(text):
         ranked = [part for part in re.split(r">|\bover\b|\bthan\b|\bto\b|,|\band\b", found.group(1)) if part.strip()]
+        values = {word.rstrip("s") for word in _words(" ".join(map(str, variant["options"].values())))}
         for position, part in enumerate(ranked):
-            if _words(part) & _words(" ".join(map(str, variant["options"].values()))):
+            if {word.rstrip("s") for word in _words(part)} & values:  # "animal" ranks the "animals" theme
                 best = max(best, len(ranked) - position)
     return best
 
@@ -189,6 +198,19 @@ def _extreme(candidates: list[dict[str, Any]], current: dict[str, Any], text: st
     return None
 
 
+def _moved_by_amount(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """ "1000 more pieces": the variants whose option of that name is the current value moved by the amount."""
+    for found in BY_AMOUNT.finditer(text):
+        amount = float(found.group(1))
+        word = (found.group(3) or found.group(4)).lower()
+        sign = 1 if (found.group(2) or found.group(5)).lower() == "more" else -1
+        key = next((k for k in current["options"] if fuzz.partial_ratio(word.rstrip("s"), k.lower()) >= 90), None)
+        old = rank(str(current["options"].get(key, ""))) if key else None
+        if key and old is not None:
+            return [v for v in candidates if rank(str(v["options"].get(key, ""))) == old + sign * amount]
+    return candidates
+
+
 def _kept_options(current: dict[str, Any], text: str) -> set[str]:
     """The options the customer wants unchanged: "the same size", "same material and color", "same v-neck"."""
     kept = set()
@@ -215,6 +237,14 @@ def replacement_variant(
         return named[0], alternatives
     kept = _kept_options(current, text)
     candidates = [v for v in alternatives if all(v["options"].get(k) == current["options"][k] for k in kept)]
+    moved_by = _moved_by_amount(candidates, current, text)
+    constrained = moved_by is not candidates  # "1000 more pieces" fixed the option: the rest may rank
+    candidates = moved_by
+    if OTHERS_KEPT.search(text):  # only the options the comparatives are about may change
+        moved = {key for pattern, keys, _ in COMPARATIVES if pattern.search(text)
+                 for key in current["options"] if any(k in key.lower() for k in keys)}
+        candidates = [v for v in candidates
+                      if all(v["options"].get(k) == value for k, value in current["options"].items() if k not in moved)]
     # Values a "prefer A > B" list names rank the variants (_preference); they are not all asked for at once.
     asked = _words(PREFER.sub(" ", text)) - _words(" ".join(map(str, current["options"].values())))
     scored = []
@@ -233,7 +263,7 @@ def replacement_variant(
         fitting = [variant for key, variant in scored if key[0] == scored[0][0][0]]
         pick = min if CHEAPEST.search(text) else max
         return pick(fitting, key=lambda variant: variant["price"]), alternatives
-    if scored and scored[0][0][0] > 0 and (len(scored) == 1 or scored[0][0] != scored[1][0]):
+    if scored and (scored[0][0][0] > 0 or constrained) and (len(scored) == 1 or scored[0][0] != scored[1][0]):
         return scored[0][1], alternatives
     return None, alternatives
 

@@ -49,6 +49,7 @@ AT_CONFIRMATION = re.compile(r"(?:^|\bbut )(?:if|when) the agent asks (?:you )?(
 # "If the agent asks for which laptop, it is 15-inch, 32GB", "... which vacuum cleaner, mention the robotic one".
 WHICH_ONE = re.compile(r"^if the agent asks (?:you )?(?:for )?which (?P<what>[\w -]+?),\s*(?:mention |say )?"
                        r"(?P<answer>.+?)\.?$", re.I)
+TOGETHER = re.compile(r"[^.]*\bmention (?:these|them|both)(?: things)? (?:at the same time|together)[^.]*\.?", re.I)
 METHOD_NAMES = re.compile(r"\b(pay ?pal|gift ?card|credit card)\b", re.I)
 # Words of a scenario's instruction that name no thing the proposal could be about.
 GENERIC_WORDS = {"only", "also", "just", "change", "mind", "using", "decide", "want", "wants", "exchange", "return",
@@ -182,7 +183,14 @@ class ScriptedCustomer:
 
     def __post_init__(self) -> None:
         self.identity = Identity.from_known_info(self.scenario.known_info)
-        self.requests = spoken_sentences(self.scenario.reason_for_call) or ["I have a question about my order."]
+        reason = self.scenario.reason_for_call
+        together = TOGETHER.search(reason)
+        if together:  # "Make sure you mention these at the same time": the sentences before it, said as one
+            before = spoken_sentences(reason[:together.start()])
+            self.requests = [" ".join(before), *spoken_sentences(reason[together.end():])] if before else []
+        else:
+            self.requests = spoken_sentences(reason)
+        self.requests = self.requests or ["I have a question about my order."]
 
     # --- the conversation ------------------------------------------------------------------------------------
 
