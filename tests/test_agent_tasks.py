@@ -431,3 +431,23 @@ def test_an_address_change_goes_before_the_item_change_that_locks_the_order(chat
     assert "#W4860251" in address["summary"] and "921 Park Avenue" in address["summary"]
     items = proposal(chat("yes"))
     assert items is not None and items["action"] == "modify_pending_order_items" and "color: red" in items["summary"]
+
+
+def test_an_option_moved_by_an_amount_and_the_other_options_kept() -> None:
+    jigsaw = {"item_id": "1", "options": {"pieces": "500", "theme": "art", "difficulty level": "intermediate"}}
+    jigsaws = {"variants": {key: {"item_id": key, "available": True, "price": 1.0, "options": options}
+                            for key, options in (
+        ("2", {"pieces": "1500", "theme": "art", "difficulty level": "intermediate"}),
+        ("3", {"pieces": "1500", "theme": "animals", "difficulty level": "intermediate"}),
+        ("4", {"pieces": "1000", "theme": "animals", "difficulty level": "intermediate"}))}}
+    chosen, _ = resolve.replacement_variant(jigsaws, jigsaw, "the same difficulty, but 1000 more pieces, and I "
+                                                             "prefer animal than art theme")
+    assert chosen is not None and chosen["item_id"] == "3"
+    camera = {"item_id": "1", "options": {"resolution": "24MP", "zoom": "3x", "storage": "SD card"}}
+    cameras = {"variants": {key: {"item_id": key, "available": True, "price": 1.0, "options": options}
+                            for key, options in (("2", {"resolution": "20MP", "zoom": "5x", "storage": "SD card"}),
+                                                 ("3", {"resolution": "20MP", "zoom": "3x", "storage": "SD card"}))}}
+    chosen, _ = resolve.replacement_variant(cameras, camera, "a slightly lower resolution, without changing the "
+                                                             "other options")
+    assert chosen is not None and chosen["item_id"] == "3"
+    assert understand("I'd prefer the visa card as payment or refund method").intent is not Intent.RETURN

@@ -285,3 +285,13 @@ def test_a_proposal_settled_another_way_than_the_scenario_wants_is_corrected_onc
     paypal = ScriptedCustomer(scenario)
     paypal.opening()
     assert paypal.reply("To confirm: exchange Camera, charged to paypal.\nShall I go ahead?") == "Yes, please go ahead."
+
+
+def test_sentences_the_scenario_wants_said_together_are_one_message() -> None:
+    scenario = Scenario(reason_for_call="You want to exchange your bicycle for a larger one. The jigsaw in the same "
+                        "order also needs to be exchanged. Make sure you mention these at the same time. Lastly, you "
+                        "want to cancel the skateboard.", known_info="", unknown_info="")
+    customer = ScriptedCustomer(scenario)
+    assert customer.opening() == ("I want to exchange my bicycle for a larger one. The jigsaw in the same order also "
+                                  "needs to be exchanged.")
+    assert customer.requests[1] == "Lastly, I want to cancel the skateboard."
