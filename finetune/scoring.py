@@ -63,7 +63,7 @@ def same_arguments(predicted: dict[str, Any], gold: dict[str, Any]) -> bool:
 
 
 def conversation_text(messages: list[dict[str, str]]) -> str:
-    return " ".join(m["content"] for m in messages[1:]).casefold()
+    return " ".join(m["content"] for m in messages).casefold()  # the protocol names no ids; the state lines do
 
 
 def violations(call: toolcall.ToolCall, messages: list[dict[str, str]]) -> int:
@@ -87,7 +87,7 @@ def _unsupported(key: str, value: str, text: str, verified: str | None) -> bool:
 
 def grounded(call: toolcall.ToolCall, messages: list[dict[str, str]]) -> bool:
     """Every string argument appears in the conversation (enum values, such as a cancel reason, excepted)."""
-    text = conversation_text(messages) + " " + messages[0]["content"].casefold()
+    text = conversation_text(messages)
     for key, value in call.arguments.items():
         if key == "reason" or not isinstance(value, str):
             continue

@@ -123,6 +123,9 @@ def test_scoring_by_hand() -> None:
     assert violations(good, messages) == 0 and grounded(good, messages)
     assert violations(invented, messages) == 1 and not grounded(invented, messages)
     assert violations(other_user, messages) == 1
+    with_state = toolcall.messages([], "do it", list_tools=False, request="Open request (cancel): cancel it (order "
+                                   "#W2611340)")  # the dialogue state's order is part of the conversation
+    assert violations(toolcall.ToolCall("cancel_pending_order", {"order_id": "#W2611340"}), with_state) == 0
     assert same_arguments({"query": "Red  Shoes", "max_price": 50.0}, {"query": "red shoes", "max_price": 50})
     assert not same_arguments({"query": "red shoes"}, {"query": "red shoes", "max_price": 50})
 
