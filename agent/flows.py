@@ -68,6 +68,12 @@ ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]*\b(sent|sh
 # "my daughter's address": the address of the order the customer is talking about (one they sent to that person).
 SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?|kid|"
                               r"brother|sister)'s (address|place|home)\b", re.I)
+# "bought a luggage set sent to this new address", "bought a tablet sent to there": the new address is that order's.
+MOVED_TO = re.compile(r"\b(?:bought|ordered|got) (?:a |an |the |my )?(?P<item>[\w -]+?) (?:sent|shipped|delivered) "
+                      r"(?:to )?(?:there|(?:this|the|my|that) new (?:address|home|house|place))\b", re.I)
+NEW_HOME = re.compile(r"\b(?:the|my|this) new (?:home|house|address|place)\b", re.I)
+# "... my wrong order address to the new home, and also my user default address": both.
+ALSO_ACCOUNT = re.compile(r"\b(also|along with|as well as)\b[^.]*\b(default|profile|account|saved)\b", re.I)
 # "... and change its item color to red": the same order as the request before.
 REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
@@ -117,6 +123,11 @@ NEEDS_ACCOUNT = {
 
 RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
+
+
+def _same_address(a: dict[str, str], b: dict[str, str]) -> bool:
+    keys = ("address1", "address2", "city", "state", "zip")
+    return all(str(a.get(k, "")).strip().lower() == str(b.get(k, "")).strip().lower() for k in keys)
 
 
 def _names_a_place(text: str, nouns: str) -> bool:
@@ -300,6 +311,8 @@ class Turn:
         outcome = self.FLOWS[intent](self, said)
         # Keep the request open only while the agent is asking something to complete it.
         self.state.intent = intent.value if outcome.asks else None
+        if self.state.batch is not None and not self.state.batch["order_ids"] and not self.state.pending:
+            self.state.batch = None  # its last order needed no change: the batch is over
         return self._take_up_queued(outcome)
 
     def _forget_request(self) -> None:
@@ -857,18 +870,27 @@ class Turn:
         phrase = _new_address_phrase(said.text)
         changed = said.text.replace(phrase, " ") if phrase else said.text  # "to my default address" is the new one
         changed = re.sub(r"\([^)]*\)", " ", changed)  # "(it's in my profile)" says where to look, not what changes
-        profile = (PROFILE_ADDRESS.search(changed) and not said.order_ids
-                   and (every_order or not ONE_ORDER.search(changed)))
-        if profile and every_order:
-            if self.state.batch is None:
+        profile = PROFILE_ADDRESS.search(changed) and not said.order_ids
+        one_order = ONE_ORDER.search(changed)
+        if profile and (every_order or (one_order and ALSO_ACCOUNT.search(changed))):
+            if self.state.batch is None and not self.state.pending:
                 # "all my pending orders' address ..., along with my default address": the orders, then the account.
                 self.state.queued.insert(0, f"change my default address to {address_text(address)}")
-        elif profile:
+        elif profile and not one_order:
             summary = say("confirm_user_address", address=address_text(address))
             return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **address}, summary)
         order = self.order_in(said, "pending", "changed")
         if isinstance(order, Outcome):
             return order
+        if _same_address(order["address"], address) and not said.order_ids:
+            # "the order I sent to my new address" is not the one to change: the one pending order sent elsewhere.
+            others = [o for o in self._customer_orders()
+                      if o["status"] == "pending" and not _same_address(o["address"], address)]
+            if len(others) != 1:
+                return Outcome(say("address_already", order_id=order["order_id"], address=address_text(address)),
+                               gist="the order already ships there")
+            order = others[0]
+            self.state.order_id = order["order_id"]
         summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
         return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
 
@@ -880,7 +902,16 @@ class Turn:
         if same_as:  # "the same as order #W8277957"
             order = self.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
             return order["address"] if order else None
+        moved_to = MOVED_TO.search(said.text)
+        if moved_to:  # "I moved ... and bought a luggage set sent to this new address": that order's address
+            named = [o for o in self._customer_orders()
+                     if resolve.named_lines(o, moved_to.group("item") or moved_to.group("item2") or "")]
+            if len(named) == 1:
+                self.state.new_address = named[0]["address"]
+                return named[0]["address"]
         phrase = _new_address_phrase(said.text)
+        if self.state.new_address and NEW_HOME.search(said.text):  # "... to the new home" described before
+            return self.state.new_address
         if SOMEONES_ADDRESS.search(phrase) and self.state.order_id:  # "to my daughter's address": her order's
             order = self.output("get_order_details", order_id=self.state.order_id)
             return order["address"] if order else None

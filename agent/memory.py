@@ -48,6 +48,7 @@ class DialogueState:
     request: str = ""  # the customer's words for that request, with their answers to the agent's questions
     batch: dict[str, Any] | None = None  # {"intent", "order_ids"}: orders a request for "all my orders" still covers
     queued: list[str] = field(default_factory=list)  # the message's further requests, taken up in turn
+    new_address: dict[str, str] | None = None  # a new address the customer described (looked up), for "the new home"
     refunds: list[float] | None = None  # what this request's actions refund, when the customer asked for the total
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False

@@ -81,13 +81,19 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     a "Mechanical Keyboard"; "smart" names nothing)."""
     name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
     head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
-    word_score = max((fuzz.ratio(word, token) for word in head for token in _words(text) if len(token) > 2),
-                     default=0)  # ("be" is no "bed")
+    word_score = max((_word_score(word, token) for word in head for token in _words(text)), default=0)
     if any(len(token) >= 4 and word.endswith(token) for word in head for token in _words(text)):
         word_score = 100  # "my watch" names a Wristwatch, "the shelf" a Bookshelf
     if _words(line["name"]) - GENERIC_NAME_WORDS & {token for token in _words(text) if len(token) >= 6}:
         word_score = 100  # "the jigsaw" names a Jigsaw Puzzle ("smart" names nothing)
     return max(name_score, word_score)
+
+
+def _word_score(word: str, token: str) -> float:
+    """A typo-tolerant match of a name's word, exact for short words ("sent" is no "set", "be" no "bed")."""
+    if len(word) <= 4:
+        return 100.0 if token in {word, word + "s"} else 0.0
+    return fuzz.ratio(word, token)
 
 
 SIZE_LETTERS = {"small": "s", "medium": "m", "large": "l"}  # "the small T-shirt" is the one in size S
