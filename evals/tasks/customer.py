@@ -284,6 +284,8 @@ class ScriptedCustomer:
         if not wish or wish in self._objected or not wanted:
             return None
         shown = agent_text.lower().replace(" ", "")
+        if not re.search(r"paypal|giftcard|cardending|creditcard", shown):
+            return None  # the proposal settles no money with a method
         if any(name.lower().replace(" ", "") in shown or (name.lower() == "credit card" and "cardending" in shown)
                for name in wanted):  # the proposal already uses it ("mastercard card ending 1276" is a credit card)
             return None
