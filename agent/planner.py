@@ -8,6 +8,7 @@ own data, confirmation), which the model cannot skip.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -50,6 +51,9 @@ ROUTED = {
 OFFERED = ("search_products", "get_product_details", "list_all_product_types", "calculate", "transfer_to_human_agents")
 
 
+AFTER_SALES = re.compile(r"\bi (received|got|bought|ordered|purchased)\b|\bmy (order|package|delivery)\b", re.I)
+
+
 class ModelPlanner:
     def __init__(self, model: ChatModel, runner: ToolRunner, *, max_tokens: int = 96) -> None:
         self.model = model
@@ -90,6 +94,8 @@ class ModelPlanner:
         if proposal is None:
             return None
         name, arguments = proposal
+        if not self._plausible(name, said, turn):
+            return None
         intent = ROUTED.get(name)
         if intent is None:  # a generic tool (the calculator): harmless, run it as proposed
             try:
@@ -102,6 +108,15 @@ class ModelPlanner:
         if intent in NEEDS_ACCOUNT and turn.ctx.customer_id is None:
             return ask("ask_identity", gist="asking the customer to verify their identity")
         return turn.FLOWS[intent](turn, said)
+
+    @staticmethod
+    def _plausible(name: str, said: Understanding, turn: Turn) -> bool:
+        """Proposals the dialogue rules out: a hand-off before the agent has even asked the customer to rephrase
+        ("I have a couple requests" is no request for a person), a product search for a message about something the
+        customer already received or bought (an after-sales matter)."""
+        if name == "transfer_to_human_agents" and not turn.state.misunderstood:
+            return False
+        return not (name == "search_products" and AFTER_SALES.search(said.text))
 
     def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome:
         result = turn.call(name, **arguments)

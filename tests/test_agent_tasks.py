@@ -460,3 +460,17 @@ def test_the_new_home_is_where_the_order_sent_there_went(chat, bought: str, move
     # The order sent to the new home needs nothing; the other pending order goes there.
     assert found is not None and moved_order in found["summary"] and new_address in found["summary"]
     assert resolve._name_score({"name": "Luggage Set"}, "the parcel was sent to me") < resolve.MATCH_THRESHOLD
+
+
+def test_the_model_may_not_hand_off_a_vague_opening_nor_search_for_an_after_sales_message() -> None:
+    from types import SimpleNamespace
+
+    from agent.memory import DialogueState
+    from agent.planner import ModelPlanner
+
+    fresh, confused = SimpleNamespace(state=DialogueState()), SimpleNamespace(state=DialogueState(misunderstood=1))
+    vague = understand("I have a couple requests.")
+    assert not ModelPlanner._plausible("transfer_to_human_agents", vague, fresh)  # ask to rephrase first
+    assert ModelPlanner._plausible("transfer_to_human_agents", vague, confused)
+    assert not ModelPlanner._plausible("search_products", understand("I received two tablets"), fresh)
+    assert ModelPlanner._plausible("search_products", understand("do you sell tablets?"), fresh)
