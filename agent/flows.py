@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent import resolve
+from agent.addresses import TO_TARGET, names_a_place, names_city
 from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
@@ -24,7 +25,6 @@ from agent.nlu import (
     Understanding,
     bare_name,
     cancel_reason,
-    normalise_order_id,
     split_requests,
     understand,
 )
@@ -65,41 +65,17 @@ OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) ord
 ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
                         r" orders?\b", re.I)
 ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]*\b(sent|shipped|going)\b", re.I)
-# "my daughter's address": the address of the order the customer is talking about (one they sent to that person).
-SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?|kid|"
-                              r"brother|sister)'s (address|place|home)\b", re.I)
-# "bought a luggage set sent to this new address", "bought a tablet sent to there": the new address is that order's.
-MOVED_TO = re.compile(r"\b(?:bought|ordered|got) (?:a |an |the |my )?(?P<item>[\w -]+?) (?:sent|shipped|delivered) "
-                      r"(?:to )?(?:there|(?:this|the|my|that) new (?:address|home|house|place))\b", re.I)
-NEW_HOME = re.compile(r"\b(?:the|my|this) new (?:home|house|address|place)\b", re.I)
-# "... my wrong order address to the new home, and also my user default address": both.
-ALSO_ACCOUNT = re.compile(r"\b(also|along with|as well as)\b[^.]*\b(default|profile|account|saved)\b", re.I)
 # "... and change its item color to red": the same order as the request before.
 REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
                         r"\b(get back|refunded|refund)\b", re.I)
-# "to my default address", "the one on file": the account's own address is the new one.
-ON_FILE = re.compile(r"\b(default|profile|on file|account)\b", re.I)
-# "change the address to be the same as order #W8277957"
-SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*#?\s*w?-?\s*(\d{7})",
-                           re.I)
-# A city the customer names by its usual short form ("my NYC address", "my LA order").
-CITY_ALIASES = {"nyc": "new york", "ny": "new york", "la": "los angeles", "dc": "washington", "sf": "san francisco"}
-# "change my LA order to my NYC address": the words before name the order, the words after the new address.
-TO_TARGET = re.compile(r"\bto (?:my|the|our)\b", re.I)
 # Of two orders holding the named item: "the more expensive one", "the cheaper one".
 PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
 CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)?(?: my| the)?(?: (?:pending|delivered|received))? "
                              r"(?!orders\b|items\b|things\b)[a-z-]+s\b", re.I)
-# "my laptop order", "my LA order": one order named, whose address is meant (even "... as in my orders profile").
-ONE_ORDER = re.compile(r"\b(my|the|this|that) [\w-]+ order\b|\border('s)? address\b"
-                       r"|\baddress (of|for|on) (the|my|this|that)( [\w-]+)? order\b", re.I)
-# The account's own address ("my saved address", "the address on file"), not an order's shipping address.
-PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
-                             re.I)
 BATCHED = {Intent.CANCEL, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT, Intent.RETURN, Intent.EXCHANGE}
 # The orders each request can apply to, when the customer names items but not the order.
 ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
@@ -123,32 +99,6 @@ NEEDS_ACCOUNT = {
 
 RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
-
-
-def _same_address(a: dict[str, str], b: dict[str, str]) -> bool:
-    keys = ("address1", "address2", "city", "state", "zip")
-    return all(str(a.get(k, "")).strip().lower() == str(b.get(k, "")).strip().lower() for k in keys)
-
-
-def _names_a_place(text: str, nouns: str) -> bool:
-    """Whether the text names a place with one of the nouns: "the Washington DC address", "my LA order", "the
-    address in Charlotte"."""
-    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*)", text):
-        if set((found.group(1) or found.group(2)).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
-            return True
-    return False
-
-
-def _new_address_phrase(text: str) -> str:
-    """The words naming the new address: "change my LA order to [my NYC address] (it is in ...)"."""
-    parts = TO_TARGET.split(text, maxsplit=1)
-    return re.split(r"[(,;]|\balong with\b|\band\b", parts[1], maxsplit=1)[0] if len(parts) > 1 else ""
-
-
-def _names_city(text: str, city: str) -> bool:
-    lowered = text.lower()
-    aliased = {name for alias, name in CITY_ALIASES.items() if re.search(rf"\b{alias}\b", lowered)}
-    return bool(city) and (re.search(rf"\b{re.escape(city.lower())}\b", lowered) is not None or city.lower() in aliased)
 
 
 def _other_card(user: dict[str, Any], arguments: dict[str, Any], text: str) -> dict[str, Any] | None:
@@ -532,7 +482,7 @@ class Turn:
         intent = Intent(self.state.intent) if self.state.intent else None
         if intent not in BATCHED:
             return None
-        orders = self._customer_orders() if orders is None else orders
+        orders = self.customer_orders() if orders is None else orders
         orders = [order for order in orders if order["status"] in ORDER_STATUSES_FOR[intent]]
         if not orders:
             return None
@@ -595,7 +545,7 @@ class Turn:
                 return order
         return None
 
-    def _customer_orders(self) -> list[dict[str, Any]]:
+    def customer_orders(self) -> list[dict[str, Any]]:
         """Each of the verified customer's orders, fetched (those that fail to load are left out)."""
         user = self.user()
         return [order for order_id in (user["orders"] if user else [])
@@ -609,16 +559,16 @@ class Turn:
         """The customer's orders in the status their words give: "my pending order", "my cancelled order"."""
         if not (NOT_YET_RECEIVED.search(said.text) or re.search(r"\bcancell?ed order", said.text, re.I)):
             return []
-        return [order for order in self._customer_orders() if _status_hinted(said.text, order["status"])]
+        return [order for order in self.customer_orders() if _status_hinted(said.text, order["status"])]
 
     def _orders_shipped_to(self, said: Understanding) -> list[dict[str, Any]]:
         """The orders the request can apply to that were sent to the city the customer names them by ("change my
         LA order to ...": the words before the new address)."""
         named = TO_TARGET.split(said.text, maxsplit=1)[0]
-        if not _names_a_place(named, "order|address"):  # "my LA order", "sent to my son's address in Washington"
+        if not names_a_place(named, "order|address"):  # "my LA order", "sent to my son's address in Washington"
             return []
         statuses = ORDER_STATUSES_FOR.get(Intent(self.state.intent) if self.state.intent else None)
-        return [order for order in self._customer_orders() if _names_city(named, order["address"]["city"])
+        return [order for order in self.customer_orders() if names_city(named, order["address"]["city"])
                 and (not statuses or order["status"] in statuses)]
 
     @staticmethod
@@ -629,7 +579,7 @@ class Turn:
 
     def _orders_naming_items(self, said: Understanding) -> list[dict[str, Any]]:
         """The customer's orders with the items they name in words or ids."""
-        return [order for order in self._customer_orders() if self._named_in(order, said)]
+        return [order for order in self.customer_orders() if self._named_in(order, said)]
 
     def _order_naming_items(self, said: Understanding) -> list[dict[str, Any]]:
         """The orders, among those the request can apply to, with the items the customer names in words: one when
@@ -863,67 +813,9 @@ class Turn:
         return money(result.output) if result.ok else money(sum(news) - sum(olds))
 
     def change_address(self, said: Understanding) -> Outcome:
-        address = said.address or self._address_named(said)
-        if address is None:
-            return ask("ask_address")
-        every_order = ALL_ORDERS.search(said.text)
-        phrase = _new_address_phrase(said.text)
-        changed = said.text.replace(phrase, " ") if phrase else said.text  # "to my default address" is the new one
-        changed = re.sub(r"\([^)]*\)", " ", changed)  # "(it's in my profile)" says where to look, not what changes
-        profile = PROFILE_ADDRESS.search(changed) and not said.order_ids
-        one_order = ONE_ORDER.search(changed)
-        if profile and (every_order or (one_order and ALSO_ACCOUNT.search(changed))):
-            if self.state.batch is None and not self.state.pending:
-                # "all my pending orders' address ..., along with my default address": the orders, then the account.
-                self.state.queued.insert(0, f"change my default address to {address_text(address)}")
-        elif profile and not one_order:
-            summary = say("confirm_user_address", address=address_text(address))
-            return self.propose("modify_user_address", {"user_id": self.ctx.customer_id, **address}, summary)
-        order = self.order_in(said, "pending", "changed")
-        if isinstance(order, Outcome):
-            return order
-        if _same_address(order["address"], address) and not said.order_ids:
-            # "the order I sent to my new address" is not the one to change: the one pending order sent elsewhere.
-            others = [o for o in self._customer_orders()
-                      if o["status"] == "pending" and not _same_address(o["address"], address)]
-            if len(others) != 1:
-                return Outcome(say("address_already", order_id=order["order_id"], address=address_text(address)),
-                               gist="the order already ships there")
-            order = others[0]
-            self.state.order_id = order["order_id"]
-        summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
-        return self.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
+        from agent.addresses import change_address  # the address flow lives in its own module
 
-    def _address_named(self, said: Understanding) -> dict[str, str] | None:
-        """The new address the customer names without typing it: "the same as order #W...", "my default address",
-        or by its city ("my NYC address: it's in my other order"), the one address with that city among their
-        account's and their orders'."""
-        same_as = SAME_AS_ORDER.search(said.text)
-        if same_as:  # "the same as order #W8277957"
-            order = self.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
-            return order["address"] if order else None
-        moved_to = MOVED_TO.search(said.text)
-        if moved_to:  # "I moved ... and bought a luggage set sent to this new address": that order's address
-            named = [o for o in self._customer_orders()
-                     if resolve.named_lines(o, moved_to.group("item") or moved_to.group("item2") or "")]
-            if len(named) == 1:
-                self.state.new_address = named[0]["address"]
-                return named[0]["address"]
-        phrase = _new_address_phrase(said.text)
-        if self.state.new_address and NEW_HOME.search(said.text):  # "... to the new home" described before
-            return self.state.new_address
-        if SOMEONES_ADDRESS.search(phrase) and self.state.order_id:  # "to my daughter's address": her order's
-            order = self.output("get_order_details", order_id=self.state.order_id)
-            return order["address"] if order else None
-        on_file = ON_FILE.search(phrase)
-        if not on_file and not _names_a_place(phrase, "address|home|place|one"):
-            return None  # no city named: nothing to look up
-        user = self.user()
-        if user is None or on_file:
-            return user["address"] if user else None  # "to my default address in Charlotte"
-        found = {address_text(a): a for a in [user["address"], *(o["address"] for o in self._customer_orders())]
-                 if _names_city(phrase, a["city"])}
-        return next(iter(found.values())) if len(found) == 1 else None
+        return change_address(self, said)
 
     def change_payment(self, said: Understanding) -> Outcome:
         order = self.order_in(said, "pending", "changed")
