@@ -111,14 +111,14 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
     summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
     return turn.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
 
+
 def address_named(turn: Turn, said: Understanding) -> dict[str, str] | None:
     """The new address the customer names without typing it: "the same as order #W...", "my default address",
     or by its city ("my NYC address: it's in my other order"), the one address with that city among their
     account's and their orders'."""
     same_as = SAME_AS_ORDER.search(said.text)
     if same_as:  # "the same as order #W8277957"
-        order = turn.output("get_order_details", order_id=normalise_order_id(same_as.group(1)))
-        return order["address"] if order else None
+        return _order_address(turn, normalise_order_id(same_as.group(1)))
     moved_to = MOVED_TO.search(said.text)
     if moved_to:  # "I moved ... and bought a luggage set sent to this new address": that order's address
         named = [o for o in turn.customer_orders()
@@ -130,8 +130,7 @@ def address_named(turn: Turn, said: Understanding) -> dict[str, str] | None:
     if turn.state.new_address and NEW_HOME.search(said.text):  # "... to the new home" described before
         return turn.state.new_address
     if SOMEONES_ADDRESS.search(phrase) and turn.state.order_id:  # "to my daughter's address": her order's
-        order = turn.output("get_order_details", order_id=turn.state.order_id)
-        return order["address"] if order else None
+        return _order_address(turn, turn.state.order_id)
     on_file = ON_FILE.search(phrase)
     if not on_file and not names_a_place(phrase, "address|home|place|one"):
         return None  # no city named: nothing to look up
@@ -141,3 +140,8 @@ def address_named(turn: Turn, said: Understanding) -> dict[str, str] | None:
     found = {address_text(a): a for a in [user["address"], *(o["address"] for o in turn.customer_orders())]
              if names_city(phrase, a["city"])}
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _order_address(turn: Turn, order_id: str) -> dict[str, str] | None:
+    order = turn.output("get_order_details", order_id=order_id)
+    return order["address"] if order else None

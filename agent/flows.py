@@ -98,6 +98,7 @@ NEEDS_ACCOUNT = {
 
 
 RECEIVED = re.compile(r"\b(received|got|arrived|delivered)\b", re.I)
+CANCELLED_ORDER = re.compile(r"\bcancell?ed order", re.I)  # "the tracking number of my cancelled order"
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
 
 
@@ -130,7 +131,7 @@ def _status_hinted(text: str, status: str) -> bool:
     """Whether the customer's words say the order is one they received ("the laptop I received"), not yet, or one
     that was cancelled ("my cancelled order")."""
     if status == "cancelled":
-        return bool(re.search(r"\bcancell?ed order", text, re.I))
+        return bool(CANCELLED_ORDER.search(text))
     if status == "delivered":
         return bool(RECEIVED.search(text)) and not NOT_YET_RECEIVED.search(text)
     return status == "pending" and bool(NOT_YET_RECEIVED.search(text))
@@ -258,12 +259,22 @@ class Turn:
             if self.state.name:
                 return ask("ask_zip", gist="asking the customer to verify their identity")
             return ask("ask_identity", gist="asking the customer to verify their identity")
-        outcome = self.FLOWS[intent](self, said)
-        # Keep the request open only while the agent is asking something to complete it.
-        self.state.intent = intent.value if outcome.asks else None
+        outcome = self._run(intent, said)
         if self.state.batch is not None and not self.state.batch["order_ids"] and not self.state.pending:
             self.state.batch = None  # its last order needed no change: the batch is over
         return self._take_up_queued(outcome)
+
+    def _run(self, intent: Intent, said: Understanding) -> Outcome:
+        """The request's flow; the request stays open only while the agent is asking something to complete it."""
+        outcome = self.FLOWS[intent](self, said)
+        self.state.intent = intent.value if outcome.asks else None
+        return outcome
+
+    @staticmethod
+    def _joined(done: Outcome, following: Outcome) -> Outcome:
+        """One reply for a finished step and the one after it (the next order of a batch, the next request)."""
+        return Outcome(f"{done.body}\n\n{following.body}", cards=done.cards + following.cards,
+                       confirmation=following.confirmation, gist=following.gist, asks=following.asks)
 
     def _forget_request(self) -> None:
         self.state.pending = None
@@ -305,10 +316,7 @@ class Turn:
         self.keep_only = keep
         request = replace(understand(f"{said.text}\n{self.state.request}"),  # the new words first
                           order_ids=[arguments["order_id"]], item_ids=list(proposed))
-        intent = NARROWABLE[pending["tool"]]
-        outcome = self.FLOWS[intent](self, request)
-        self.state.intent = intent.value if outcome.asks else None
-        return outcome
+        return self._run(NARROWABLE[pending["tool"]], request)
 
     def _names_something_else(self, said: Understanding) -> bool:
         """A "yes" that names another order or item is a new request, not a confirmation of the proposal."""
@@ -504,11 +512,7 @@ class Turn:
         self.state.intent, self.state.request = said.intent.value, text
         if not REFERS_BACK.search(text):  # "... and return the watch": it names its own order or items
             self.state.order_id = None
-        following = self.FLOWS[said.intent](self, said)
-        self.state.intent = said.intent.value if following.asks else None
-        following = self._take_up_queued(following)
-        return Outcome(f"{outcome.body}\n\n{following.body}", cards=outcome.cards + following.cards,
-                       confirmation=following.confirmation, gist=following.gist, asks=following.asks)
+        return self._joined(outcome, self._take_up_queued(self._run(said.intent, said)))
 
     def _with_refund_total(self, outcome: Outcome) -> Outcome:
         """Everything the message asked for done: what it refunds in all, if the customer asked (computed by the
@@ -529,10 +533,7 @@ class Turn:
         self.state.order_id = batch["order_ids"].pop(0)
         intent = Intent(batch["intent"])
         self.state.intent = intent.value
-        following = self.FLOWS[intent](self, understand(self.state.request))
-        self.state.intent = intent.value if following.asks else None
-        return Outcome(f"{done.body}\n\n{following.body}", confirmation=following.confirmation,
-                       gist=following.gist, asks=following.asks)
+        return self._joined(done, self._run(intent, understand(self.state.request)))
 
     def _most_recent_order(self) -> dict[str, Any] | None:
         """ "The order I just placed": the customer's latest order (the account lists them oldest first) of those
@@ -557,7 +558,7 @@ class Turn:
 
     def _hinted_orders(self, said: Understanding) -> list[dict[str, Any]]:
         """The customer's orders in the status their words give: "my pending order", "my cancelled order"."""
-        if not (NOT_YET_RECEIVED.search(said.text) or re.search(r"\bcancell?ed order", said.text, re.I)):
+        if not (NOT_YET_RECEIVED.search(said.text) or CANCELLED_ORDER.search(said.text)):
             return []
         return [order for order in self.customer_orders() if _status_hinted(said.text, order["status"])]
 

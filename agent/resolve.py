@@ -188,12 +188,16 @@ def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> int:
                        if str(value).lower() in {"none", "no"} and _words(key) & without)
 
 
+def _option_named(current: dict[str, Any], word: str) -> str | None:
+    """The option a word of the request is about: "zoom", "pieces" → "pieces"."""
+    return next((key for key in current["options"] if fuzz.partial_ratio(word.lower(), key.lower()) >= 90), None)
+
+
 def _extreme(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> dict[str, Any] | None:
     """ "The maximum zoom": of the variants, the one ranking highest (or lowest) on the option the words name,
     changing the fewest other options; None when no option is named so."""
     for found in SUPERLATIVE.finditer(text):
-        key = next((k for k in current["options"] if fuzz.partial_ratio(found.group(3).lower(), k.lower()) >= 90),
-                   None)
+        key = _option_named(current, found.group(3))
         ranked = [v for v in candidates if key and rank(str(v["options"].get(key, ""))) is not None]
         if ranked:
             sign = 1 if found.group(1) else -1
@@ -210,7 +214,7 @@ def _moved_by_amount(candidates: list[dict[str, Any]], current: dict[str, Any], 
         amount = float(found.group(1))
         word = (found.group(3) or found.group(4)).lower()
         sign = 1 if (found.group(2) or found.group(5)).lower() == "more" else -1
-        key = next((k for k in current["options"] if fuzz.partial_ratio(word.rstrip("s"), k.lower()) >= 90), None)
+        key = _option_named(current, word.rstrip("s"))
         old = rank(str(current["options"].get(key, ""))) if key else None
         if key and old is not None:
             return [v for v in candidates if rank(str(v["options"].get(key, ""))) == old + sign * amount]
@@ -251,6 +255,9 @@ def replacement_variant(
                  for key in current["options"] if any(k in key.lower() for k in keys)}
         candidates = [v for v in candidates
                       if all(v["options"].get(k) == value for k, value in current["options"].items() if k not in moved)]
+    extreme = _extreme(candidates, current, text)
+    if extreme is not None:
+        return extreme, alternatives
     # Values a "prefer A > B" list names rank the variants (_preference); they are not all asked for at once.
     asked = _words(PREFER.sub(" ", text)) - _words(" ".join(map(str, current["options"].values())))
     scored = []
@@ -260,9 +267,6 @@ def replacement_variant(
         key = (_named_values(variant, asked, text) + fits, _preference(variant, text), -len(changed), -distance)
         scored.append((key, variant))
     scored.sort(key=lambda entry: entry[0], reverse=True)
-    extreme = _extreme(candidates, current, text)
-    if extreme is not None:
-        return extreme, alternatives
     by_price = CHEAPEST.search(text) or PRICIEST.search(text)
     if scored and by_price:
         # "the cheapest one in red": the lowest (or highest) price among the options that fit best what is named.
