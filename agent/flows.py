@@ -19,8 +19,11 @@ from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
 from agent.nlu import (
+    CREDIT_CARD,
     EVERYTHING,
+    GIFT_CARD,
     HOW_MANY,
+    PAYPAL,
     Intent,
     Understanding,
     bare_name,
@@ -53,7 +56,6 @@ CHATTER = re.compile(
     re.I,
 )
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
-PAYMENT_WORDS = re.compile(r"\b(pay ?pal|gift ?card|credit|debit|card|visa|mastercard|amex)\b", re.I)
 # "Only exchange the desk lamp", "just the watch" in answer to a proposal for several items: the proposal, narrowed.
 ONLY = re.compile(r"\b(only|just)\b", re.I)
 NARROWABLE = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
@@ -308,7 +310,8 @@ class Turn:
             named = resolve.named_lines({"items": lines}, said.text)
             keep = {line["item_id"] for line in named} if 0 < len(named) < len(lines) else set()
         method = None
-        if PAYMENT_WORDS.search(said.text) and (user := self.user()) is not None:
+        names_method = any(p.search(said.text) for p in (GIFT_CARD, PAYPAL, CREDIT_CARD))  # the words payment uses
+        if names_method and (user := self.user()) is not None:
             method = resolve.payment_method(user, said.text) or _other_card(user, arguments, said.text)
         if not keep and (method is None or method["id"] == arguments.get("payment_method_id")):
             return None
