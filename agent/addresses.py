@@ -84,9 +84,7 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
     if address is None:
         return ask("ask_address")
     every_order = ALL_ORDERS.search(said.text)
-    phrase = new_address_phrase(said.text)
-    changed = said.text.replace(phrase, " ") if phrase else said.text  # "to my default address" is the new one
-    changed = re.sub(r"\([^)]*\)", " ", changed)  # "(it's in my profile)" says where to look, not what changes
+    changed = _changed_words(said.text)
     profile = PROFILE_ADDRESS.search(changed) and not said.order_ids
     one_order = ONE_ORDER.search(changed)
     if profile and (every_order or (one_order and ALSO_ACCOUNT.search(changed))):
@@ -110,6 +108,23 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
         turn.state.order_id = order["order_id"]
     summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
     return turn.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
+
+
+def account_address_meant(text: str) -> bool:
+    """Whether the words ask for the account's own address to change (not an order's): the tool the address flow
+    will propose, told to the model while the flow still waits for the address."""
+    from agent.flows import ALL_ORDERS
+
+    changed = _changed_words(text)
+    return bool(PROFILE_ADDRESS.search(changed)) and not ONE_ORDER.search(changed) and not ALL_ORDERS.search(text)
+
+
+def _changed_words(text: str) -> str:
+    """The words about what changes: "to my default address" names the new address, "(it's in my profile)" says
+    where to look."""
+    phrase = new_address_phrase(text)
+    changed = text.replace(phrase, " ") if phrase else text
+    return re.sub(r"\([^)]*\)", " ", changed)
 
 
 def address_named(turn: Turn, said: Understanding) -> dict[str, str] | None:

@@ -31,8 +31,10 @@ class Intent(StrEnum):
 # "When will it arrive?", "where is my package", "is #W... going to be late": a delivery estimate, not a status.
 ARRIVAL_PATTERN = re.compile(
     r"\bwhen (will|would|does|do|did|is|should|can|'ll)\b[^?.!]*\b(arriv|get (here|to me)|come|be (here|delivered)"
-    r"|deliver|reach|show up)|\b(arriv(e|al|ing)|eta|estimated (delivery|arrival)|expected (delivery|arrival)"
-    r"|delivery (date|window|estimate))\b|\bwhere('?s| is) my (package|parcel|delivery|shipment)"
+    r"|deliver|reach|show up)|\bhow soon\b[^?.!]*\b(arriv|come|get here|deliver|reach|show up|be here)"
+    r"|\b(arriv(e|es|al|ing)|eta|estimated (delivery|arrival)|expected (delivery|arrival)"
+    r"|delivery (date|window|estimate))\b"
+    r"|\bwhere('?s| is) my (package|parcel|delivery|shipment)"
     r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"
 )
 
@@ -93,7 +95,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (
         Intent.ACCOUNT,
         re.compile(
-            r"\b(my (account|profile|details|payment methods?|gift card balance)|(my|other|all|recent) orders)\b"
+            r"\b(my (account|profile|details|payment methods?|gift card balance)|(my|other|all|recent) orders"
+            r"|balance (on|of) my gift card)\b"
         ),
     ),
     (
@@ -174,6 +177,15 @@ ADDRESS = re.compile(
 )
 
 
+# "910 Pine Road Boston, MA 26033": no comma after the street, whose last word ends it.
+STREET_ADDRESS = re.compile(
+    r"(?P<address1>\d+[\w .'-]*?\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct"
+    r"|place|pl|terrace|circle|parkway|pkwy|highway|hwy)\b\.?)\s+(?:(?P<address2>(?:apt|apartment|suite|unit|#)"
+    r"\s*[\w-]+),?\s+)?(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
+    r"(?:\s*,\s*(?P<country>[A-Za-z .]+))?",
+    re.I,
+)
+
 KNOWN_COUNTRIES = {"CANADA", "MEXICO", "UK", "UNITED KINGDOM"}
 
 
@@ -242,7 +254,7 @@ def understand(text: str) -> Understanding:
     found.order_ids = _unique(normalise_order_id(a or b) for a, b in ORDER_ID.findall(without_emails))
     without_orders = ORDER_ID.sub(" ", without_emails)
     found.item_ids = _unique(ITEM_ID.findall(without_orders))
-    address = ADDRESS.search(without_orders)
+    address = ADDRESS.search(without_orders) or STREET_ADDRESS.search(without_orders)
     if address:
         found.address = _address(address)
     zips = ZIP.findall(ITEM_ID.sub(" ", without_orders))

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from agent.addresses import account_address_meant
 from agent.memory import DialogueState
+from agent.nlu import Intent
 from agent.replies import prompt
 from tools.logistics.tools import LOGISTICS_TOOLS
 from tools.retail.tools import RETAIL_TOOLS
@@ -153,10 +155,19 @@ def _cut(text: str, limit: int = RESULT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The tool each open request ends in, once the customer is verified; an exchange's depends on its order's status.
+REQUEST_TOOLS = {
+    Intent.CANCEL: "cancel_pending_order", Intent.RETURN: "return_delivered_order_items",
+    Intent.CHANGE_PAYMENT: "modify_pending_order_payment", Intent.ORDER_STATUS: "get_order_details",
+    Intent.ARRIVAL: "predict_delivery", Intent.ACCOUNT: "get_user_details",
+}
+
+
 def open_request(state: DialogueState) -> str:
     """The dialogue state's unfinished business, as one line for the model: the proposal awaiting a yes or no, or
-    the request the agent is still asking about, in the customer's words. Follow-up answers ("910 Pine Road ...",
-    "do it") name their request only here once its turn has left the few the model sees."""
+    the request the agent is still asking about, in the customer's words, with the tool it ends in. Follow-up
+    answers ("910 Pine Road ...", "do it") name their request only here once its turn has left the few the model
+    sees, and the tool named here is what a 135M model copies rather than infers."""
     if state.pending:
         arguments = json.dumps(state.pending["arguments"], ensure_ascii=False)
         return f"Awaiting the customer's yes or no for: {state.pending['tool']}({arguments})"
@@ -164,7 +175,17 @@ def open_request(state: DialogueState) -> str:
         return ""
     words = " / ".join(reversed(state.request.split("\n")))  # the request keeps its answers newest first
     order = f" (order {state.order_id})" if state.order_id and state.order_id not in words else ""
-    return f"Open request ({state.intent}): {_cut(words, REQUEST_CHARS)}{order}"
+    tool = request_tool(state) if state.customer_id else None  # unverified: identity comes first
+    heading = f"for {tool} ({state.intent})" if tool else f"({state.intent})"
+    return f"Open request {heading}: {_cut(words, REQUEST_CHARS)}{order}"
+
+
+def request_tool(state: DialogueState) -> str | None:
+    """The store tool the open request's flow will call; None when its words do not settle it."""
+    if state.intent == Intent.CHANGE_ADDRESS:
+        account = account_address_meant(state.request.split("\n")[-1])  # the request's own words, not its answers
+        return "modify_user_address" if account else "modify_pending_order_address"
+    return REQUEST_TOOLS.get(Intent(state.intent)) if state.intent in set(Intent) else None
 
 
 def messages(history: Sequence[PastTurn], text: str, verified: str | None = None,

@@ -62,6 +62,28 @@ def test_address_and_payment_changes_stay_what_they_are(text: str, intent: Inten
     assert understand(text).intent is intent
 
 
+@pytest.mark.parametrize(("text", "address1", "address2", "city"), [
+    ("910 Pine Road Boston, MA 26033!!", "910 Pine Road", "", "Boston"),  # no comma after the street
+    ("12 Main St. Suite 4 San Diego, CA 92101", "12 Main St.", "Suite 4", "San Diego"),
+])
+def test_an_address_without_a_comma_after_the_street_is_read(text: str, address1: str, address2: str,
+                                                             city: str) -> None:
+    address = understand(text).address
+    assert address is not None and (address["address1"], address["address2"], address["city"]) == (
+        address1, address2, city)
+    assert understand("the road to 12 places, all 5 of them").address is None
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("any update on when my order arrives", Intent.ARRIVAL),
+    ("how soon will my package come", Intent.ARRIVAL),
+    ("how soon can you refund me", Intent.RETURN),
+    ("what's the balance on my gift card", Intent.ACCOUNT),
+])
+def test_arrival_and_account_questions_in_other_words(text: str, intent: Intent) -> None:
+    assert understand(text).intent is intent
+
+
 def test_identity_without_email_goes_on_with_the_request(chat) -> None:  # type: ignore[no-untyped-def]
     chat(f"I received my order {YUSUF_DELIVERED} and want to return the smart watch.")
     events = chat("Sorry, I don't remember my email address. My name is Yusuf Rossi and my zip code is 19122.")

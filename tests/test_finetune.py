@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,12 @@ def test_the_model_sees_the_open_request_and_the_pending_proposal() -> None:
     asking = DialogueState(intent="change_address", request="910 Pine Road, Boston, MA 26033\nchange my saved address")
     line = toolcall.open_request(asking)
     assert line == "Open request (change_address): change my saved address / 910 Pine Road, Boston, MA 26033"
+    verified = replace(asking, customer_id="mei_santos_5526")  # then the line names the tool the flow will call
+    assert toolcall.open_request(verified).startswith("Open request for modify_user_address (change_address): ")
+    order = replace(verified, request="it's order 2611340\nplease change where my order ships")
+    assert toolcall.open_request(order).startswith("Open request for modify_pending_order_address")
+    exchange = replace(verified, intent="exchange", request="swap the lamp")  # modify or exchange: by the order
+    assert toolcall.open_request(exchange) == "Open request (exchange): swap the lamp"
     pending = DialogueState(intent="cancel", pending={"tool": "cancel_pending_order", "summary": "",
                                                       "arguments": {"order_id": "#W2611340"}})
     assert toolcall.open_request(pending).endswith('cancel_pending_order({"order_id": "#W2611340"})')
