@@ -72,6 +72,7 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
         Intent.EXCHANGE,
         re.compile(
             r"\b(exchange|swap|switch (it|to|the(?! (shipping|delivery|address|payment)))|replace"
+            r"|(ordered|picked|chose|bought) the wrong (?!(shipping |delivery )?(address|payment|card))"
             r"|different (size|colou?r|model|version|option)"
             r"|(change|modify) (the |my )?(item|size|colou?r|option)"
             # "modify the pending boots to a size 8", "upgrade my items to ...": an item, not the address or payment
@@ -90,7 +91,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
                                        r"|deliver(y)? to|moved)\b")),
     (
         Intent.CHANGE_PAYMENT,
-        re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card))"),
+        re.compile(r"\b(payment method|pay with|pay by|(change|switch|update|use) .*(card|paypal|gift card)"
+                   r"|charge\b[^.?!]*\bto (my |the |a )?([\w-]+ )?(card|paypal|gift card))"),
     ),
     (
         Intent.ACCOUNT,
@@ -148,13 +150,15 @@ def _not_a_name(word: str) -> bool:
     return word in NOT_NAMES or (len(word) >= 6 and word.endswith("ing"))  # "I am having ...", not "Ming"
 # A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
 _POLITE_TAIL = r"(?:[\s,.!]*(?:please|thanks|thank you|do it|go ahead|proceed|thx))*[\s.!]*$"
+# "hi there, sure, do it", "um, do it", "ok so ok, proceed": a greeting or filler words before the answer.
+_OPENING = r"^\s*(?:(?:hi|hello|hey)(?: there)?[\s,!.]+|(?:um+|uh+|well|so|ok so|okay so|ok|okay|alright)[\s,]+)*"
 YES = re.compile(
-    r"^\s*(?:yes|y|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|i confirm|correct|please do|please go ahead|go ahead"
+    _OPENING + r"(?:yes|y|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|i confirm|correct|please do|please go ahead|go ahead"
     r"|do it|proceed|that'?s (?:right|correct|fine)|absolutely|affirmative|no problem,? go ahead)" + _POLITE_TAIL,
     re.I,
 )
 NO = re.compile(
-    r"^\s*(?:no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not (?:now|yet)|cancel that|forget it"
+    _OPENING + r"(?:no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not (?:now|yet)|cancel that|forget it"
     r"|i changed my mind)\b(?![\s,]*(?:problem|worries)\b)",
     re.I,
 )

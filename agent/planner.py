@@ -51,6 +51,9 @@ ROUTED = {
 OFFERED = ("search_products", "get_product_details", "list_all_product_types", "calculate", "transfer_to_human_agents")
 
 
+# Catalogue tools: without a product or item id, browsing the store.
+CATALOGUE = {"search_products", "list_all_product_types", "recommend_products", "get_item_details",
+             "get_product_details"}
 AFTER_SALES = re.compile(r"\bi (received|got|bought|ordered|purchased)\b|\bmy (order|package|delivery)\b", re.I)
 
 
@@ -94,7 +97,7 @@ class ModelPlanner:
         if proposal is None:
             return None
         name, arguments = proposal
-        if not self._plausible(name, said, turn):
+        if not self._plausible(name, arguments, said, turn):
             return None
         intent = ROUTED.get(name)
         if intent is None:  # a generic tool (the calculator): harmless, run it as proposed
@@ -110,13 +113,14 @@ class ModelPlanner:
         return turn.FLOWS[intent](turn, said)
 
     @staticmethod
-    def _plausible(name: str, said: Understanding, turn: Turn) -> bool:
+    def _plausible(name: str, arguments: dict[str, Any], said: Understanding, turn: Turn) -> bool:
         """Proposals the dialogue rules out: a hand-off before the agent has even asked the customer to rephrase
-        ("I have a couple requests" is no request for a person), a product search for a message about something the
-        customer already received or bought (an after-sales matter)."""
+        ("I have a couple requests" is no request for a person), browsing the catalogue (no product or item id) for
+        a message about something the customer already received or bought (after sales: "I received two tablets")."""
         if name == "transfer_to_human_agents" and not turn.state.misunderstood:
             return False
-        return not (name == "search_products" and AFTER_SALES.search(said.text))
+        browsing = name in CATALOGUE and not (arguments.keys() & {"item_id", "product_id"})
+        return not (browsing and AFTER_SALES.search(said.text))
 
     def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome:
         result = turn.call(name, **arguments)

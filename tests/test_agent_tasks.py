@@ -79,9 +79,23 @@ def test_an_address_without_a_comma_after_the_street_is_read(text: str, address1
     ("how soon will my package come", Intent.ARRIVAL),
     ("how soon can you refund me", Intent.RETURN),
     ("what's the balance on my gift card", Intent.ACCOUNT),
+    ("please charge #W2090453 to my credit card instead", Intent.CHANGE_PAYMENT),
+    ("hello! please charge W3025991 to my gift card", Intent.CHANGE_PAYMENT),
+    ("I ordered the wrong gaming mouse in W-2052757, can you change it", Intent.EXCHANGE),
+    ("I think I ordered the wrong address", Intent.CHANGE_ADDRESS),
 ])
 def test_arrival_and_account_questions_in_other_words(text: str, intent: Intent) -> None:
     assert understand(text).intent is intent
+
+
+@pytest.mark.parametrize(("text", "yes", "no"), [
+    ("hi there, sure, do it", True, False), ("um, do it", True, False), ("ok so ok, proceed", True, False),
+    ("hi there, no thanks", False, True), ("ok wait, no", False, True), ("alright, sounds good", False, False),
+    ("yes, but change the color", False, False),
+])
+def test_a_greeting_or_filler_before_the_answer_keeps_it_a_yes_or_no(text: str, yes: bool, no: bool) -> None:
+    said = understand(text)
+    assert (said.yes, said.no) == (yes, no)
 
 
 def test_identity_without_email_goes_on_with_the_request(chat) -> None:  # type: ignore[no-untyped-def]
@@ -492,7 +506,10 @@ def test_the_model_may_not_hand_off_a_vague_opening_nor_search_for_an_after_sale
 
     fresh, confused = SimpleNamespace(state=DialogueState()), SimpleNamespace(state=DialogueState(misunderstood=1))
     vague = understand("I have a couple requests.")
-    assert not ModelPlanner._plausible("transfer_to_human_agents", vague, fresh)  # ask to rephrase first
-    assert ModelPlanner._plausible("transfer_to_human_agents", vague, confused)
-    assert not ModelPlanner._plausible("search_products", understand("I received two tablets"), fresh)
-    assert ModelPlanner._plausible("search_products", understand("do you sell tablets?"), fresh)
+    assert not ModelPlanner._plausible("transfer_to_human_agents", {}, vague, fresh)  # ask to rephrase first
+    assert ModelPlanner._plausible("transfer_to_human_agents", {}, vague, confused)
+    received = understand("I received two tablets")
+    for browsing in ("search_products", "list_all_product_types", "recommend_products", "get_item_details"):
+        assert not ModelPlanner._plausible(browsing, {}, received, fresh)
+    assert ModelPlanner._plausible("get_item_details", {"item_id": "1234567890"}, received, fresh)  # named: asked
+    assert ModelPlanner._plausible("search_products", {"query": "tablet"}, understand("do you sell tablets?"), fresh)
