@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agent import resolve
-from agent.nlu import Understanding, normalise_order_id
+from agent.nlu import ORDER_ID, Understanding, normalise_order_id
 from agent.replies import address_text, say
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ def account_address_meant(text: str) -> bool:
     from agent.flows import ALL_ORDERS
 
     changed = _changed_words(text)
-    return bool(PROFILE_ADDRESS.search(changed)) and not ONE_ORDER.search(changed) and not ALL_ORDERS.search(text)
+    about_orders = ONE_ORDER.search(changed) or ALL_ORDERS.search(text) or ORDER_ID.search(text)
+    return bool(PROFILE_ADDRESS.search(changed)) and not about_orders
 
 
 def _changed_words(text: str) -> str:

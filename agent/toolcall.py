@@ -185,7 +185,7 @@ def request_tool(state: DialogueState) -> str | None:
     if state.intent == Intent.CHANGE_ADDRESS:
         account = account_address_meant(state.request.split("\n")[-1])  # the request's own words, not its answers
         return "modify_user_address" if account else "modify_pending_order_address"
-    return REQUEST_TOOLS.get(Intent(state.intent)) if state.intent in set(Intent) else None
+    return REQUEST_TOOLS.get(state.intent)  # a StrEnum key is found by its string value
 
 
 def messages(history: Sequence[PastTurn], text: str, verified: str | None = None,

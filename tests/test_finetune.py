@@ -165,6 +165,8 @@ def test_the_model_sees_the_open_request_and_the_pending_proposal() -> None:
     assert toolcall.open_request(verified).startswith("Open request for modify_user_address (change_address): ")
     order = replace(verified, request="it's order 2611340\nplease change where my order ships")
     assert toolcall.open_request(order).startswith("Open request for modify_pending_order_address")
+    by_id = replace(verified, request="change my address on order #W2611340")
+    assert toolcall.open_request(by_id).startswith("Open request for modify_pending_order_address")
     exchange = replace(verified, intent="exchange", request="swap the lamp")  # modify or exchange: by the order
     assert toolcall.open_request(exchange) == "Open request (exchange): swap the lamp"
     pending = DialogueState(intent="cancel", pending={"tool": "cancel_pending_order", "summary": "",
