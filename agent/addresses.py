@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agent import resolve
-from agent.nlu import ORDER_ID, Understanding, normalise_order_id
+from agent.nlu import ALL_ORDERS, Understanding, normalise_order_id
 from agent.replies import address_text, say
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def names_city(text: str, city: str) -> bool:
 def change_address(turn: Turn, said: Understanding) -> Outcome:
     """Propose the address change the words ask for: the account's, one order's, or each pending order's (and then
     the account's), asking for the address when it is neither typed nor named."""
-    from agent.flows import ALL_ORDERS, Outcome, ask
+    from agent.flows import Outcome, ask
 
     address = said.address or address_named(turn, said)
     if address is None:
@@ -91,7 +91,7 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
         if turn.state.batch is None and not turn.state.pending:
             # "all my pending orders' address ..., along with my default address": the orders, then the account.
             turn.state.queued.insert(0, f"change my default address to {address_text(address)}")
-    elif profile and not one_order:
+    elif account_address_meant(said):
         summary = say("confirm_user_address", address=address_text(address))
         return turn.propose("modify_user_address", {"user_id": turn.ctx.customer_id, **address}, summary)
     order = turn.order_in(said, "pending", "changed")
@@ -110,13 +110,11 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
     return turn.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
 
 
-def account_address_meant(text: str) -> bool:
-    """Whether the words ask for the account's own address to change (not an order's): the tool the address flow
-    will propose, told to the model while the flow still waits for the address."""
-    from agent.flows import ALL_ORDERS
-
-    changed = _changed_words(text)
-    about_orders = ONE_ORDER.search(changed) or ALL_ORDERS.search(text) or ORDER_ID.search(text)
+def account_address_meant(said: Understanding) -> bool:
+    """Whether the words ask for the account's own address to change, not an order's or every order's: decides
+    the flow's proposal, and the tool the model is told of while the flow still waits for the address."""
+    changed = _changed_words(said.text)
+    about_orders = said.order_ids or ONE_ORDER.search(changed) or ALL_ORDERS.search(said.text)
     return bool(PROFILE_ADDRESS.search(changed)) and not about_orders
 
 

@@ -19,6 +19,7 @@ from agent.arrival import arrival
 from agent.events import Event
 from agent.memory import DialogueState
 from agent.nlu import (
+    ALL_ORDERS,
     CREDIT_CARD,
     EVERYTHING,
     GIFT_CARD,
@@ -64,8 +65,6 @@ MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|ju
                          re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
-ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
-                        r" orders?\b", re.I)
 ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]*\b(sent|shipped|going)\b", re.I)
 # "... and change its item color to red": the same order as the request before.
 REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)

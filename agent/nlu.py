@@ -38,6 +38,10 @@ ARRIVAL_PATTERN = re.compile(
     r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"
 )
 
+# "all my pending orders", "each order": a request for every order it can apply to, in turn.
+ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
+                        r" orders?\b", re.I)
+
 # "How many T-shirt options are available?": the product the words name, counted.
 HOW_MANY = re.compile(
     r"\bhow many (?:different |kinds of |types of )?([\w' -]+?) ?(?:options|variants|versions|kinds|types|colou?rs"
@@ -174,9 +178,11 @@ GIFT_CARD = re.compile(r"\bgift ?card\b", re.I)
 PAYPAL = re.compile(r"\bpay ?pal\b", re.I)
 CARD_ENDING = re.compile(r"\b(?:ending|ends|last four|last 4)\D{0,12}(\d{4})\b", re.I)
 CREDIT_CARD = re.compile(r"\b(credit|debit|visa|mastercard|amex|card)\b", re.I)
+# "Springfield, IL 62704[, USA]": how every written address ends.
+_CITY_STATE_ZIP = (r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
+                   r"(?:\s*,\s*(?P<country>[A-Za-z .]+))?")
 ADDRESS = re.compile(
-    r"(?P<address1>\d+[\w .'-]+?),\s*(?:(?P<address2>(?:apt|apartment|suite|unit|#)[\w .#-]*?),\s*)?"
-    r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})(?:\s*,\s*(?P<country>[A-Za-z .]+))?",
+    r"(?P<address1>\d+[\w .'-]+?),\s*(?:(?P<address2>(?:apt|apartment|suite|unit|#)[\w .#-]*?),\s*)?" + _CITY_STATE_ZIP,
     re.I,
 )
 
@@ -185,8 +191,7 @@ ADDRESS = re.compile(
 STREET_ADDRESS = re.compile(
     r"(?P<address1>\d+[\w .'-]*?\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct"
     r"|place|pl|terrace|circle|parkway|pkwy|highway|hwy)\b\.?)\s+(?:(?P<address2>(?:apt|apartment|suite|unit|#)"
-    r"\s*[\w-]+),?\s+)?(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
-    r"(?:\s*,\s*(?P<country>[A-Za-z .]+))?",
+    r"\s*[\w-]+),?\s+)?" + _CITY_STATE_ZIP,
     re.I,
 )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.addresses import account_address_meant
 from agent.memory import DialogueState
-from agent.nlu import Intent
+from agent.nlu import Intent, understand
 from agent.replies import prompt
 from tools.logistics.tools import LOGISTICS_TOOLS
 from tools.retail.tools import RETAIL_TOOLS
@@ -183,7 +183,7 @@ def open_request(state: DialogueState) -> str:
 def request_tool(state: DialogueState) -> str | None:
     """The store tool the open request's flow will call; None when its words do not settle it."""
     if state.intent == Intent.CHANGE_ADDRESS:
-        account = account_address_meant(state.request.split("\n")[-1])  # the request's own words, not its answers
+        account = account_address_meant(understand(state.request.split("\n")[-1]))  # its own words, not answers
         return "modify_user_address" if account else "modify_pending_order_address"
     return REQUEST_TOOLS.get(state.intent)  # a StrEnum key is found by its string value
 
