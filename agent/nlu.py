@@ -35,7 +35,9 @@ ARRIVAL_PATTERN = re.compile(
     r"|\b(arriv(e|es|al|ing)|eta|estimated (delivery|arrival)|expected (delivery|arrival)"
     r"|delivery (date|window|estimate))\b"
     r"|\bwhere('?s| is) my (package|parcel|delivery|shipment)"
-    r"|\b(be|running|arrive|going to be|gonna be) late\b|\bhow long\b[^?.!]*\b(take|ship|deliver|arriv)"
+    r"|\b(be|running|arrive|going to be|gonna be) late\b"
+    r"|\bhow (long|many days|much longer)\b[^?.!]*\b(take|ship|deliver|arriv|get(s)? here|show(s)? up|come)"
+    r"|\bwhen (can|should|do) i expect\b|\bwhen\b[^?.!]*\b(will|'ll) (it |they )?be delivered\b"
 )
 
 # "all my pending orders", "each order": a request for every order it can apply to, in turn.
@@ -102,7 +104,8 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
         Intent.ACCOUNT,
         re.compile(
             r"\b(my (account|profile|details|payment methods?|gift card balance)|(my|other|all|recent) orders"
-            r"|balance (on|of) my gift card)\b"
+            r"|gift card balance|balance (on|of) (my )?gift card"
+            r"|(left|remaining|money|credit)( is)? (on|in) my gift card)\b"
         ),
     ),
     (
@@ -153,14 +156,13 @@ def _not_a_name(word: str) -> bool:
     word = word.lower()
     return word in NOT_NAMES or (len(word) >= 6 and word.endswith("ing"))  # "I am having ...", not "Ming"
 # A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
-_POLITE_TAIL = r"(?:[\s,.!]*(?:please|thanks|thank you|do it|go ahead|proceed|thx))*[\s.!]*$"
 # "hi there, sure, do it", "um, do it", "ok so ok, proceed": a greeting or filler words before the answer.
 _OPENING = r"^\s*(?:(?:hi|hello|hey)(?: there)?[\s,!.]+|(?:um+|uh+|well|so|ok so|okay so|ok|okay|alright)[\s,]+)*"
-YES = re.compile(
-    _OPENING + r"(?:yes|y|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|i confirm|correct|please do|please go ahead|go ahead"
-    r"|do it|proceed|that'?s (?:right|correct|fine)|absolutely|affirmative|no problem,? go ahead)" + _POLITE_TAIL,
-    re.I,
-)
+# "yes, do that", "correct, yes", "sure thing, go ahead", "alright, make the change": assents, one after another.
+_ASSENT = (r"(?:yes|y|yeah|yep|yup|sure(?: thing)?|ok|okay|fine|alright|all right|correct|confirm(?:ed)?|i confirm"
+           r"|please do|please go ahead|go ahead(?: with it)?|go on|go for it|do it|do that|proceed|make the change"
+           r"|that'?s (?:right|correct|fine)|absolutely|affirmative|no problem)")
+YES = re.compile(_OPENING + _ASSENT + r"(?:[\s,.!]*(?:" + _ASSENT + r"|please|thanks|thank you|thx))*[\s.!]*$", re.I)
 NO = re.compile(
     _OPENING + r"(?:no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not (?:now|yet)|cancel that|forget it"
     r"|i changed my mind)\b(?![\s,]*(?:problem|worries)\b)",

@@ -79,6 +79,10 @@ def test_an_address_without_a_comma_after_the_street_is_read(text: str, address1
     ("how soon will my package come", Intent.ARRIVAL),
     ("how soon can you refund me", Intent.RETURN),
     ("what's the balance on my gift card", Intent.ACCOUNT),
+    ("gift card balance?", Intent.ACCOUNT), ("how much money is on my gift card", Intent.ACCOUNT),
+    ("how much longer until #W1234567 gets here?", Intent.ARRIVAL),
+    ("when can I expect order W1234567", Intent.ARRIVAL), ("any idea when #W1234567 will be delivered", Intent.ARRIVAL),
+    ("how many days until my order gets here", Intent.ARRIVAL),
     ("please charge #W2090453 to my credit card instead", Intent.CHANGE_PAYMENT),
     ("hello! please charge W3025991 to my gift card", Intent.CHANGE_PAYMENT),
     ("I ordered the wrong gaming mouse in W-2052757, can you change it", Intent.EXCHANGE),
@@ -89,6 +93,9 @@ def test_arrival_and_account_questions_in_other_words(text: str, intent: Intent)
 
 
 @pytest.mark.parametrize(("text", "yes", "no"), [
+    ("yes, do that", True, False), ("correct, yes", True, False), ("sure thing, go ahead", True, False),
+    ("alright, make the change", True, False), ("that's right, go on", True, False), ("ok do that", True, False),
+    ("ok, go ahead with it", True, False), ("no problem, go ahead", True, False), ("ok, all good", False, False),
     ("hi there, sure, do it", True, False), ("um, do it", True, False), ("ok so ok, proceed", True, False),
     ("hi there, no thanks", False, True), ("ok wait, no", False, True), ("alright, sounds good", False, False),
     ("yes, but change the color", False, False),
