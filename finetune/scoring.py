@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from tqdm import tqdm
@@ -85,13 +86,25 @@ def _unsupported(key: str, value: str, text: str, verified: str | None) -> bool:
     return value.casefold().lstrip("#").removeprefix("w") not in text  # order ids appear in many spellings
 
 
+@cache
+def enumerated_arguments() -> frozenset[str]:
+    """Arguments whose values the tools' schemas enumerate (a cancel reason, a recommendation strategy)."""
+    arguments = [v["properties"]["arguments"].get("properties", {}) for v in toolcall.call_schema()["anyOf"]]
+    return frozenset(key for properties in arguments for key, spec in properties.items() if "enum" in spec)
+
+
 def grounded(call: toolcall.ToolCall, messages: list[dict[str, str]]) -> bool:
-    """Every string argument appears in the conversation (enum values, such as a cancel reason, excepted)."""
+    """Every string argument comes from the conversation: an id in any spelling customers write it ("order number
+    2611340" for #W2611340), other text word for word; an enumerated value is a choice, not a copy."""
     text = conversation_text(messages)
+    verified = VERIFIED.search(messages[0]["content"])
     for key, value in call.arguments.items():
-        if key == "reason" or not isinstance(value, str):
+        if key in enumerated_arguments() or not isinstance(value, str):
             continue
-        if " ".join(value.casefold().split()).lstrip("#") not in text:
+        if key in ID_ARGUMENTS:
+            if _unsupported(key, value, text, verified.group(1) if verified else None):
+                return False
+        elif " ".join(value.casefold().split()) not in text:
             return False
     return True
 

@@ -124,6 +124,10 @@ def test_scoring_by_hand() -> None:
     assert violations(good, messages) == 0 and grounded(good, messages)
     assert violations(invented, messages) == 1 and not grounded(invented, messages)
     assert violations(other_user, messages) == 1
+    spelled = [messages[0], {"role": "user", "content": "cancel order number 1234567, I don't need the desk lamp"}]
+    assert grounded(toolcall.ToolCall("cancel_pending_order", {"order_id": "#W1234567", "reason": "no longer needed"}),
+                    spelled)  # an id in the customer's spelling; a reason is the schema's choice, not a copy
+    assert not grounded(toolcall.ToolCall("search_products", {"query": "desktop lamp"}), spelled)
     with_state = toolcall.messages([], "do it", list_tools=False, request="Open request (cancel): cancel it (order "
                                    "#W2611340)")  # the dialogue state's order is part of the conversation
     assert violations(toolcall.ToolCall("cancel_pending_order", {"order_id": "#W2611340"}), with_state) == 0
