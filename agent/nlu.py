@@ -136,8 +136,9 @@ INTENT_PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
 ]
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# "#W2611340", "w-2611340", "order number 2611340", "#2611340": seven digits after a W, "order" or a hash.
 ORDER_ID = re.compile(
-    r"(?:#\s*)?\bW\s*-?\s*(\d{7})\b|\border\s*(?:number|no\.?|id)?\s*(?:is\s*)?[:#(]?\s*(\d{7})\b", re.I
+    r"(?:#\s*)?\bW\s*-?\s*(\d{7})\b|(?:\border\s*(?:number|no\.?|id)?\s*(?:is\s*)?[:#(]?|#)\s*(\d{7})\b", re.I
 )
 ITEM_ID = re.compile(r"\b(\d{10})\b")
 ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")

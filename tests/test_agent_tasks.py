@@ -92,6 +92,14 @@ def test_arrival_and_account_questions_in_other_words(text: str, intent: Intent)
     assert understand(text).intent is intent
 
 
+@pytest.mark.parametrize(("text", "order_ids"), [
+    ("please charge #8343509 to my credit card", ["#W8343509"]), ("should be # 8343509", ["#W8343509"]),
+    ("w-2611340 and order number 1234567", ["#W2611340", "#W1234567"]), ("ticket #12345678, zip 12345", []),
+])
+def test_an_order_id_in_the_spellings_customers_use(text: str, order_ids: list[str]) -> None:
+    assert understand(text).order_ids == order_ids
+
+
 @pytest.mark.parametrize(("text", "yes", "no"), [
     ("yes, do that", True, False), ("correct, yes", True, False), ("sure thing, go ahead", True, False),
     ("alright, make the change", True, False), ("that's right, go on", True, False), ("ok do that", True, False),
