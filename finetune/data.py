@@ -225,11 +225,11 @@ def _simple(kind: str, split: str, rng: random.Random) -> Step:
 FAMILIES: list[tuple[Callable[..., Script], str, float]] = [
     (order_script, "order_status", 2), (order_script, "arrival", 2), (order_script, "cancel", 2),
     (order_script, "return", 1.7), (order_script, "exchange", 1.7), (order_script, "modify_items", 1.4),
-    (order_script, "change_address", 1.4), (order_script, "change_payment", 2.2), (account_script, "account", 1.2),
+    (order_script, "change_address", 1.4), (order_script, "change_payment", 2.2), (account_script, "account", 1.5),
     (account_script, "change_user_address", 1), (catalogue_script, "search", 1.8),
     (catalogue_script, "recommend", 1.2), (catalogue_script, "product_types", 0.8),
     (catalogue_script, "item_details", 1.2), (catalogue_script, "product_details", 1.4),
-    (catalogue_script, "calculate", 0.7), (other_script, "human", 1), (other_script, "out_of_scope", 1),
+    (catalogue_script, "calculate", 0.9), (other_script, "human", 1), (other_script, "out_of_scope", 1),
     (other_script, "greeting", 0.8), (other_script, "small_talk", 0.9), (other_script, "foreign_order", 0.7),
 ]
 
