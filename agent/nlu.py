@@ -156,13 +156,13 @@ NOT_NAMES = {
 def _not_a_name(word: str) -> bool:
     word = word.lower()
     return word in NOT_NAMES or (len(word) >= 6 and word.endswith("ing"))  # "I am having ...", not "Ming"
-# A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
 # "hi there, sure, do it", "um, do it", "ok so ok, proceed": a greeting or filler words before the answer.
 _OPENING = r"^\s*(?:(?:hi|hello|hey)(?: there)?[\s,!.]+|(?:um+|uh+|well|so|ok so|okay so|ok|okay|alright)[\s,]+)*"
 # "yes, do that", "correct, yes", "sure thing, go ahead", "alright, make the change": assents, one after another.
 _ASSENT = (r"(?:yes|y|yeah|yep|yup|sure(?: thing)?|ok|okay|fine|alright|all right|correct|confirm(?:ed)?|i confirm"
            r"|please do|please go ahead|go ahead(?: with it)?|go on|go for it|do it|do that|proceed|make the change"
            r"|that'?s (?:right|correct|fine)|absolutely|affirmative|no problem)")
+# A confirmation is the whole message: "yes", "yes please", "ok, go ahead" — never "ok wait, no" or "yes, but...".
 YES = re.compile(_OPENING + _ASSENT + r"(?:[\s,.!]*(?:" + _ASSENT + r"|please|thanks|thank you|thx))*[\s.!]*$", re.I)
 NO = re.compile(
     _OPENING + r"(?:no|n|nope|nah|don'?t|do not|stop|wait|never ?mind|hold on|not (?:now|yet)|cancel that|forget it"
