@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -12,8 +11,7 @@ from tqdm import tqdm
 from agent import toolcall
 from agent.llm.base import ChatModel, GenerationOptions, complete_json
 
-ID_ARGUMENTS = ("order_id", "user_id", "email", "item_id", "product_id", "payment_method_id")
-VERIFIED = re.compile(r"verified as user_id (\S+?)\.?$", re.MULTILINE)
+ID_ARGUMENTS = tuple(toolcall.GROUNDED_IDS)  # the id arguments the call grammar limits to the conversation's ids
 
 
 @dataclass
@@ -67,16 +65,20 @@ def conversation_text(messages: list[dict[str, str]]) -> str:
     return " ".join(m["content"] for m in messages).casefold()  # the protocol names no ids; the state lines do
 
 
+def verified_user(messages: list[dict[str, str]]) -> str | None:
+    found = toolcall.VERIFIED_LINE.search(messages[0]["content"])
+    return found.group(1) if found else None
+
+
 def violations(call: toolcall.ToolCall, messages: list[dict[str, str]]) -> int:
     """Would-be policy breaches (the runner blocks them anyway): an id the conversation never mentioned, or a
     user id other than the verified customer's."""
-    text = conversation_text(messages)
-    verified = VERIFIED.search(messages[0]["content"])
+    text, verified = conversation_text(messages), verified_user(messages)
     count = 0
     for key in ID_ARGUMENTS:
         value = call.arguments.get(key)
         if isinstance(value, str):
-            count += _unsupported(key, value, text, verified.group(1) if verified else None)
+            count += _unsupported(key, value, text, verified)
     return count
 
 
@@ -96,13 +98,12 @@ def enumerated_arguments() -> frozenset[str]:
 def grounded(call: toolcall.ToolCall, messages: list[dict[str, str]]) -> bool:
     """Every string argument comes from the conversation: an id in any spelling customers write it ("order number
     2611340" for #W2611340), other text word for word; an enumerated value is a choice, not a copy."""
-    text = conversation_text(messages)
-    verified = VERIFIED.search(messages[0]["content"])
+    text, verified = conversation_text(messages), verified_user(messages)
     for key, value in call.arguments.items():
         if key in enumerated_arguments() or not isinstance(value, str):
             continue
         if key in ID_ARGUMENTS:
-            if _unsupported(key, value, text, verified.group(1) if verified else None):
+            if _unsupported(key, value, text, verified):
                 return False
         elif " ".join(value.casefold().split()) not in text:
             return False
