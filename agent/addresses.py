@@ -8,7 +8,8 @@ import re
 from typing import TYPE_CHECKING
 
 from agent import resolve
-from agent.nlu import ALL_ORDERS, Understanding, normalise_order_id
+from agent.nlu import ALL_ORDERS, Understanding
+from agent.reader.extract import normalise_order_id
 from agent.replies import address_text, say
 
 if TYPE_CHECKING:

@@ -27,11 +27,11 @@ from agent.nlu import (
     PAYPAL,
     Intent,
     Understanding,
-    bare_name,
     cancel_reason,
     split_requests,
     understand,
 )
+from agent.reader.extract import bare_name
 from agent.replies import (
     address_text,
     item_lines,
@@ -78,6 +78,8 @@ CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)?(?: my| the)?(?: (?:pending|delivered|received))? "
                              r"(?!orders\b|items\b|things\b)[a-z-]+s\b", re.I)
 BATCHED = {Intent.CANCEL, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT, Intent.RETURN, Intent.EXCHANGE}
+# At a proposal, only another action or a request for a person replaces it; a question leaves it standing.
+REPLACES_PROPOSAL = BATCHED | {Intent.HUMAN}
 # The orders each request can apply to, when the customer names items but not the order.
 ORDER_STATUSES_FOR: dict[Intent | None, set[str]] = {
     Intent.CANCEL: {"pending"},
@@ -221,8 +223,8 @@ class Turn:
             if said.no:
                 self._forget_request()
                 return Outcome(say("declined"), gist="the customer declined")
-            if not said.intents and not self._names_something_else(said):
-                return self._ask_again()  # neither a clear yes nor a clear no: the proposal stands
+            if not set(said.intents) & REPLACES_PROPOSAL and not self._names_something_else(said):
+                return self._ask_again()  # neither a clear yes, a no, nor another action: the proposal stands
             self._forget_request()  # a new request replaces the proposal
         elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL}:
             self._forget_request()

@@ -8,7 +8,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from agent.nlu import CARD_ENDING, CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
+from agent.nlu import CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
+from agent.reader.extract import CARD_ENDING
 
 MATCH_THRESHOLD = 80
 EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b([^.;]*)", re.I)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.escalation.cli import app as escalation_app
+from agent.reader.cli import app as reader_app
 from evals.cli import eval_command
 from finetune.cli import finetune_command
 from server.config import get_settings
@@ -26,6 +27,7 @@ store_app = typer.Typer(help="Load, import and inspect the store database.", no_
 app.add_typer(store_app, name="store")
 app.add_typer(logistics_app, name="logistics")
 app.add_typer(escalation_app, name="escalation")
+app.add_typer(reader_app, name="reader")
 app.command("eval")(eval_command)
 app.command("finetune")(finetune_command)
 console = Console()

@@ -105,7 +105,7 @@ def test_an_order_id_in_the_spellings_customers_use(text: str, order_ids: list[s
     ("alright, make the change", True, False), ("that's right, go on", True, False), ("ok do that", True, False),
     ("ok, go ahead with it", True, False), ("no problem, go ahead", True, False), ("ok, all good", False, False),
     ("hi there, sure, do it", True, False), ("um, do it", True, False), ("ok so ok, proceed", True, False),
-    ("hi there, no thanks", False, True), ("ok wait, no", False, True), ("alright, sounds good", False, False),
+    ("hi there, no thanks", False, True), ("ok wait, no", False, True), ("alright, sounds good", True, False),
     ("yes, but change the color", False, False),
 ])
 def test_a_greeting_or_filler_before_the_answer_keeps_it_a_yes_or_no(text: str, yes: bool, no: bool) -> None:

@@ -279,7 +279,7 @@ def test_agent_says_a_cancelled_order_will_not_arrive(chat, store: Store) -> Non
 
 def test_agent_asks_which_order_then_answers(chat) -> None:
     chat(f"my email is {JAMES['email']}")
-    reply, called, _ = chat("where is my package?")
+    reply, called, _ = chat("when will my package arrive?")
     assert "Which order" in reply and "predict_delivery" not in called
     reply, called, outputs = chat(JAMES_PROCESSED)
     assert called[-1] == "predict_delivery" and outputs[-1]["likely_day"] in reply

@@ -77,5 +77,5 @@ def _window(models: TrainedModels, history: OrderLogistics, now: datetime) -> di
         "latest_day": day_label(p90),
         "overdue": p90 <= now,
         "late_risk": round(risk, 3),
-        "late_risk_percent": round(risk * 100),
+        "late_risk_percent": round(round(risk, 3) * 100),  # the percent of the figure shown, not of a finer one
     }

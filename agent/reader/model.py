@@ -1,0 +1,104 @@
+"""The reader's learned part: classifiers that read a message's request, move and cancel reason.
+
+Features are character n-grams (robust to typos, and they read Chinese characters as well as English words) and,
+where the sentence encoder is installed, its MiniLM embedding (meaning beyond the words seen in training). Every
+head is a logistic regression: trained in seconds on 2 cores, read in about a millisecond, calibrated enough that
+a low probability can mean "no request" rather than a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEADS = ("request", "move", "reason")
+NONE = "none"
+
+# Values are copied by the extractors; the classifiers see their kind only, so no id is learned as a word.
+_PLACEHOLDERS = [
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), " emailaddress "),
+    (re.compile(r"#?\s*\bw\s*-?\s*\d{7}\b|#\s*\d{7}\b", re.I), " orderid "),
+    (re.compile(r"\b\d{10}\b"), " itemid "),
+    (re.compile(r"\d+(?:\.\d+)?"), " 0 "),
+]
+
+
+def normalise(text: str) -> str:
+    """Full-width forms folded (＃Ｗ１２３ is #W123), lower case, values replaced by their kind."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    for pattern, placeholder in _PLACEHOLDERS:
+        text = pattern.sub(placeholder, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass
+class ReaderModel:
+    """Feature makers and one classifier per head; `embed` is None when trained without the sentence encoder."""
+
+    chars: Any  # a fitted TfidfVectorizer over character n-grams
+    words: Any  # a fitted TfidfVectorizer over word uni- and bigrams
+    heads: dict[str, Any]  # head name -> fitted LogisticRegression
+    embed_weight: float = 0.0  # 0: no embeddings
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def features(self, texts: Sequence[str], embedder: Any = None) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        cleaned = [normalise(t) for t in texts]
+        parts = [self.chars.transform(cleaned), self.words.transform(cleaned)]
+        if self.embed_weight:
+            vectors = embedder.encode(list(texts)) if embedder is not None else np.zeros((len(texts), 384))
+            parts.append(csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embed_weight))
+        return hstack(parts, format="csr")
+
+    def predict(self, texts: Sequence[str], embedder: Any = None) -> list[dict[str, tuple[str, float]]]:
+        """For each text and head: the most likely label and its probability."""
+        matrix = self.features(texts, embedder)
+        out: list[dict[str, tuple[str, float]]] = [{} for _ in texts]
+        for name, head in self.heads.items():
+            probabilities = head.predict_proba(matrix)
+            for row, probs in zip(out, probabilities, strict=True):
+                best = int(np.argmax(probs))
+                row[name] = (str(head.classes_[best]), float(probs[best]))
+        return out
+
+    def save(self, path: Path) -> None:
+        import joblib
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path, compress=3)
+
+    @staticmethod
+    def load(path: Path) -> ReaderModel:
+        import joblib
+
+        model = joblib.load(path)
+        if not isinstance(model, ReaderModel):
+            raise TypeError(f"{path} holds no reader model")
+        return model
+
+
+def fit(texts: Sequence[str], labels: dict[str, Sequence[str]], *, embedder: Any = None, embed_weight: float = 0.0,
+        c: float = 4.0, meta: dict[str, Any] | None = None) -> ReaderModel:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    cleaned = [normalise(t) for t in texts]
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True, max_features=60000)
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                            token_pattern=r"(?u)\b\w+\b|[^\w\s]")
+    chars.fit(cleaned)
+    words.fit(cleaned)
+    model = ReaderModel(chars, words, {}, embed_weight if embedder is not None else 0.0, meta or {})
+    matrix = model.features(texts, embedder)
+    for name in HEADS:
+        head = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        head.fit(matrix, list(labels[name]))
+        model.heads[name] = head
+    return model

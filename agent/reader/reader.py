@@ -1,0 +1,116 @@
+"""The one understanding step: a customer message, in the context of the dialogue, as a dialogue act.
+
+The learned classifiers (agent/reader/model.py) read what the message asks and does; exact-copy extractors take
+the values a tool may use (ids, emails, zips, names, addresses, amounts), so no value is ever invented. A message
+with several requests is read clause by clause: clauses are cut at sentence ends and at joining words, and each
+clause that makes a request of another kind starts a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from agent.reader import extract
+from agent.reader.acts import DialogueAct, Move, Reason, RequestKind
+from agent.reader.model import NONE, ReaderModel
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = Path(__file__).parent / "reader.joblib"
+# Below this probability the classifier's best request is no request: the message answers or chats.
+REQUEST_THRESHOLD = 0.45
+MOVE_THRESHOLD = 0.5
+YES_THRESHOLD = 0.85  # a yes runs a state change: it must be a clear one
+REASON_THRESHOLD = 0.8  # a reason is read clause by clause: "cancel #W..., I no longer need it"
+# Requests that change an order or the account: a message can make several, each read from its own clause.
+ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, RequestKind.CHANGE_ADDRESS,
+           RequestKind.CHANGE_PAYMENT}
+# Where one clause ends: a sentence end, or a joining word between clauses (structure, not request words).
+CLAUSE_BREAK = re.compile(r"(?<=[.!?;。！？；])\s*|\s*,?\s+(?:and(?: also)?|also|plus|then|as well)\s+(?=\S)"
+                          r"|\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|can\b|could\b|please\b)|[，；]\s*",
+                          re.I)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One clause as the classifiers read it."""
+
+    text: str
+    request: RequestKind | None
+    confidence: float
+
+
+class Reader:
+    def __init__(self, model: ReaderModel, embedder: object | None = None) -> None:
+        self.model = model
+        self.embedder = embedder
+        self._lock = threading.Lock()  # the ONNX session and sklearn heads are shared by every conversation
+
+    def read(self, text: str) -> DialogueAct:
+        """The whole message: its requests in order, its moves and slots."""
+        whole = self._predict([text])[0]
+        act = DialogueAct(slots=extract.slots(text), language=extract.language(text))
+        act.requests = [r.request for r in self.requests_in(text, whole)]
+        move, move_p = whole["move"]
+        if move != NONE and move_p >= (YES_THRESHOLD if move == Move.YES else MOVE_THRESHOLD):
+            act.moves = [Move(move)]
+        act.slots.reason = self.reason_in(text)
+        return act
+
+    def reason_in(self, text: str) -> Reason | None:
+        """The cancel reason a clause of the message states most clearly, if any states one."""
+        clauses = [c for c in CLAUSE_BREAK.split(text) if c and c.strip(" ,")] or [text]
+        stated = [p["reason"] for p in self._predict(clauses) if p["reason"][0] != NONE]
+        label, probability = max(stated, key=lambda r: r[1], default=(NONE, 0.0))
+        return Reason(label) if probability >= REASON_THRESHOLD else None
+
+    def requests_in(self, text: str, whole: dict[str, tuple[str, float]] | None = None) -> list[Reading]:
+        """The message's requests, each with the words that make it: one per clause that starts a request of
+        another kind than the one before (several of one kind stay one: "exchange the keyboard and the lamp")."""
+        whole = whole or self._predict([text])[0]
+        first = _reading(text, whole)
+        clauses = [c for c in CLAUSE_BREAK.split(text) if c and c.strip(" ,")]
+        if len(clauses) < 2:
+            return [first] if first.request else []
+        readings = [_reading(c, p) for c, p in zip(clauses, self._predict(clauses), strict=True)]
+        merged: list[Reading] = []
+        for reading in readings:
+            if merged and (reading.request is None or reading.request == merged[-1].request
+                           or reading.request not in ACTIONS):
+                last = merged[-1]
+                merged[-1] = Reading(f"{last.text} {reading.text}".strip(), last.request, last.confidence)
+            elif merged and merged[-1].request is None:
+                merged[-1] = Reading(f"{merged[-1].text} {reading.text}", reading.request, reading.confidence)
+            else:
+                merged.append(reading)
+        actions = [r for r in merged if r.request in ACTIONS]
+        if len(actions) < 2:  # one request: the whole message's reading is the better one
+            return [first] if first.request else [r for r in merged if r.request][:1]
+        return merged
+
+    def _predict(self, texts: list[str]) -> list[dict[str, tuple[str, float]]]:
+        with self._lock:
+            return self.model.predict(texts, self.embedder)
+
+
+def _reading(text: str, predicted: dict[str, tuple[str, float]]) -> Reading:
+    label, probability = predicted["request"]
+    request = RequestKind(label) if label != NONE and probability >= REQUEST_THRESHOLD else None
+    return Reading(text, request, probability)
+
+
+@lru_cache(maxsize=1)
+def default_reader() -> Reader:
+    """The shipped reader, loaded once per process."""
+    model = ReaderModel.load(MODEL_FILE)
+    embedder = None
+    if model.embed_weight:
+        from retrieval.encoder import Encoder
+
+        embedder = Encoder()
+    return Reader(model, embedder)

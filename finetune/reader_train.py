@@ -1,0 +1,52 @@
+"""Train the reader's classifiers on the train phrasings and report them on the dev phrasings (never on the
+test-only paraphrases, which `shopagent eval understanding` reads)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from agent.reader.model import HEADS, ReaderModel, fit
+from finetune.reader_data import Labelled, reader_examples
+from tools.retail.loader import DEMO_STORE_JSON
+
+EMBED_WEIGHT = 1.0  # the MiniLM embedding's scale beside the unit-length n-gram vectors
+
+
+def _labels(examples: list[Labelled]) -> dict[str, list[str]]:
+    return {head: [getattr(e, head) for e in examples] for head in HEADS}
+
+
+def accuracy(model: ReaderModel, examples: list[Labelled], embedder: Any = None) -> dict[str, float]:
+    predicted = model.predict([e.text for e in examples], embedder)
+    return {head: sum(p[head][0] == getattr(e, head) for p, e in zip(predicted, examples, strict=True))
+            / max(1, len(examples)) for head in HEADS}
+
+
+def train_reader(out: Path, data_dir: Path | None, *, embeddings: bool = True, seed: int = 7) -> dict[str, Any]:
+    """Fit the heads on the train split, measure them on dev, write the model and its card figures."""
+    started = time.perf_counter()
+    train = reader_examples("train", DEMO_STORE_JSON, data_dir, seed)
+    dev = reader_examples("dev", DEMO_STORE_JSON, data_dir, seed + 1)
+    embedder = None
+    if embeddings:
+        from retrieval.encoder import Encoder
+
+        embedder = Encoder()
+    model = fit([e.text for e in train], _labels(train), embedder=embedder, embed_weight=EMBED_WEIGHT,
+                meta={"seed": seed, "train_examples": len(train), "dev_examples": len(dev)})
+    summary = {
+        "train_examples": len(train),
+        "dev_examples": len(dev),
+        "requests": dict(Counter(e.request for e in train)),
+        "dev_accuracy": accuracy(model, dev, embedder),
+        "embeddings": bool(embedder),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    model.meta.update(summary)
+    model.save(out)
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
