@@ -37,7 +37,14 @@ class TasksEvaluator(Evaluator):
         from evals.tasks.loader import load_tasks
         from evals.tasks.paraphrase import Phrasing
         from evals.tasks.runner import SampledModel, StoreTemplate, expected_state, run_task
-        from evals.tasks.scoring import by_half, headline, summary, task_table, write_failures
+        from evals.tasks.scoring import (
+            by_half,
+            headline,
+            pass_rate_by_wording,
+            summary,
+            task_table,
+            write_failures,
+        )
         from evals.tasks.split import load_split
 
         options = self.config.options
@@ -95,9 +102,11 @@ class TasksEvaluator(Evaluator):
                                        tolerance=0.25 * figures["seconds_per_task"]),
         }
         body = self._markdown(tasks, runs, figures, seeds, temperature, failed, task_table(runs))
-        body = self._halves_markdown(sides, task_counts, paraphrases) + "\n\n" + body
+        wordings = pass_rate_by_wording(runs)
+        body = self._halves_markdown(sides, task_counts, wordings) + "\n\n" + body
         details = {"tasks_file": str(self.tasks_file), "tasks": len(tasks), "seeds": seeds,
                    "paraphrases": paraphrases, "temperature": temperature, "summary": figures, "halves": sides,
+                   "pass_rate_by_wording": wordings,
                    "runs": [{"task": r.task_id, "half": halves.get(r.task_id), "seed": r.seed,
                              "paraphrase": r.paraphrase, "passed": r.passed, "db_match": r.db_match,
                              "outputs_missing": r.outputs_missing, "turns": r.turns, "seconds": round(r.seconds, 2),
@@ -168,11 +177,14 @@ class TasksEvaluator(Evaluator):
         return {**overall, **halves}
 
     @staticmethod
-    def _halves_markdown(sides: dict[str, dict[str, float]], task_counts: dict[str, int], paraphrases: int) -> str:
+    def _halves_markdown(sides: dict[str, dict[str, float]], task_counts: dict[str, int],
+                         wordings: dict[int, float]) -> str:
         """The headline figures side by side: all tasks, the tuning half, the untouched half."""
         keys = list(sides["all"])
-        wording = ("the customer's plain wording" if paraphrases == 1 else
-                   f"{paraphrases} wordings of the customer per task (plain + {paraphrases - 1} seeded paraphrases)")
+        wording = "the customer's plain wording" if len(wordings) == 1 else (
+            f"{len(wordings)} wordings of the customer per task, plain + {len(wordings) - 1} seeded paraphrases; "
+            "pass rate by wording: " + ", ".join(f"{'plain' if i == 0 else i} {rate:.1%}"
+                                                 for i, rate in wordings.items()))
         lines = ["The agent is tuned on the *tuning* half of the split (`evals/tasks/split.json`) only; the "
                  f"*untouched* half judges it ({wording}).", "",
                  "| tasks | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
@@ -188,7 +200,8 @@ class TasksEvaluator(Evaluator):
         decoding = "greedy decoding" if temperature == 0 else f"sampling at temperature {temperature}"
         return "\n".join([
             f"**{figures['pass_rate']:.1%}** of {len(runs)} runs passed ({len(tasks)} tasks from "
-            f"`{self.tasks_file.name}` × {seeds} seed(s), {decoding}); model: {model}.",
+            f"`{self.tasks_file.name}` × {seeds} seed(s) × {len(runs) // max(len(tasks) * seeds, 1)} wording(s) of the "
+            f"customer, {decoding}); model: {model}.",
             "",
             "Each task runs the real agent against a fresh copy of the demo store, with a deterministic scripted "
             "customer that speaks only from the task's user scenario (`evals/tasks/customer.py`). A run passes, as "

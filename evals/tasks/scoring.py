@@ -36,6 +36,14 @@ def headline(runs: list[TaskRun], runs_per_task: int) -> dict[str, float]:
             **{f"pass^{k}": pass_hat_k(runs, k) for k in range(1, runs_per_task + 1)}}
 
 
+def pass_rate_by_wording(runs: list[TaskRun]) -> dict[int, float]:
+    """The pass rate of each wording of the customer (0 plain, i > 0 the i-th paraphrase) over its runs."""
+    grouped: dict[int, list[bool]] = defaultdict(list)
+    for run in runs:
+        grouped[run.paraphrase].append(run.passed)
+    return {index: mean(results) for index, results in sorted(grouped.items())}
+
+
 def summary(runs: list[TaskRun]) -> dict[str, float]:
     n = len(runs) or 1
     return {
