@@ -402,12 +402,20 @@ def test_no_objection_where_the_request_names_no_item_or_speaks_of_all() -> None
     customer.reply(_proposal("Vacuum Cleaner"))
     assert customer.reply(DONE + " Anything else?").startswith("I also want to change the color")
     assert customer.reply(_proposal("Luggage Set")) == "Yes, please go ahead."  # "its item": which, it cannot say
-    everything = ScriptedCustomer(Scenario("You want to return everything except the watch."), products=PRODUCTS)
-    everything.opening()
-    assert everything.reply(_proposal("Air Purifier")) == "Yes, please go ahead."
-    watch = ScriptedCustomer(Scenario("You want to return your watch."), products=PRODUCTS)
-    watch.opening()
-    assert watch.reply(_proposal("Wristwatch")) == "Yes, please go ahead."  # "watch" names the Wristwatch
+    for collective in ("You want to return everything except the watch.", "You want to return all the items in "
+                       "your order but the watch.", "You want to return each item of the order, the watch too."):
+        everything = ScriptedCustomer(Scenario(collective), products=PRODUCTS)
+        everything.opening()
+        assert everything.reply(_proposal("Air Purifier")) == "Yes, please go ahead.", collective
+    watch_only = ScriptedCustomer(Scenario("You want to return your watch. That is all."), products=PRODUCTS)
+    watch_only.opening()
+    assert watch_only.reply(_proposal("Air Purifier")).startswith("No.")  # "all" alone speaks of no items
+    for wish in ("You want to return your watch.", "You want to return your watches.",
+                 "You want to return the bookshelves and the glasses."):
+        customer = ScriptedCustomer(Scenario(wish), products=(*PRODUCTS, "Bookshelf", "Sunglasses"))
+        customer.opening()
+        named = _proposal("Bookshelf", "Sunglasses") if "shelves" in wish else _proposal("Wristwatch")
+        assert customer.reply(named) == "Yes, please go ahead.", wish  # "watch" names the Wristwatch, plurals too
 
 
 # --- paraphrases -----------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ request when the agent is done with one, and stops when the agent transfers it, 
 a turn limit. Sentences of the scenario that instruct the simulator rather than describe the customer's wishes ("If the
 agent asks ...", "do not reveal ...") are not said; sentences that describe its wishes in terms of the agent are said
 to the agent ("You want the agent to cancel it" -> "I want you to cancel it"). A proposal with an item the scenario
-never names, where it names the items it wants, gets a no and the request again. Its recurring utterances (yes, its
-email, "that's all") are worded plainly, or by a seeded paraphrase from a test-only bank (evals/tasks/paraphrase.py).
+never names, where the request names the items it wants, gets a no and the request again. Its recurring utterances
+(yes, its email, "that's all") are worded plainly, or by a seeded paraphrase from a test-only bank
+(evals/tasks/paraphrase.py).
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ GENERIC_WORDS = {"only", "also", "just", "change", "mind", "using", "decide", "w
 # "Gaming Mouse (color: RGB, ...) $158.89": an item a proposal names, as the agent lists it.
 PROPOSED_ITEM = re.compile(r"((?:[A-Z][\w/-]* )*[A-Z][\w/-]*) \([^)]*\) \$\d")
 WHOLE_ORDER = re.compile(r"\bcancel order\b", re.I)  # lists every item of the order: the customer chose none
-# The scenario speaks of its items collectively ("everything except the keyboard"): no item list to hold to.
-COLLECTIVE = re.compile(r"\b(all|every|everything|except|anything but)\b", re.I)
+# The scenario speaks of its items collectively ("everything except the keyboard", "all the items in the order"): no
+# item list to hold a proposal to.
+COLLECTIVE = re.compile(r"\b(?:all|every|each)\b(?: \w+){0,3}? (?:items?|things|products|orders?)\b|"
+                        r"\b(?:everything|except|anything but)\b", re.I)
 ANOTHER_REQUEST = re.compile(r"^(?:you )?add(?:s)? another request(?:,? and)?\s*", re.I)  # a stage direction: no words
 
 
@@ -129,9 +132,17 @@ NO_PREFERENCE = {
 }
 
 
+def singular(word: str) -> str:
+    """An English plural's singular, by the spelling rules ("shelves" -> "shelf", "watches" -> "watch")."""
+    for plural, single in (("ves", "f"), ("ies", "y"), ("sses", "ss"), ("shes", "sh"), ("ches", "ch"), ("xes", "x")):
+        if word.endswith(plural):
+            return word[: -len(plural)] + single
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def content_words(text: str) -> set[str]:
-    """Words of four letters or more, lower case, hyphens and a plural s dropped ("E-Readers" -> "ereader")."""
-    return {word.rstrip("s") for word in re.findall(r"[a-z]{4,}", text.lower().replace("-", ""))}
+    """Words of four letters or more, lower case, hyphens dropped, in the singular ("E-Readers" -> "ereader")."""
+    return {singular(word) for word in re.findall(r"[a-z]{4,}", text.lower().replace("-", ""))}
 
 
 def mentions(words: set[str], product: str) -> bool:
