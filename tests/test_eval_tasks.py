@@ -18,9 +18,13 @@ from evals.tasks.customer import (
     spoken_sentences,
 )
 from evals.tasks.dbdiff import differences, snapshot
-from evals.tasks.loader import Scenario, TaskFileError, load_tasks
+from evals.tasks.loader import Scenario, Task, TaskFileError, load_tasks
+from evals.tasks.paraphrase import BANK_FILE, Phrasing, load_bank, request_kind
 from evals.tasks.replay import replay
+from evals.tasks.runner import RecordingRunner
+from evals.tasks.split import HALVES, SPLIT_FILE, make_split, stratum
 from server.config import get_settings
+from tools.context import Role, StoreContext
 from tools.retail.data_model import Order, OrderItem, PaymentMethod
 from tools.store import Store
 
@@ -295,3 +299,195 @@ def test_sentences_the_scenario_wants_said_together_are_one_message() -> None:
     assert customer.opening() == ("I want to exchange my bicycle for a larger one. The jigsaw in the same order also "
                                   "needs to be exchanged.")
     assert customer.requests[1] == "Lastly, I want to cancel the skateboard."
+
+
+# --- the tools the runner knows --------------------------------------------------------------------------------
+
+
+def test_the_runner_knows_every_tool_the_agent_can_call(store: Store) -> None:
+    from agent.manager import Agent
+
+    agent = Agent(store)
+    recorder = RecordingRunner(agent.runner)
+    assert set(recorder.tools) == set(agent.runner.tools) and "predict_delivery" in recorder.tools
+    ctx = StoreContext(store, role=Role.CUSTOMER, customer_id="yusuf_rossi_9620")
+    result = recorder.call(ctx, "predict_delivery", {"order_id": "#W2378156"})
+    assert not (result.error or "").startswith("Unknown tool")
+    assert recorder.calls[-1].name == "predict_delivery" and recorder.calls[-1].kind != "invalid"
+
+
+def test_the_ground_truth_replay_knows_the_agents_tools_too(store: Store) -> None:
+    _, [(_, result)] = replay(store, [{"name": "predict_delivery", "arguments": {"order_id": "#W2378156"}}])
+    assert not (result.error or "").startswith("Unknown tool")
+
+
+# --- the split -------------------------------------------------------------------------------------------------
+
+
+def _task(task_id: str, *actions: str) -> Task:
+    return Task(task_id, Scenario("x"), actions=[{"name": name, "arguments": {}} for name in actions])
+
+
+def test_a_task_is_stratified_by_its_rarest_write() -> None:
+    assert stratum(_task("1", "get_order_details")) == "info-only"
+    assert stratum(_task("2", "transfer_to_human_agents")) == "info-only"
+    assert stratum(_task("3", "return_delivered_order_items", "cancel_pending_order")) == "cancel"
+    assert stratum(_task("4", "modify_pending_order_items", "modify_user_address")) == "address"
+    assert stratum(_task("5", "modify_pending_order_payment", "cancel_pending_order")) == "payment"
+
+
+def test_the_split_is_seeded_even_and_keeps_the_mix_of_each_half() -> None:
+    kinds = ["cancel_pending_order"] * 5 + ["return_delivered_order_items"] * 7 + ["get_user_details"] * 3
+    tasks = [_task(str(i), name) for i, name in enumerate(kinds)]
+    split = make_split(tasks, seed=1)
+    assert split == make_split(tasks, seed=1) and split != make_split(tasks, seed=2)
+    tuning, untouched = set(split["tuning"]), set(split["untouched"])
+    assert not tuning & untouched and tuning | untouched == {t.id for t in tasks}
+    assert abs(len(tuning) - len(untouched)) <= 1
+    for kind in ("cancel", "return", "info-only"):
+        in_half = [sum(split["strata"][i] == kind for i in half) for half in (tuning, untouched)]
+        assert abs(in_half[0] - in_half[1]) <= 1, kind
+
+
+def test_the_committed_split_halves_the_74_tasks_with_the_same_mix() -> None:
+    split = json.loads(SPLIT_FILE.read_text())
+    halves = [set(split[half]) for half in HALVES]
+    assert [len(h) for h in halves] == [37, 37] and not halves[0] & halves[1]
+    assert halves[0] | halves[1] == set(split["strata"])
+    for kind in set(split["strata"].values()):
+        counts = [sum(split["strata"][i] == kind for i in half) for half in halves]
+        assert abs(counts[0] - counts[1]) <= 1, kind
+
+
+# --- the customer's fixes --------------------------------------------------------------------------------------
+
+
+def test_wishes_phrased_about_the_agent_are_said_to_it_and_directions_are_not() -> None:
+    said = spoken_sentences(
+        "You want the agent to cancel order #W1234567. Tell the agent you want the refund to your PayPal. "
+        "Ask the agent how much you will get back. Ask the agent to check the agent's records. "
+        "If the agent asks for the reason, say you ordered by mistake. Do not share your email with the agent. "
+        "You wonder if the agent can help split the payment.")
+    assert said == ["I want you to cancel order #W1234567.", "I want the refund to my PayPal.",
+                    "I'd like to know how much I will get back.", "Please check your records.",
+                    "I wonder if you can help split the payment."]
+
+
+def test_a_customer_opens_with_a_wish_phrased_about_the_agent() -> None:
+    customer = ScriptedCustomer(Scenario(reason_for_call="You want the agent to return your lamp."))
+    assert customer.opening() == "I want you to return my lamp."
+
+
+VACUUM = Scenario(reason_for_call="You want to return the vacuum cleaner from order #W1234567. You also want "
+                  "to change the color of its item to red.")
+PRODUCTS = ("Air Purifier", "Luggage Set", "Vacuum Cleaner", "Wristwatch")
+
+
+def _proposal(*items: str) -> str:
+    listed = "; ".join(f"{item} (color: black) $10.00" for item in items)
+    return f"To confirm: return {listed} from order #W1234567. The refund goes to paypal.\nShall I go ahead?"
+
+
+def test_a_proposal_with_an_item_the_scenario_never_names_gets_a_no() -> None:
+    customer = ScriptedCustomer(VACUUM, products=PRODUCTS)
+    customer.opening()
+    answer = customer.reply(_proposal("Vacuum Cleaner", "Air Purifier"))
+    assert answer.startswith("No.") and "Air Purifier" in answer and "return the vacuum cleaner" in answer
+    assert customer.reply(_proposal("Vacuum Cleaner")) == "Yes, please go ahead."
+
+
+def test_no_objection_where_the_request_names_no_item_or_speaks_of_all() -> None:
+    customer = ScriptedCustomer(VACUUM, products=PRODUCTS)
+    customer.opening()
+    customer.reply(_proposal("Vacuum Cleaner"))
+    assert customer.reply(DONE + " Anything else?").startswith("I also want to change the color")
+    assert customer.reply(_proposal("Luggage Set")) == "Yes, please go ahead."  # "its item": which, it cannot say
+    for collective in ("You want to return everything except the watch.", "You want to return all the items in "
+                       "your order but the watch.", "You want to return each item of the order, the watch too."):
+        everything = ScriptedCustomer(Scenario(collective), products=PRODUCTS)
+        everything.opening()
+        assert everything.reply(_proposal("Air Purifier")) == "Yes, please go ahead.", collective
+    watch_only = ScriptedCustomer(Scenario("You want to return your watch. That is all."), products=PRODUCTS)
+    watch_only.opening()
+    assert watch_only.reply(_proposal("Air Purifier")).startswith("No.")  # "all" alone speaks of no items
+    for wish in ("You want to return your watch.", "You want to return your watches.",
+                 "You want to return the bookshelves and the glasses."):
+        customer = ScriptedCustomer(Scenario(wish), products=(*PRODUCTS, "Bookshelf", "Sunglasses"))
+        customer.opening()
+        named = _proposal("Bookshelf", "Sunglasses") if "shelves" in wish else _proposal("Wristwatch")
+        assert customer.reply(named) == "Yes, please go ahead.", wish  # "watch" names the Wristwatch, plurals too
+
+
+# --- paraphrases -----------------------------------------------------------------------------------------------
+
+BANK_ENTRIES = {"yes", "no", "email", "name_zip", "zip", "dont_know", "reason_no_longer_needed",
+                "reason_ordered_by_mistake", "goodbye", "payment_original"}
+OPENERS = {"cancel", "return", "exchange", "modify_items", "change_address", "change_payment", "order_status",
+           "account"}
+
+
+def test_the_bank_has_many_wordings_for_every_recurring_utterance() -> None:
+    bank = load_bank()
+    assert set(bank["answers"]) >= BANK_ENTRIES and set(bank["openers"]) == OPENERS
+    for section in bank.values():
+        for entry, variants in section.items():
+            assert len(set(variants)) >= 8, entry
+
+
+def test_paraphrase_zero_is_the_plain_customer_and_others_are_seeded_rephrasings() -> None:
+    def conversation(phrasing: Phrasing) -> list[str]:
+        customer = ScriptedCustomer(WITH_EMAIL, phrasing=phrasing)
+        return [customer.opening(), customer.reply(ASK_IDENTITY), customer.reply(CONFIRM), customer.reply(DONE)]
+
+    plain = conversation(Phrasing())
+    assert conversation(Phrasing.paraphrase(0, "10/13")) == plain
+    first, again = conversation(Phrasing.paraphrase(1, "10/13")), conversation(Phrasing.paraphrase(1, "10/13"))
+    assert first == again  # seeded
+    others = [conversation(Phrasing.paraphrase(i, "10/13")) for i in range(1, 5)]
+    assert all(o != plain for o in others) and len({tuple(o) for o in others}) > 1
+    assert all("mia.garcia2723@example.com" in o[1] for o in others)  # the fields are never reworded
+    assert all(o[0].endswith(plain[0]) for o in others)  # an opener before the scenario's own sentence
+
+
+def test_a_request_gets_the_opener_of_its_kind() -> None:
+    assert request_kind("I want to cancel order #W1.") == "cancel"
+    assert request_kind("I want to change the address of my order.") == "change_address"
+    assert request_kind("Where is my order? It has not arrived.") == "order_status"
+    assert request_kind("I like turtles.") is None
+
+
+def test_nothing_but_the_evals_reads_the_paraphrase_bank() -> None:
+    root = Path(__file__).parents[1]
+    assert BANK_FILE.is_file() and BANK_FILE.is_relative_to(root / "evals")
+    for package in ("agent", "finetune", "tools", "retrieval", "server"):
+        for source in (root / package).rglob("*"):
+            if source.is_file() and source.suffix in {".py", ".toml", ".json", ".yaml", ".yml", ".txt", ".cfg"}:
+                text = source.read_text(errors="ignore")
+                assert "paraphrases" not in text and "customer.toml" not in text, source
+
+
+# --- halves and pass^k in the suite ----------------------------------------------------------------------------
+
+
+def test_the_suite_reports_each_half_and_pass_hat_k_over_paraphrases(tmp_path: Path, home: Path) -> None:
+    config = EvalConfig(data_dir=FIXTURE_DATA, backend="none", options={"ids": "50,10", "paraphrase": "2"})
+    run = load_evaluator("tasks", config).run(tmp_path / "out")
+    runs = run.result.details["runs"]
+    assert [(r["task"], r["paraphrase"]) for r in runs] == [("50", 0), ("50", 1), ("10", 0), ("10", 1)]
+    assert {r["task"]: r["half"] for r in runs} == {"50": "untouched", "10": "tuning"}
+    metrics = {name: m.value for name, m in run.result.metrics.items()}
+    for half in HALVES:
+        mine = [r["passed"] for r in runs if r["half"] == half]
+        assert metrics[f"pass_rate_{half}"] == pytest.approx(sum(mine) / 2)
+        assert metrics[f"pass^2_{half}"] == float(all(mine))
+    report = (tmp_path / "out" / "tasks" / "report.md").read_text()
+    assert "| tuning (1) |" in report and "| untouched (1) |" in report
+
+
+def test_one_half_runs_alone(tmp_path: Path, home: Path) -> None:
+    config = EvalConfig(data_dir=FIXTURE_DATA, backend="none", options={"half": "tuning"})
+    run = load_evaluator("tasks", config).run(tmp_path / "out")
+    assert [r["task"] for r in run.result.details["runs"]] == ["10"]
+    with pytest.raises(FileNotFoundError, match="no half 'other'"):
+        load_evaluator("tasks", EvalConfig(data_dir=FIXTURE_DATA, backend="none", options={"half": "other"})).run(
+            tmp_path / "out2")

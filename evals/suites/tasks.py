@@ -13,8 +13,10 @@ QUICK_TASKS = 3
 
 class TasksEvaluator(Evaluator):
     """Options: `tasks` (a tau2-format task file; default DATA/tau2-retail/tasks.json), `ids` (comma-separated task
-    ids), `limit` (first N tasks), `seeds` (runs per task, default 1), `temperature` (default 0 = greedy; 0.7 when
-    seeds > 1), `max_turns` (customer messages per task, default 20)."""
+    ids), `limit` (first N tasks), `half` (tuning | untouched: one half of the committed split), `seeds` (runs per
+    task, default 1), `temperature` (default 0 = greedy; 0.7 when seeds > 1), `paraphrase` (K runs per task, each
+    with another seeded wording of the customer; default 1 = its plain wording), `max_turns` (customer messages per
+    task, default 20). Figures are reported for all tasks and for each half of the split."""
 
     name = "tasks"
     title = "End-to-end customer-service tasks (tau2 retail, scripted customer)"
@@ -31,14 +33,27 @@ class TasksEvaluator(Evaluator):
     def evaluate(self, out_dir: Path) -> EvalResult:
         from tqdm import tqdm
 
-        from evals.plots import bar_chart, histogram
+        from evals.plots import grouped_bars, histogram
         from evals.tasks.loader import load_tasks
+        from evals.tasks.paraphrase import Phrasing
         from evals.tasks.runner import SampledModel, StoreTemplate, expected_state, run_task
-        from evals.tasks.scoring import pass_hat_k, summary, task_table, write_failures
+        from evals.tasks.scoring import (
+            by_half,
+            headline,
+            pass_rate_by_wording,
+            summary,
+            task_table,
+            write_failures,
+        )
+        from evals.tasks.split import load_split
 
         options = self.config.options
-        tasks = self._select(load_tasks(self.tasks_file))
+        halves = load_split()
+        tasks = self._select(load_tasks(self.tasks_file), halves)
         seeds = int(options.get("seeds", 1))
+        paraphrases = int(options.get("paraphrase", 1))
+        if paraphrases < 1:
+            raise ValueError("suite tasks: paraphrase=K wants K >= 1")
         temperature = float(options.get("temperature", 0.7 if seeds > 1 else 0.0))
         max_turns = int(options.get("max_turns", 20))
         model, retriever = self._model(), None
@@ -47,30 +62,38 @@ class TasksEvaluator(Evaluator):
             work_dir = Path(work)
             template = StoreTemplate(work_dir / "template.db", self._store_source())
             retriever = self._retriever(template)
-            progress = tqdm(total=len(tasks) * seeds, desc="tasks", unit="run")
+            progress = tqdm(total=len(tasks) * seeds * paraphrases, desc="tasks", unit="run")
             for task in tasks:
                 expected = expected_state(template, task, work_dir)
                 for seed in range(self.config.seed, self.config.seed + seeds):
                     chat_model = SampledModel(model, temperature, seed) if model and temperature > 0 else model
-                    run = run_task(task, template=template, expected=expected, work_dir=work_dir, model=chat_model,
-                                   retriever=retriever, seed=seed, max_turns=max_turns)
-                    runs.append(run)
-                    progress.update()
-                    progress.set_postfix(passed=f"{sum(r.passed for r in runs)}/{len(runs)}")
+                    for index in range(paraphrases):
+                        run = run_task(task, template=template, expected=expected, work_dir=work_dir,
+                                       model=chat_model, retriever=retriever, seed=seed, max_turns=max_turns,
+                                       phrasing=Phrasing.paraphrase(index, f"{task.id}/{seed}"))
+                        runs.append(run)
+                        progress.update()
+                        progress.set_postfix(passed=f"{sum(r.passed for r in runs)}/{len(runs)}")
             progress.close()
         figures = summary(runs)
         failed = write_failures(runs, out_dir / "failures.md")
-        pass_k = {f"pass^{k}": pass_hat_k(runs, k) for k in range(1, seeds + 1)}
-        bar_chart({"pass": figures["pass_rate"], "DB equal": figures["db_match_rate"],
-                   "outputs said": figures["outputs_rate"], **({} if seeds == 1 else pass_k)},
-                  f"{len(tasks)} tasks, backend {self.config.backend}", out_dir / "outcomes.png", ylabel="rate")
+        runs_per_task = seeds * paraphrases
+        sides = {"all": headline(runs, runs_per_task),
+                 **{half: headline(half_runs, runs_per_task) for half, half_runs in by_half(runs, halves).items()}}
+        task_counts = {"all": len(tasks), **{half: sum(halves.get(t.id) == half for t in tasks)
+                                             for half in sides if half != "all"}}
+        shown = {"pass_rate": "pass", "db_match_rate": "DB equal", "outputs_rate": "outputs said",
+                 **({} if runs_per_task == 1 else {f"pass^{k}": f"pass^{k}" for k in range(2, runs_per_task + 1)})}
+        grouped_bars({f"{side} ({task_counts[side]})": {label: values[key] for key, label in shown.items()}
+                      for side, values in sides.items()},
+                     f"{len(tasks)} tasks, backend {self.config.backend}: all and each half", out_dir / "outcomes.png")
         histogram({"seconds per task": [r.seconds for r in runs]}, "Run time per task", "seconds",
                   out_dir / "seconds.png", bins=20)
         metrics = {
             "pass_rate": Metric(figures["pass_rate"], tolerance=0.02, description="DB equal and outputs said"),
             "db_match_rate": Metric(figures["db_match_rate"], tolerance=0.02),
             "outputs_rate": Metric(figures["outputs_rate"], tolerance=0.02),
-            **{k: Metric(v, tolerance=0.02) for k, v in pass_k.items() if k != "pass^1"},
+            **self._side_metrics(sides),
             "policy_refusals_per_task": Metric(figures["policy_refusals_per_task"], better="lower", tolerance=0.1),
             "invalid_calls_per_task": Metric(figures["invalid_calls_per_task"], better="lower", tolerance=0.05),
             "failed_calls_per_task": Metric(figures["failed_calls_per_task"], better="lower", tolerance=0.1),
@@ -79,17 +102,27 @@ class TasksEvaluator(Evaluator):
                                        tolerance=0.25 * figures["seconds_per_task"]),
         }
         body = self._markdown(tasks, runs, figures, seeds, temperature, failed, task_table(runs))
+        wordings = pass_rate_by_wording(runs)
+        body = self._halves_markdown(sides, task_counts, wordings) + "\n\n" + body
         details = {"tasks_file": str(self.tasks_file), "tasks": len(tasks), "seeds": seeds,
-                   "temperature": temperature, "summary": figures,
-                   "runs": [{"task": r.task_id, "seed": r.seed, "passed": r.passed, "db_match": r.db_match,
+                   "paraphrases": paraphrases, "temperature": temperature, "summary": figures, "halves": sides,
+                   "pass_rate_by_wording": wordings,
+                   "runs": [{"task": r.task_id, "half": halves.get(r.task_id), "seed": r.seed,
+                             "paraphrase": r.paraphrase, "passed": r.passed, "db_match": r.db_match,
                              "outputs_missing": r.outputs_missing, "turns": r.turns, "seconds": round(r.seconds, 2),
                              "ended_by": r.ended_by, "differences": r.differences[:5]} for r in runs]}
         return EvalResult(metrics=metrics, markdown=body, plots=["outcomes.png", "seconds.png"], details=details)
 
     # --- set-up --------------------------------------------------------------------------------------------------
 
-    def _select(self, tasks: list[Any]) -> list[Any]:
+    def _select(self, tasks: list[Any], halves: dict[str, str]) -> list[Any]:
         options = self.config.options
+        half = options.get("half")
+        if half:
+            known = sorted(set(halves.values()))
+            if half not in known:
+                raise FileNotFoundError(f"suite tasks: no half {half!r} in the split; it has {', '.join(known)}")
+            tasks = [task for task in tasks if halves.get(task.id) == half]
         if options.get("ids"):
             wanted = [i.strip() for i in options["ids"].split(",") if i.strip()]
             by_id = {task.id: task for task in tasks}
@@ -133,6 +166,32 @@ class TasksEvaluator(Evaluator):
         config = RetrieverConfig(encoder_cache_dir=cache / "onnx")
         return HybridRetriever.open(documents, cache / "tasks-index", config)
 
+    @staticmethod
+    def _side_metrics(sides: dict[str, dict[str, float]]) -> dict[str, Metric]:
+        """pass^k (k >= 2) over all tasks, and each headline figure of each half, named `<figure>_<half>`."""
+        overall = {key: Metric(value, tolerance=0.02) for key, value in sides["all"].items()
+                   if key.startswith("pass^") and key != "pass^1"}
+        halves = {f"{key}_{half}": Metric(value, tolerance=0.03, description=f"on the {half} half of the split")
+                  for half, values in sides.items() if half != "all"
+                  for key, value in values.items() if key != "pass^1"}
+        return {**overall, **halves}
+
+    @staticmethod
+    def _halves_markdown(sides: dict[str, dict[str, float]], task_counts: dict[str, int],
+                         wordings: dict[int, float]) -> str:
+        """The headline figures side by side: all tasks, the tuning half, the untouched half."""
+        keys = list(sides["all"])
+        wording = "the customer's plain wording" if len(wordings) == 1 else (
+            f"{len(wordings)} wordings of the customer per task, plain + {len(wordings) - 1} seeded paraphrases; "
+            "pass rate by wording: " + ", ".join(f"{'plain' if i == 0 else i} {rate:.1%}"
+                                                 for i, rate in wordings.items()))
+        lines = ["The agent is tuned on the *tuning* half of the split (`evals/tasks/split.json`) only; the "
+                 f"*untouched* half judges it ({wording}).", "",
+                 "| tasks | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for side, values in sides.items():
+            lines.append(f"| {side} ({task_counts[side]}) | " + " | ".join(f"{values[k]:.1%}" for k in keys) + " |")
+        return "\n".join(lines)
+
     def _markdown(self, tasks: list[Any], runs: list[Any], figures: dict[str, float], seeds: int,
                   temperature: float, failed: int, table: str) -> str:
         cfg = self.config
@@ -141,7 +200,8 @@ class TasksEvaluator(Evaluator):
         decoding = "greedy decoding" if temperature == 0 else f"sampling at temperature {temperature}"
         return "\n".join([
             f"**{figures['pass_rate']:.1%}** of {len(runs)} runs passed ({len(tasks)} tasks from "
-            f"`{self.tasks_file.name}` × {seeds} seed(s), {decoding}); model: {model}.",
+            f"`{self.tasks_file.name}` × {seeds} seed(s) × {len(runs) // max(len(tasks) * seeds, 1)} wording(s) of the "
+            f"customer, {decoding}); model: {model}.",
             "",
             "Each task runs the real agent against a fresh copy of the demo store, with a deterministic scripted "
             "customer that speaks only from the task's user scenario (`evals/tasks/customer.py`). A run passes, as "

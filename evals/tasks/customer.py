@@ -6,7 +6,11 @@ know, answers yes when the agent lists an action and asks for confirmation (to t
 scenario says to it, if anything: "If the agent asks for confirmation, only exchange the desk lamp"), raises its next
 request when the agent is done with one, and stops when the agent transfers it, when it has nothing left to ask, or at
 a turn limit. Sentences of the scenario that instruct the simulator rather than describe the customer's wishes ("If the
-agent asks ...", "do not reveal ...") are not said.
+agent asks ...", "do not reveal ...") are not said; sentences that describe its wishes in terms of the agent are said
+to the agent ("You want the agent to cancel it" -> "I want you to cancel it"). A proposal with an item the scenario
+never names, where the request names the items it wants, gets a no and the request again. Its recurring utterances
+(yes, its email, "that's all") are worded plainly, or by a seeded paraphrase from a test-only bank
+(evals/tasks/paraphrase.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from evals.tasks.loader import Scenario
+from evals.tasks.paraphrase import Phrasing
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ZIP = re.compile(r"\b\d{5}\b")
@@ -24,11 +29,23 @@ USER_ID = re.compile(r"\b([a-z]+)_([a-z]+)_\d{3,5}\b")
 ORDER_ID = re.compile(r"#?\bW\d{7}\b")
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
-# Sentences addressed to the simulator, not things the customer would say.
+# Sentences addressed to the simulator, not things the customer would say. A sentence merely naming the agent is
+# not one of them: "You want the agent to cancel ..." is a wish, said to the agent (AGENT_AS_LISTENER).
 ADDRESSED_TO_SIMULATOR = re.compile(
-    r"\b(the agent|agent's|do not reveal|don't reveal|not reveal|if and only if|make sure|mention|you are not "
-    r"familiar|pretend|act as|be (very )?brief|swear|when asked|refuses|say that)\b", re.I)
-CONDITIONAL = re.compile(r"^(if|when|but if|once|only if|otherwise|then)\b", re.I)
+    r"\b(do not reveal|don't reveal|not reveal|(do not|don't) (share|tell|say)|if and only if|make sure|mention|"
+    r"you are not familiar|pretend|act as|be (very )?brief|swear|when asked|refuses|say that)\b", re.I)
+CONDITIONAL = re.compile(r"^(if|when|but if|but when|once|only if|otherwise|then)\b", re.I)
+MENTIONS_AGENT = re.compile(r"\b(the agent|agent's)\b", re.I)
+# The scenario's words about the agent, in the first person, as the customer says them to the agent.
+AGENT_AS_LISTENER: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:I )?tell the agent not to\b", re.I), "please don't"),
+    (re.compile(r"\b(?:I )?(?:tell|inform) the agent (?:that )?", re.I), ""),
+    (re.compile(r"\b(?:I )?ask the agent (?:explicitly |directly )?to\b", re.I), "please"),
+    (re.compile(r"\b(?:I )?ask the agent (?:explicitly |directly )?(?=how|what|which|when|where|whether|if|about)",
+                re.I), "I'd like to know "),
+    (re.compile(r"\bthe agent's\b", re.I), "your"),
+    (re.compile(r"\bthe agent\b", re.I), "you"),
+]
 STAGE_DIRECTION = re.compile(f"{ADDRESSED_TO_SIMULATOR.pattern}|{CONDITIONAL.pattern}", re.I)
 TOPICS = {
     "payment": re.compile(r"\b(pay ?pal|gift ?card|credit card|card|payment|refund|pay)\b", re.I),
@@ -55,6 +72,13 @@ METHOD_NAMES = re.compile(r"\b(pay ?pal|gift ?card|credit card)\b", re.I)
 GENERIC_WORDS = {"only", "also", "just", "change", "mind", "using", "decide", "want", "wants", "exchange", "return",
                  "modify", "cancel", "keep", "with", "that", "this", "them", "then", "instead", "would", "like",
                  "please", "your", "immediately", "because", "regret", "another", "request"}
+# "Gaming Mouse (color: RGB, ...) $158.89": an item a proposal names, as the agent lists it.
+PROPOSED_ITEM = re.compile(r"((?:[A-Z][\w/-]* )*[A-Z][\w/-]*) \([^)]*\) \$\d")
+WHOLE_ORDER = re.compile(r"\bcancel order\b", re.I)  # lists every item of the order: the customer chose none
+# The scenario speaks of its items collectively ("everything except the keyboard", "all the items in the order"): no
+# item list to hold a proposal to.
+COLLECTIVE = re.compile(r"\b(?:all|every|each)\b(?: \w+){0,3}? (?:items?|things|products|orders?)\b|"
+                        r"\b(?:everything|except|anything but)\b", re.I)
 ANOTHER_REQUEST = re.compile(r"^(?:you )?add(?:s)? another request(?:,? and)?\s*", re.I)  # a stage direction: no words
 
 
@@ -96,12 +120,34 @@ MOVES: list[tuple[AgentMove, re.Pattern[str]]] = [
 ]
 
 
+# The two cancellation reasons, each a bank entry the customer words its reason with.
+REASONS = [("reason_no_longer_needed", re.compile(r"\b(no longer|don'?t need|not need)", re.I)),
+           ("reason_ordered_by_mistake", re.compile(r"\b(mistake|accident)", re.I))]
+
 # What a customer whose scenario says nothing on the matter answers.
 NO_PREFERENCE = {
     AgentMove.PAYMENT: "The original payment method is fine.",
     AgentMove.ADDRESS: "Sorry, I don't have another address to give.",
     AgentMove.REASON: "I'd rather not say.",
 }
+
+
+def singular(word: str) -> str:
+    """An English plural's singular, by the spelling rules ("shelves" -> "shelf", "watches" -> "watch")."""
+    for plural, single in (("ves", "f"), ("ies", "y"), ("sses", "ss"), ("shes", "sh"), ("ches", "ch"), ("xes", "x")):
+        if word.endswith(plural):
+            return word[: -len(plural)] + single
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def content_words(text: str) -> set[str]:
+    """Words of four letters or more, lower case, hyphens dropped, in the singular ("E-Readers" -> "ereader")."""
+    return {singular(word) for word in re.findall(r"[a-z]{4,}", text.lower().replace("-", ""))}
+
+
+def mentions(words: set[str], product: str) -> bool:
+    """Whether words name the product, leniently: any of its words, or a word inside one ("watch" a Wristwatch)."""
+    return any(word in product_word for product_word in content_words(product) for word in words)
 
 
 def agent_move(text: str) -> AgentMove:
@@ -126,14 +172,25 @@ def first_person(text: str) -> str:
     return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
+def to_the_agent(text: str) -> str:
+    """A first-person sentence about the agent as said to it: "I want the agent to cancel it" -> "I want you to
+    cancel it", "Tell the agent I want a refund" -> "I want a refund", "Ask the agent how much ..." -> "I'd like to
+    know how much ..."."""
+    for pattern, replacement in AGENT_AS_LISTENER:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"\s{2,}", " ", text).strip()
+    return text[:1].upper() + text[1:]
+
+
 def spoken_sentences(text: str) -> list[str]:
-    """The scenario's sentences a customer would say, in the first person; stage directions left out."""
+    """The scenario's sentences a customer would say, in the first person and to the agent; stage directions left
+    out."""
     text = PARENTHESIS.sub(lambda m: "" if STAGE_DIRECTION.search(m.group(1)) else m.group(0), text)
     kept = []
     for sentence in SENTENCE.split(text.strip()):
         clauses = [c for c in re.split(r",\s*(?=but\b)", sentence) if not STAGE_DIRECTION.search(c)]
         if clauses:
-            kept.append(first_person(", ".join(clauses).strip()).rstrip(" ,") or "")
+            kept.append(to_the_agent(first_person(", ".join(clauses).strip())).rstrip(" ,") or "")
     return [s if s.endswith((".", "!", "?")) else s + "." for s in kept if re.search(r"[A-Za-z]", s)]
 
 
@@ -141,7 +198,7 @@ def preferences(text: str) -> list[str]:
     """The scenario's conditional wishes about the request itself ("If there is no clicky one with RGB, I'd go
     for no backlight"): a customer states them when the agent asks which option; never those about the agent."""
     kept = [s for s in SENTENCE.split(PARENTHESIS.sub("", text.strip()))
-            if CONDITIONAL.search(s.strip()) and not ADDRESSED_TO_SIMULATOR.search(s)]
+            if CONDITIONAL.search(s.strip()) and not ADDRESSED_TO_SIMULATOR.search(s) and not MENTIONS_AGENT.search(s)]
     return [first_person(s.strip()) for s in kept]
 
 
@@ -170,6 +227,8 @@ class Identity:
 class ScriptedCustomer:
     scenario: Scenario
     max_turns: int = 20
+    phrasing: Phrasing = field(default_factory=Phrasing)  # the plain wording, or a seeded paraphrase
+    products: tuple[str, ...] = ()  # the catalogue's product names: which words of the scenario name an item
     turns: int = 0
     finished: bool = False
     identity: Identity = field(init=False)
@@ -210,7 +269,7 @@ class ScriptedCustomer:
         if answer is None:
             self.finished = True
             return None
-        if answer == self._last_said and move is not AgentMove.CONFIRM:  # in circles: say the next thing, or end
+        if answer == self._last_said and answer != self._yes():  # in circles: say the next thing, or end
             self._repeats += 1
             if self._repeats >= 2:
                 answer = self._request() or self._goodbye()
@@ -220,15 +279,18 @@ class ScriptedCustomer:
 
     def _answer(self, move: AgentMove, agent_text: str) -> str | None:
         if move is AgentMove.CONFIRM:
-            return self._first_confirmation(agent_text) or self._other_method(agent_text) or "Yes, please go ahead."
+            return (self._first_confirmation(agent_text) or self._not_asked_for(agent_text)
+                    or self._other_method(agent_text) or self._yes())
         if move is AgentMove.IDENTITY:
             return self._identify(agent_text)
         if move is AgentMove.ZIP:
-            return self.identity.zip or self._unknown("zip code")
+            zip_code = self.identity.zip
+            return self.phrasing.say("zip", zip_code, zip=zip_code) if zip_code else self._unknown("zip code")
         if move is AgentMove.OFFER_PERSON:
-            return "No, thank you. " + (self._request() or "That's all.")
+            return self.phrasing.say("no", "No, thank you.") + " " + (self._request() or "That's all.")
         if move in {AgentMove.PAYMENT, AgentMove.ADDRESS, AgentMove.REASON}:
-            return self._instructed(move.value) or self._about(move.value) or NO_PREFERENCE[move]
+            answer = self._instructed(move.value) or self._about(move.value) or self._no_preference(move)
+            return self._reason_worded(answer) if move is AgentMove.REASON else answer
         if move is AgentMove.ORDER:
             orders = ORDER_ID.findall(self.scenario.reason_for_call)
             offered = ORDER_ID.findall(agent_text)
@@ -257,7 +319,7 @@ class ScriptedCustomer:
         if self._next_request >= len(self.requests):
             return None
         self._next_request += 1
-        return self.requests[self._next_request - 1]
+        return self.phrasing.with_opener(self.requests[self._next_request - 1])
 
     def _current(self) -> str:
         """The request under discussion with the sentences around it that add detail."""
@@ -319,20 +381,59 @@ class ScriptedCustomer:
         who = self.identity
         if who.emails and self._email_tries < len(who.emails):
             self._email_tries += 1
-            return f"My email is {who.emails[self._email_tries - 1]}."
+            email = who.emails[self._email_tries - 1]
+            return self.phrasing.say("email", f"My email is {email}.", email=email)
         asked_email_only = "email" in agent_text.lower() and "zip" not in agent_text.lower()
         if who.name and who.zip:
             prefix = self._unknown("email address") + " " if asked_email_only or not who.emails else ""
-            return f"{prefix}My name is {who.name[0]} {who.name[1]} and my zip code is {who.zip}.".strip()
+            first, last = who.name
+            said = self.phrasing.say("name_zip", f"My name is {first} {last} and my zip code is {who.zip}.",
+                                     first=first, last=last, zip=who.zip)
+            return f"{prefix}{said}".strip()
         return self._unknown("email address")
 
     def _unknown(self, what: str, then: str = "") -> str:
         """What the customer does not know: said plainly (the scenario's unknown_info, or simply not known)."""
         words = {"email address": "email", "zip code": "zip", "order number": "order"}.get(what, what)
         known = words in self.scenario.unknown_info.lower()
-        text = f"Sorry, I don't {'remember' if known else 'know'} my {what}."
+        text = self.phrasing.say("dont_know", f"Sorry, I don't {'remember' if known else 'know'} my {what}.",
+                                 what=what)
         return f"{text} {then}".strip()
 
-    @staticmethod
-    def _goodbye() -> str:
-        return "That's all, thank you."
+    def _goodbye(self) -> str:
+        return self.phrasing.say("goodbye", "That's all, thank you.")
+
+    def _yes(self) -> str:
+        return self.phrasing.say("yes", "Yes, please go ahead.")
+
+    def _no_preference(self, move: AgentMove) -> str:
+        plain = NO_PREFERENCE[move]
+        return self.phrasing.say("payment_original", plain) if move is AgentMove.PAYMENT else plain
+
+    def _reason_worded(self, answer: str) -> str:
+        """A reason that is only "no longer needed" or "ordered by mistake", in the run's wording."""
+        if len(answer.split()) > 8:  # more than the reason: the scenario's own sentences, said as they are
+            return answer
+        for entry, pattern in REASONS:
+            if pattern.search(answer):
+                return self.phrasing.say(entry, answer)
+        return answer
+
+    def _not_asked_for(self, agent_text: str) -> str | None:
+        """A no, and the request again, to a proposal with an item the scenario never names, where the request names
+        the items it wants (a customer who asked about the vacuum does not say yes to returning the air purifier)."""
+        if WHOLE_ORDER.search(agent_text):
+            return None
+        scenario = " ".join(vars(self.scenario).values())
+        if COLLECTIVE.search(scenario):
+            return None
+        words = content_words(scenario)
+        proposed = list(dict.fromkeys(PROPOSED_ITEM.findall(agent_text)))
+        asked = content_words(self._current())
+        if not any(mentions(asked, product) for product in {*self.products, *proposed}):
+            return None  # the request names no item ("change its color"): nothing to hold the proposal to
+        unnamed = [product for product in proposed if not mentions(words, product)]
+        if not unnamed:
+            return None
+        objection = f"I didn't ask about the {' or the '.join(unnamed)}."
+        return f"{self.phrasing.say('no', 'No.')} {objection} {self._current()}".strip()

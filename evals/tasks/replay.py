@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.toolcall import AGENT_TOOLS
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Order
-from tools.retail.tools import RETAIL_TOOLS
 from tools.runner import ToolKind, ToolResult, ToolRunner, tool_kind
 from tools.store import Store
 
 FIND_USER = {"find_user_id_by_email", "find_user_id_by_name_zip"}
 LOOKUPS = FIND_USER | {"get_user_details", "get_order_details", "get_product_details", "get_item_details"}
-WRITES = {tool.name for tool in RETAIL_TOOLS if tool_kind(tool) is ToolKind.WRITE}  # from the tools' own kinds
+WRITES = {tool.name for tool in AGENT_TOOLS if tool_kind(tool) is ToolKind.WRITE}  # from the tools' own kinds
 
 
 def owner(store: Store, actions: list[dict[str, Any]]) -> str | None:
@@ -42,7 +42,7 @@ def replay(
     Lookups of absent entities (the ground truth has a few wrong guesses) fail as they do in tau2, and so does a
     write tau2 refuses too (a gift card that cannot pay): the resulting store is tau2's expected state.
     """
-    runner = runner or ToolRunner(RETAIL_TOOLS)
+    runner = runner or ToolRunner(AGENT_TOOLS)  # the agent's own list: any tool it can call
     customer = None if actions and actions[0]["name"] in FIND_USER else owner(store, actions)
     ctx = StoreContext(store, role=Role.CUSTOMER, customer_id=customer, require_confirmation=False)
     return ctx, [(action, runner.call(ctx, action["name"], action["arguments"])) for action in actions]

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from agent.llm.base import ChatModel, GenerationOptions, GenerationStats, Message
 from evals.tasks.customer import ScriptedCustomer
 from evals.tasks.dbdiff import FieldDifference, differences, snapshot
 from evals.tasks.loader import Task
+from evals.tasks.paraphrase import Phrasing
 from evals.tasks.replay import replay
 from tools.context import StoreContext
-from tools.retail.tools import RETAIL_TOOLS
 from tools.runner import ToolResult, ToolRunner
 from tools.store import Store, sqlite_url
 
@@ -35,10 +35,11 @@ class ToolCall:
 
 
 class RecordingRunner(ToolRunner):
-    """The agent's real tool runner, keeping every call it ran and how it ended."""
+    """The agent's real tool runner, keeping every call it ran and how it ended. It takes the tools of the runner it
+    replaces, so it knows every tool the agent can call (a copied list missed `predict_delivery`)."""
 
-    def __init__(self) -> None:
-        super().__init__(RETAIL_TOOLS)
+    def __init__(self, replaced: ToolRunner) -> None:
+        super().__init__(replaced.tools.values())
         self.calls: list[ToolCall] = []
 
     def call(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
@@ -87,6 +88,7 @@ class TaskRun:
     seconds: float
     ended_by: str  # customer | transfer | turn limit
     error: str | None = None
+    paraphrase: int = 0  # the customer's wording: 0 plain, i > 0 the i-th seeded paraphrase
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,19 +146,23 @@ def run_task(
     retriever: Any,
     seed: int = 0,
     max_turns: int = 20,
+    phrasing: Phrasing | None = None,
 ) -> TaskRun:
     from agent.manager import Agent
 
     started = time.perf_counter()
-    store = template.fresh(work_dir / f"task-{task.id}-{seed}.db")
-    recorder = RecordingRunner()
+    wording = phrasing or Phrasing()
+    store = template.fresh(work_dir / f"task-{task.id}-{seed}-{wording.index}.db")
     transcript: list[tuple[str, str]] = []
+    recorder: RecordingRunner | None = None
     try:
         agent = Agent(store, model=model, retriever=retriever)
+        recorder = RecordingRunner(agent.runner)
         agent.runner = recorder
         if agent.planner is not None:
             agent.planner.runner = recorder
-        customer = ScriptedCustomer(task.scenario, max_turns=max_turns)
+        customer = ScriptedCustomer(task.scenario, max_turns=max_turns, phrasing=wording,
+                                    products=product_names(store))
         session, greeting = agent.open_session(channel="eval")
         transcript.append(("agent", greeting))
         message: str | None = customer.opening()
@@ -190,9 +196,18 @@ def run_task(
         outputs_missing=[o for o in task.outputs if o not in found],
         differences=[str(d) for d in diffs[:20]] + ([f"... {len(diffs) - 20} more"] if len(diffs) > 20 else []),
         transcript=transcript,
-        tool_calls=recorder.calls,
+        tool_calls=recorder.calls if recorder else [],
         turns=sum(speaker == "customer" for speaker, _ in transcript),
         seconds=time.perf_counter() - started,
         ended_by=ended_by,
         error=error,
+        paraphrase=wording.index,
     )
+
+
+def product_names(store: Store) -> tuple[str, ...]:
+    """The catalogue's product names: the customer knows what things are called, not what the task wants."""
+    from tools.retail.data_model import Product
+
+    with store.session() as session:
+        return tuple(sorted(set(session.scalars(select(Product.name)))))

@@ -19,6 +19,31 @@ def pass_hat_k(runs: list[TaskRun], k: int) -> float:
     return mean(scores) if scores else 0.0
 
 
+def by_half(runs: list[TaskRun], halves: dict[str, str]) -> dict[str, list[TaskRun]]:
+    """The runs of each half of the split (task id -> half), in the split's order of halves; empty halves left out."""
+    grouped: dict[str, list[TaskRun]] = {half: [] for half in dict.fromkeys(halves.values())}
+    for run in runs:
+        if run.task_id in halves:
+            grouped[halves[run.task_id]].append(run)
+    return {half: half_runs for half, half_runs in grouped.items() if half_runs}
+
+
+def headline(runs: list[TaskRun], runs_per_task: int) -> dict[str, float]:
+    """The figures reported for all tasks and for each half: pass, DB equal, outputs said, pass^k for each k."""
+    figures = summary(runs)
+    return {"pass_rate": figures["pass_rate"], "db_match_rate": figures["db_match_rate"],
+            "outputs_rate": figures["outputs_rate"],
+            **{f"pass^{k}": pass_hat_k(runs, k) for k in range(1, runs_per_task + 1)}}
+
+
+def pass_rate_by_wording(runs: list[TaskRun]) -> dict[int, float]:
+    """The pass rate of each wording of the customer (0 plain, i > 0 the i-th paraphrase) over its runs."""
+    grouped: dict[int, list[bool]] = defaultdict(list)
+    for run in runs:
+        grouped[run.paraphrase].append(run.passed)
+    return {index: mean(results) for index, results in sorted(grouped.items())}
+
+
 def summary(runs: list[TaskRun]) -> dict[str, float]:
     n = len(runs) or 1
     return {
@@ -36,13 +61,14 @@ def summary(runs: list[TaskRun]) -> dict[str, float]:
 
 
 def task_table(runs: list[TaskRun]) -> str:
-    lines = ["| task | seed | pass | DB | outputs | turns | calls (policy / invalid / failed) | time (s) | ended |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | seed | wording | pass | DB | outputs | turns | calls (policy / invalid / failed) | time (s) | "
+             "ended |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         outputs = f"{len(r.outputs_found)}/{len(r.outputs_found) + len(r.outputs_missing)}"
         calls = f"{len(r.tool_calls)} ({r.count('policy')} / {r.count('invalid')} / {r.count('failed')})"
-        lines.append(f"| {r.task_id} | {r.seed} | {'✅' if r.passed else '❌'} | {'=' if r.db_match else '≠'} | "
-                     f"{outputs} | {r.turns} | {calls} | {r.seconds:.1f} | {r.ended_by} |")
+        lines.append(f"| {r.task_id} | {r.seed} | {r.paraphrase} | {'✅' if r.passed else '❌'} | "
+                     f"{'=' if r.db_match else '≠'} | {outputs} | {r.turns} | {calls} | {r.seconds:.1f} | "
+                     f"{r.ended_by} |")
     return "\n".join(lines)
 
 
@@ -51,7 +77,8 @@ def write_failures(runs: list[TaskRun], path: Path) -> int:
     failed = [r for r in runs if not r.passed]
     lines = ["# Failed tasks", "", f"{len(failed)} of {len(runs)} runs failed.", ""]
     for r in failed:
-        lines += [f"## Task {r.task_id} (seed {r.seed})", ""]
+        wording = f", paraphrase {r.paraphrase}" if r.paraphrase else ""
+        lines += [f"## Task {r.task_id} (seed {r.seed}{wording})", ""]
         if r.error:
             lines += [f"- agent error: `{r.error}`"]
         lines += [f"- database differs: `{d}`" for d in r.differences]
