@@ -73,6 +73,11 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
 
 
 def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[str, Any]:
+    from agent.reader import default_reader
+
+    started = time.perf_counter()
+    default_reader().read(text)  # the understanding step alone (the turn reads the message again)
+    reader_s = time.perf_counter() - started
     started = time.perf_counter()
     first_token = None
     generated = 0
@@ -88,13 +93,15 @@ def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[s
         generated = stats.generated_tokens
         generation_s = float(stats.extra.get("wall_s", 0.0))
         decode_rate = stats.extra.get("decode_tokens_per_s")
-    return {"text": text, "ttft_s": first_token or total, "total_s": total, "generated_tokens": generated,
+    return {"text": text, "reader_s": reader_s, "ttft_s": first_token or total, "total_s": total,
+            "generated_tokens": generated,
             "generation_s": generation_s, "decode_tokens_per_s": decode_rate}
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     turns = result["turns"]
     ttft = [t["ttft_s"] for t in turns]
+    reader = [t.get("reader_s", 0.0) for t in turns]
     total = [t["total_s"] for t in turns]
     tokens = sum(t["generated_tokens"] for t in turns)
     rates = [t["decode_tokens_per_s"] for t in turns if t.get("decode_tokens_per_s")]
@@ -103,6 +110,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "backend": result["backend"],
         "model": result["model"],
         "turns": len(turns),
+        "reader_p50_s": statistics.median(reader),
+        "reader_p95_s": percentile(reader, 95),
         "ttft_p50_s": statistics.median(ttft),
         "ttft_p95_s": percentile(ttft, 95),
         "reply_p50_s": statistics.median(total),
@@ -121,15 +130,16 @@ def write_outputs(summaries: list[dict[str, Any]], raw: list[dict[str, Any]], ou
                "conversations": CONVERSATIONS, "summary": summaries, "raw": raw}
     (out / "latency.json").write_text(json.dumps(payload, indent=2))
     header = (
-        "| backend | model | turns | first token p50 / p95 (s) | full reply p50 / p95 (s) | decode tok/s "
-        "| tok/s incl. prompt | peak RSS (MB) |"
+        "| backend | model | turns | reader p50 / p95 (s) | first token p50 / p95 (s) | full reply p50 / p95 (s) "
+        "| decode tok/s | tok/s incl. prompt | peak RSS (MB) |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         rate = f"{s['tokens_per_s']:.1f}" if s["tokens_per_s"] else "-"
         decode = f"{s['decode_tokens_per_s']:.1f}" if s["decode_tokens_per_s"] else "-"
         lines.append(
-            f"| {s['backend']} | {s['model']} | {s['turns']} | {s['ttft_p50_s']:.3f} / {s['ttft_p95_s']:.3f} | "
+            f"| {s['backend']} | {s['model']} | {s['turns']} | {s['reader_p50_s']:.3f} / {s['reader_p95_s']:.3f} "
+            f"| {s['ttft_p50_s']:.3f} / {s['ttft_p95_s']:.3f} | "
             f"{s['reply_p50_s']:.3f} / {s['reply_p95_s']:.3f} | {decode} | {rate} | {s['peak_rss_mb']:.0f} |"
         )
     (out / "latency.md").write_text(f"Machine: {machine}\n\n" + "\n".join(lines) + "\n")

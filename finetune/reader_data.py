@@ -1,6 +1,6 @@
 """Labelled messages for the reader: the tool-call templates, the reader's own phrasing bank and Bitext's customer
 utterances, filled with values from the demo store and split into train and dev (every fifth phrasing of a kind is
-dev, Bitext by its seeded halves). The evaluation's test-only paraphrases are never read here."""
+dev, Bitext by its seeded halves). The evaluation's test-only sets are never read here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from pathlib import Path
 from finetune.bitext import BITEXT_FILE, half_of, read_bitext
 from finetune.phrasing import DEV_EVERY, TEMPLATES, fill, odd_order_id
 
-BANK = tomllib.loads((Path(__file__).parent / "reader_bank.toml").read_text())
+HERE = Path(__file__).parent
+# The reader's own bank, then the phrasing banks per language (finetune/phrasings/<lang>.toml), one format.
+BANKS = {"bank": tomllib.loads((HERE / "reader_bank.toml").read_text())} | {
+    f"phrasings.{path.stem}": tomllib.loads(path.read_text())
+    for path in sorted((HERE / "phrasings").glob("*.toml"))}
 NONE = "none"
 
 # The tool-call templates' kinds as the requests they make (None: an answer or a move, no request of its own).
@@ -36,8 +40,14 @@ BITEXT_REQUESTS = {
     "cancel_order": "cancel", "change_order": "exchange", "change_shipping_address": "change_address",
     "set_up_shipping_address": "change_address", "get_refund": "return", "place_order": "search",
     "check_payment_methods": "account", "contact_human_agent": "human", "contact_customer_service": "human",
-    "complaint": "human",
 }
+# A complaint is a feeling, not a request: the escalation module scores it (agent/escalation); its words would
+# teach the reader that anger asks for a person.
+BITEXT_LEFT_OUT = {"complaint"}
+# Words that state a cancel reason inside a phrasing without a {reason} slot ("I no longer need {items}"): they
+# label the training phrasing, the reader never matches them.
+REASON_WORDS = {"no longer needed": ("no longer need", "don't need", "not needed", "don't want", "won't be needing"),
+                "ordered by mistake": ("by mistake", "by accident", "accidental", "wrong order")}
 BITEXT_PER_INTENT = 60  # Bitext is one source among several: enough of each intent, not a majority
 
 FIRST = ["Jane", "Omar", "Mei", "Lucas", "Aisha", "Yusuf", "Sofia", "Ivan", "Chen", "Olivia", "Raj", "Emma"]
@@ -91,15 +101,22 @@ def _phrasings() -> list[tuple[str, list[str], str | None, str]]:
     """(source kind, templates, request, move) for every kind of both banks."""
     kinds = [(f"templates.{k}", v, TEMPLATE_REQUESTS[k], TEMPLATE_MOVES.get(k, NONE))
              for k, v in TEMPLATES["templates"].items()]
-    kinds += [(f"bank.requests.{k}", v, k, NONE) for k, v in BANK["requests"].items()]
-    kinds += [(f"bank.answers.{k}", v, None, NONE) for k, v in BANK["answers"].items()]
-    kinds += [(f"bank.moves.{k}", v, None, k) for k, v in BANK["moves"].items()]
+    for name, bank in BANKS.items():
+        kinds += [(f"{name}.requests.{k}", v, k, NONE) for k, v in bank.get("requests", {}).items()]
+        kinds += [(f"{name}.answers.{k}", v, None, NONE) for k, v in bank.get("answers", {}).items()]
+        kinds += [(f"{name}.moves.{k}", v, None, k) for k, v in bank.get("moves", {}).items()]
     return kinds
 
 
 def _reasons() -> list[tuple[str, str]]:
     said = [(key, words) for key, phrasings in TEMPLATES["reasons"].items() for words in phrasings]
-    return said + [(key, words) for key, phrasings in BANK["reasons"].items() for words in phrasings]
+    return said + [(key, words) for bank in BANKS.values() for key, phrasings in bank.get("reasons", {}).items()
+                   for words in phrasings]
+
+
+def _reason_stated(template: str) -> str:
+    lowered = template.lower()
+    return next((key for key, words in REASON_WORDS.items() if any(w in lowered for w in words)), NONE)
 
 
 def template_examples(split: str, store_file: Path, seed: int, copies: int = 6) -> list[Labelled]:
@@ -115,12 +132,13 @@ def template_examples(split: str, store_file: Path, seed: int, copies: int = 6) 
             for _ in range(copies):
                 reason_key, reason_words = rng.choice(reasons)
                 text = fill(template, rng, **_values(rng, products, reason_words))
-                reason = reason_key if "{reason}" in template else NONE
+                reason = reason_key if "{reason}" in template else _reason_stated(template)
                 examples.append(Labelled(text, request or NONE, move, reason, f"{source}.{index}"))
-    for key, phrasings in BANK["reasons"].items():  # a bare reason, answering "why?"
-        for index, words in enumerate(phrasings):
-            if _split_of(index, len(phrasings)) == split:
-                examples.append(Labelled(words, NONE, NONE, key, f"bank.reasons.{index}"))
+    for name, bank in BANKS.items():  # a bare reason, answering "why?"
+        for key, phrasings in bank.get("reasons", {}).items():
+            for index, words in enumerate(phrasings):
+                if _split_of(index, len(phrasings)) == split:
+                    examples.append(Labelled(words, NONE, NONE, key, f"{name}.reasons.{key}.{index}"))
     return examples
 
 
@@ -131,7 +149,7 @@ def bitext_labelled(data_dir: Path, split: str, seed: int) -> list[Labelled]:
     rng = random.Random(seed)
     by_intent: dict[str, list[dict[str, str]]] = {}
     for row in read_bitext(path):
-        if half_of(row["instruction"], seed) == split:
+        if half_of(row["instruction"], seed) == split and row["intent"] not in BITEXT_LEFT_OUT:
             by_intent.setdefault(row["intent"], []).append(row)
     examples = []
     for intent, rows in sorted(by_intent.items()):

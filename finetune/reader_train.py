@@ -1,5 +1,5 @@
 """Train the reader's classifiers on the train phrasings and report them on the dev phrasings (never on the
-test-only paraphrases, which `shopagent eval understanding` reads)."""
+test-only sets, which `shopagent eval understanding` reads)."""
 
 from __future__ import annotations
 

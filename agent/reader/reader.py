@@ -24,14 +24,17 @@ log = logging.getLogger(__name__)
 MODEL_FILE = Path(__file__).parent / "reader.joblib"
 # Below this probability the classifier's best request is no request: the message answers or chats.
 REQUEST_THRESHOLD = 0.45
+# A clause read alone has less to go on: it starts a request of its own only when it clearly makes one.
+CLAUSE_THRESHOLD = 0.7
 MOVE_THRESHOLD = 0.5
-YES_THRESHOLD = 0.85  # a yes runs a state change: it must be a clear one
+YES_THRESHOLD = 0.6  # a yes runs a state change: a weak one is no answer
 REASON_THRESHOLD = 0.8  # a reason is read clause by clause: "cancel #W..., I no longer need it"
 # Requests that change an order or the account: a message can make several, each read from its own clause.
 ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, RequestKind.CHANGE_ADDRESS,
            RequestKind.CHANGE_PAYMENT}
 # Where one clause ends: a sentence end, or a joining word between clauses (structure, not request words).
 CLAUSE_BREAK = re.compile(r"(?<=[.!?;。！？；])\s*|\s*,?\s+(?:and(?: also)?|also|plus|then|as well)\s+(?=\S)"
+                          r"|\s*[()]\s*|\s+(?=(?:since|because)\b)"
                           r"|\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|can\b|could\b|please\b)|[，；]\s*",
                           re.I)
 
@@ -64,7 +67,7 @@ class Reader:
 
     def reason_in(self, text: str) -> Reason | None:
         """The cancel reason a clause of the message states most clearly, if any states one."""
-        clauses = [c for c in CLAUSE_BREAK.split(text) if c and c.strip(" ,")] or [text]
+        clauses = [text[a:b] for a, b in clause_spans(text)] or [text]
         stated = [p["reason"] for p in self._predict(clauses) if p["reason"][0] != NONE]
         label, probability = max(stated, key=lambda r: r[1], default=(NONE, 0.0))
         return Reason(label) if probability >= REASON_THRESHOLD else None
@@ -74,33 +77,46 @@ class Reader:
         another kind than the one before (several of one kind stay one: "exchange the keyboard and the lamp")."""
         whole = whole or self._predict([text])[0]
         first = _reading(text, whole)
-        clauses = [c for c in CLAUSE_BREAK.split(text) if c and c.strip(" ,")]
-        if len(clauses) < 2:
+        spans = clause_spans(text)
+        if len(spans) < 2:
             return [first] if first.request else []
-        readings = [_reading(c, p) for c, p in zip(clauses, self._predict(clauses), strict=True)]
-        merged: list[Reading] = []
-        for reading in readings:
-            if merged and (reading.request is None or reading.request == merged[-1].request
-                           or reading.request not in ACTIONS):
-                last = merged[-1]
-                merged[-1] = Reading(f"{last.text} {reading.text}".strip(), last.request, last.confidence)
-            elif merged and merged[-1].request is None:
-                merged[-1] = Reading(f"{merged[-1].text} {reading.text}", reading.request, reading.confidence)
+        predicted = self._predict([text[a:b] for a, b in spans])
+        merged: list[tuple[int, int, RequestKind | None, float]] = []
+        for (start, end), reading in zip(spans, predicted, strict=True):
+            request = _reading(text[start:end], reading, CLAUSE_THRESHOLD).request
+            if merged and (request is None or request == merged[-1][2] or request not in ACTIONS):
+                merged[-1] = (merged[-1][0], end, merged[-1][2], merged[-1][3])  # details of the request before
+            elif merged and merged[-1][2] is None:
+                merged[-1] = (merged[-1][0], end, request, reading["request"][1])  # the words leading up to it
             else:
-                merged.append(reading)
-        actions = [r for r in merged if r.request in ACTIONS]
+                merged.append((start, end, request, reading["request"][1]))
+        readings = [Reading(text[a:b].strip(" ,"), request, p) for a, b, request, p in merged]
+        actions = [r for r in readings if r.request in ACTIONS]
         if len(actions) < 2:  # one request: the whole message's reading is the better one
-            return [first] if first.request else [r for r in merged if r.request][:1]
-        return merged
+            return [first] if first.request else [r for r in readings if r.request][:1]
+        return readings
 
     def _predict(self, texts: list[str]) -> list[dict[str, tuple[str, float]]]:
         with self._lock:
             return self.model.predict(texts, self.embedder)
 
 
-def _reading(text: str, predicted: dict[str, tuple[str, float]]) -> Reading:
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Where each clause of the message starts and ends (the joining words belong to no clause)."""
+    spans, start = [], 0
+    for cut in CLAUSE_BREAK.finditer(text):
+        if text[start:cut.start()].strip(" ,"):
+            spans.append((start, cut.start()))
+        start = max(start, cut.end())
+    if text[start:].strip(" ,"):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _reading(text: str, predicted: dict[str, tuple[str, float]], threshold: float = 0.0) -> Reading:
     label, probability = predicted["request"]
-    request = RequestKind(label) if label != NONE and probability >= REQUEST_THRESHOLD else None
+    least = max(threshold, REQUEST_THRESHOLD)
+    request = RequestKind(label) if label != NONE and probability >= least else None
     return Reading(text, request, probability)
 
 

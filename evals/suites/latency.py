@@ -26,7 +26,9 @@ class LatencyEvaluator(Evaluator):
         metrics = {}
         for s in summaries:
             b = s["backend"]
+            metrics[f"{b}_reader_p50_s"] = slower_is_worse(s["reader_p50_s"])
             metrics[f"{b}_first_token_p50_s"] = slower_is_worse(s["ttft_p50_s"])
+            metrics[f"{b}_reply_p50_s"] = slower_is_worse(s["reply_p50_s"])
             metrics[f"{b}_reply_p95_s"] = slower_is_worse(s["reply_p95_s"])
             if s["decode_tokens_per_s"]:
                 rate = s["decode_tokens_per_s"]
