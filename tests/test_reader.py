@@ -51,6 +51,16 @@ def test_slots_copy_values_and_leave_unstated_ones_empty() -> None:
     assert moved.zip is None  # an address's zip is not the customer's identity
 
 
+@pytest.mark.parametrize("text", ["Mei Lin here, my postal code is 19122", "the account is under Mei Lin, 19122",
+                                  "Mei Lin, 19122", "Sure. Mei Lin. Postcode 19122"])
+def test_a_name_given_with_a_zip_is_read_in_any_form(text: str) -> None:
+    assert extract.bare_name(text) == ("Mei", "Lin")
+
+
+def test_capitalised_words_that_are_no_name_are_not_read_as_one() -> None:
+    assert extract.bare_name("Hi There, I Am Angry, 19122") is None
+
+
 def test_the_classifiers_see_kinds_of_values_not_the_values() -> None:
     read = normalise("Cancel #W1234567 for mei@x.com, item 1234567890")
     assert read == "cancel orderid for emailaddress , item itemid"

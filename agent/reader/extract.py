@@ -28,6 +28,7 @@ NAME = re.compile(
 )
 # "it's Harper Smith, postcode 43193": after "it's" only a capitalised pair is a name ("it's broken already" is not).
 IT_IS_NAME = re.compile(r"\b(?:[Ii]t'?s|[Ii]t is)\s+([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)")
+CAPITALISED_PAIR = re.compile(r"\b([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)\b")
 # Words that follow "I'm" / "this is" without being a first or last name.
 NOT_NAMES = {
     "looking", "trying", "wondering", "not", "a", "the", "here", "in", "from", "interested", "going", "so", "very",
@@ -35,6 +36,7 @@ NOT_NAMES = {
     "okay", "ok", "fine", "good", "sure", "afraid", "unhappy", "angry", "able", "unable", "about", "also", "now",
     "with", "an", "at", "on", "out", "ready", "done", "no", "of", "to", "and", "all", "only", "quite", "pretty",
     "my", "your", "it", "this", "that", "zip", "email", "is", "ridiculous", "unacceptable", "frustrated", "tired",
+    "hi", "hello", "hey", "yes", "sure", "thanks", "please", "postal", "code", "postcode", "name", "account",
 }
 # "Springfield, IL 62704[, USA]": how every written address ends.
 _CITY_STATE_ZIP = (r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
@@ -110,11 +112,14 @@ def name(text: str) -> tuple[str, str] | None:
 
 
 def bare_name(text: str) -> tuple[str, str] | None:
-    """A reply like 'Yusuf Rossi, 19122' to the agent's question for name and zip."""
-    words = re.findall(r"[A-Za-z][A-Za-z'-]+", ZIP.sub(" ", fold(text)))
+    """The name in a reply to the agent's question for name and zip: 'Yusuf Rossi, 19122' (the only two words),
+    or the one capitalised pair of words in 'Yusuf Rossi here, postal code 19122'."""
+    text = ZIP.sub(" ", fold(text))
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+", text)
     if len(words) == 2 and not any(_not_a_name(w) for w in words):
         return words[0].title(), words[1].title()
-    return None
+    pairs = {(a, b) for a, b in CAPITALISED_PAIR.findall(text) if not (_not_a_name(a) or _not_a_name(b))}
+    return pairs.pop() if len(pairs) == 1 else None
 
 
 def card_last_four(text: str) -> str | None:

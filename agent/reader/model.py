@@ -1,7 +1,7 @@
 """The reader's learned part: classifiers that read a message's request, move and cancel reason.
 
-Features are character n-grams (robust to typos, and they read Chinese characters as well as English words) and,
-where the sentence encoder is installed, its MiniLM embedding (meaning beyond the words seen in training). Every
+Features are character n-grams (robust to typos, and they read Chinese characters as well as English words) and a
+multilingual sentence embedding (agent/reader/embedding.py: meaning beyond the words seen in training). Every
 head is a logistic regression: trained in seconds on 2 cores, read in about a millisecond, calibrated enough that
 a low probability can mean "no request" rather than a guess.
 """
@@ -53,7 +53,8 @@ class ReaderModel:
         cleaned = [normalise(t) for t in texts]
         parts = [self.chars.transform(cleaned), self.words.transform(cleaned)]
         if self.embed_weight:
-            vectors = embedder.encode(list(texts)) if embedder is not None else np.zeros((len(texts), 384))
+            dim = int(self.meta.get("embedding_dim", 512))
+            vectors = embedder.encode(list(texts)) if embedder is not None else np.zeros((len(texts), dim))
             parts.append(csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embed_weight))
         return hstack(parts, format="csr")
 
@@ -85,7 +86,7 @@ class ReaderModel:
 
 
 def fit(texts: Sequence[str], labels: dict[str, Sequence[str]], *, embedder: Any = None, embed_weight: float = 0.0,
-        c: float = 4.0, meta: dict[str, Any] | None = None) -> ReaderModel:
+        c: float = 8.0, meta: dict[str, Any] | None = None) -> ReaderModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 

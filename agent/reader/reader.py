@@ -126,7 +126,7 @@ def default_reader() -> Reader:
     model = ReaderModel.load(MODEL_FILE)
     embedder = None
     if model.embed_weight:
-        from retrieval.encoder import Encoder
+        from agent.reader.embedding import SentenceEmbedder
 
-        embedder = Encoder()
+        embedder = SentenceEmbedder()
     return Reader(model, embedder)
