@@ -43,6 +43,7 @@ from agent.replies import (
     say,
     variant_cards,
 )
+from agent.searching import catalogue_question
 from tools.context import StoreContext
 from tools.runner import ToolResult
 
@@ -250,6 +251,8 @@ class Turn:
         self.state.misunderstood = 0
         self.state.intent = intent.value
         if intent in NEEDS_ACCOUNT and self.ctx.customer_id is None:
+            if (browsing := catalogue_question(self, said, intent)) is not None:  # "can I order a yoga mat?"
+                return browsing
             if self.state.name:
                 return ask("ask_zip", gist="asking the customer to verify their identity")
             return ask("ask_identity", gist="asking the customer to verify their identity")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from agent.nlu import Understanding
+from agent.nlu import Intent, Understanding
 from agent.replies import PROMPTS, item_lines, money, say
 from retrieval.filters import ALT, SearchFilters
 from retrieval.lexical import raw_words, stem
@@ -236,3 +236,20 @@ def catalogue_query(turn: Turn, said: Understanding) -> Outcome | None:
     if named_words(turn, asked.text) or asked.filters.options or asked.unknown or _has_price(asked.filters):
         return find(turn, said.text)
     return None
+
+
+# Requests about an order that words about the catalogue also match ("can I order a yoga mat?", "do you deliver
+# espresso machines?"); actions on an order (cancel, return, exchange, pay) are never read as browsing.
+BROWSABLE = {Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT, Intent.CHANGE_ADDRESS}
+
+
+def catalogue_question(turn: Turn, said: Understanding, intent: Intent) -> Outcome | None:
+    """An unverified customer's message read as a request about their orders that names the catalogue's products
+    or options: the products, with an offer to look at their orders instead of a demand for their identity."""
+    if intent not in BROWSABLE or turn.state.name:
+        return None
+    found = catalogue_query(turn, said)
+    if found is None:
+        return None
+    turn.state.intent = None  # the catalogue answer stands; their email, if they give it, starts afresh
+    return replace(found, body=f"{found.body}\n\n{say('search_or_order')}")
