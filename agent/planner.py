@@ -123,10 +123,10 @@ class ModelPlanner:
         browsing = name in CATALOGUE and not (arguments.keys() & {"item_id", "product_id"})
         return not (browsing and AFTER_SALES.search(said.text))
 
-    def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome:
+    def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome | None:
         result = turn.call(name, **arguments)
-        if not result.ok:
-            return turn.failed()
+        if not result.ok:  # the model's own call was malformed: not something to tell the customer
+            return None
         return Outcome(f"{arguments.get('expression', '')} = {result.output}", gist="a calculation")
 
 

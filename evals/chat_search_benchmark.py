@@ -38,7 +38,7 @@ class QueryRun:
     not_understood: bool
     raw_error: bool
     honest_no_match: bool  # the reply says that nothing meets every constraint
-    suggestion_in_cards: bool = False
+    suggestion_in_cards: bool = False  # the unasked suggestion's item is one of the result cards
     tools: list[str] = field(default_factory=list)
 
 
@@ -75,7 +75,7 @@ def chat_query(agent: Any, query: dict[str, Any]) -> QueryRun:
         not_understood=says(reply, NOT_UNDERSTOOD_KEYS),
         raw_error=says(reply, ERROR_KEYS) or any(error in reply for error in errors),
         honest_no_match=says(reply, HONEST_NO_MATCH_KEYS),
-        suggestion_in_cards=bool(suggested and suggested in card_ids and suggested not in relevant),
+        suggestion_in_cards=bool(suggested and suggested in card_ids),
         tools=[e.data["name"] for e in events if e.type == "tool_started"],
     )
 

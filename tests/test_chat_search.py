@@ -125,30 +125,43 @@ def test_an_order_question_still_asks_for_identity(chat) -> None:
     assert "verify your identity" in reply(chat("where is my order?"))
 
 
-class ProposesComplementaryWithoutProducts:
-    """A model proposing the call that made the recommender's raw error reach a customer."""
+class ProposesOneCall:
+    """A model proposing one fixed tool call: those whose error text once reached a customer."""
 
     name = "fake"
     last_stats = GenerationStats()
+    tool_tuned = True  # offered every tool, as the fine-tuned model is
+
+    def __init__(self, call: dict[str, Any]) -> None:
+        self.call = call
 
     def stream(self, messages: list[Message], options: GenerationOptions) -> Iterator[str]:
-        yield json.dumps({"tool": "recommend_products", "arguments": {"strategy": "complementary"}})
+        yield json.dumps(self.call)
 
 
-def test_no_raw_tool_error_reaches_the_customer(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
-    agent = Agent(store, model=ProposesComplementaryWithoutProducts(), retriever=retriever,
+@pytest.mark.parametrize(("call", "error_words"), [
+    ({"tool": "recommend_products", "arguments": {"strategy": "complementary"}}, "needs the products"),
+    ({"tool": "calculate", "arguments": {"expression": "100 ft"}}, "may contain only numbers"),
+])
+def test_no_raw_tool_error_reaches_the_customer(store: Store, retriever, call: dict[str, Any],  # type: ignore[no-untyped-def]
+                                                 error_words: str) -> None:
+    agent = Agent(store, model=ProposesOneCall(call), retriever=retriever,
                   config=AgentConfig(opening_line=False, escalation=False))
     session, _ = agent.open_session()
-    text = reply(list(agent.turn(session.id, "anything nice for me?")))
-    assert "complementary" not in text and "product_ids" not in text and "needs the products" not in text
+    events = list(agent.turn(session.id, "anything nice for me?"))
+    assert [e.data["name"] for e in events if e.type == "tool_started"][:1] == [call["tool"]]  # it was called
+    text = reply(events)
+    assert error_words not in text and call["tool"] not in text and "product_ids" not in text
 
 
 def test_a_suggestion_is_never_among_the_result_cards(chat) -> None:
-    for text in ("do you have a mechanical keyboard?", "which is cheapest?"):
-        events = chat(text)
-        suggestion = next((e.data for e in events if e.type == "suggestion"), None)
-        if suggestion and suggestion.get("product"):
-            assert suggestion["product"]["item_id"] not in {c["item_id"] for c in cards(events)}
+    chat("show me backpacks")
+    events = chat("which is cheapest?")  # the cheapest backpack is out of stock: an in-stock one is suggested
+    shown = cards(events)
+    assert not shown[0]["available"]
+    suggestion = next(e.data for e in events if e.type == "suggestion")
+    assert suggestion["kind"] == "alternative"
+    assert suggestion["product"]["item_id"] not in {c["item_id"] for c in shown}
 
 
 # --- the evaluation suite ---------------------------------------------------------------------------------------
