@@ -161,12 +161,20 @@ def _on_topic(turn: Turn, hits: list[dict[str, Any]], asked: Asked) -> list[dict
     named = named_words(turn, asked.text)
     if not named:
         return hits
-    on_topic = [hit for hit in hits if _words(hit["name"]) & named]
+    on_topic = _most_named(hits, named)
     if on_topic:
         return on_topic
     product_words = " ".join(token for token in raw_words(asked.text) if _word(token) in named)
     named_only = turn.output("search_products", query=product_words, limit=POOL) or []
-    return [hit for hit in named_only if _words(hit["name"]) & named] or hits
+    return _most_named(named_only, named) or hits
+
+
+def _most_named(hits: list[dict[str, Any]], named: set[str]) -> list[dict[str, Any]]:
+    """The hits whose product name shares the most words with the customer's: a "smart watch" is a Smart Watch,
+    not a Smart Thermostat."""
+    shared = {hit["item_id"]: len(_words(hit["name"]) & named) for hit in hits}
+    most = max(shared.values(), default=0)
+    return [hit for hit in hits if most and shared[hit["item_id"]] == most]
 
 
 def _remember(turn: Turn, words: str, found: list[dict[str, Any]]) -> None:

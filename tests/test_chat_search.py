@@ -72,6 +72,12 @@ def test_a_price_no_product_meets_shows_the_product_nearest_the_price(chat, demo
     assert float(shown[0]["price"]) == min(item["price"] for item in items_of(demo_db, "Espresso Machine"))
 
 
+def test_the_closest_are_of_the_product_named_not_one_sharing_a_word(chat) -> None:
+    events = chat("a smart watch for under 150 dollars")  # smart watches cost over $300, thermostats over $220
+    assert "Nothing matches every detail you gave" in reply(events)
+    assert {c["name"] for c in cards(events)} == {"Smart Watch"}
+
+
 def test_the_words_are_not_rewritten(chat, agent: Agent) -> None:
     events = chat("15 inch laptop in space grey")
     call = next(e.data for e in events if e.type == "tool_started")
