@@ -246,18 +246,20 @@ def catalogue_query(turn: Turn, said: Understanding) -> Outcome | None:
     return None
 
 
-# Requests about an order that words about the catalogue also match ("can I order a yoga mat?", "do you deliver
-# espresso machines?"); actions on an order (cancel, return, exchange, pay) are never read as browsing.
-BROWSABLE = {Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT, Intent.CHANGE_ADDRESS}
+# Questions about an order that words about the catalogue also match ("can I order a yoga mat?", "do you deliver
+# espresso machines?"); requests to change an order or an account are never read as browsing.
+BROWSABLE = {Intent.ORDER_STATUS, Intent.ARRIVAL}
 
 
 def catalogue_question(turn: Turn, said: Understanding, intent: Intent) -> Outcome | None:
-    """An unverified customer's message read as a request about their orders that names the catalogue's products
-    or options: the products, with an offer to look at their orders instead of a demand for their identity."""
-    if intent not in BROWSABLE or turn.state.name:
-        return None
+    """An unverified customer's message read as a question about their orders that names the catalogue's products
+    or options: the products, with an offer to look at their orders instead of a demand for their identity. The
+    order question stays open, so that an email given next answers it."""
+    if intent not in BROWSABLE or turn.state.name or _says_any(said.text, _shown_words()["owned"]):
+        return None  # "I just received my tablet": the customer's own things are about their orders
+    if not named_words(turn, read(turn, said.text).text):
+        return None  # a price alone ("my card has only $1150 left") names nothing to browse
     found = catalogue_query(turn, said)
     if found is None:
         return None
-    turn.state.intent = None  # the catalogue answer stands; their email, if they give it, starts afresh
-    return replace(found, body=f"{found.body}\n\n{say('search_or_order')}")
+    return replace(found, body=f"{found.body}\n\n{say('search_or_order')}", asks=True)

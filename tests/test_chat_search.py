@@ -127,8 +127,11 @@ def test_a_catalogue_question_never_asks_for_identity(chat, text: str) -> None:
     assert cards(events)
 
 
-def test_an_order_question_still_asks_for_identity(chat) -> None:
-    assert "verify your identity" in reply(chat("where is my order?"))
+@pytest.mark.parametrize("text", ["where is my order?", "when will my yoga mat arrive?",
+                                  "I just received my tablet and it was damaged when I opened the package."])
+def test_an_order_question_still_asks_for_identity(chat, text: str) -> None:
+    events = chat(text)
+    assert "verify your identity" in reply(events) and not cards(events)
 
 
 class ProposesOneCall:
