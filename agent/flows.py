@@ -43,19 +43,13 @@ from agent.replies import (
     say,
     variant_cards,
 )
+from agent.searching import catalogue_question
 from tools.context import StoreContext
 from tools.runner import ToolResult
 
 if TYPE_CHECKING:
     from agent.manager import Agent
 
-# Conversational lead-ins that only add noise to a catalogue query.
-CHATTER = re.compile(
-    r"^\s*(hi|hello|hey)?[,!. ]*(i'?m|i am|we'?re)?\s*(just )?(looking for|searching for|trying to find|after"
-    r"|do you (have|sell|carry|stock)|have you got|can you (show me|find|recommend)|show me|i need|i want( to buy)?"
-    r"|i'?d like( to buy)?)\s+(an? |some |the )?",
-    re.I,
-)
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
 # "Only exchange the desk lamp", "just the watch" in answer to a proposal for several items: the proposal, narrowed.
 ONLY = re.compile(r"\b(only|just)\b", re.I)
@@ -259,6 +253,8 @@ class Turn:
         self.state.misunderstood = 0
         self.state.intent = intent.value
         if intent in NEEDS_ACCOUNT and self.ctx.customer_id is None:
+            if (browsing := catalogue_question(self, said, intent)) is not None:  # "can I order a yoga mat?"
+                return browsing
             if self.state.name:
                 return ask("ask_zip", gist="asking the customer to verify their identity")
             return ask("ask_identity", gist="asking the customer to verify their identity")
@@ -367,20 +363,9 @@ class Turn:
     # --- catalogue -------------------------------------------------------------------------------------------
 
     def search(self, said: Understanding) -> Outcome:
-        query = CHATTER.sub("", said.text).strip(" ?!.,") or said.text
-        hits = self.output("search_products", query=query, limit=4)
-        if hits is None:
-            return self.failed()
-        named = self.agent.checker.product_names(query)
-        if named and not any(hit["name"].lower() in named for hit in hits):
-            # The customer named a product we sell but nothing of it fits every detail: show that product.
-            name = sorted(named, key=len)[-1]
-            closest = self.output("search_products", query=name, limit=4)
-            if closest:
-                return Outcome(say("search_closest", lines=item_lines(closest)), cards=closest, gist="products found")
-        if not hits:
-            return Outcome(say("search_empty"), gist="no products found")
-        return Outcome(say("search_results", lines=item_lines(hits)), cards=hits, gist="products found")
+        from agent.searching import search  # the search flow lives in its own module
+
+        return search(self, said)
 
     def product(self, said: Understanding) -> Outcome:
         if not said.item_ids:

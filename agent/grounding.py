@@ -66,10 +66,15 @@ class GroundingChecker:
     """Checks replies against the evidence; product names come from the store's catalogue."""
 
     def __init__(self, product_names: Iterable[str], *, allowed_text: str = "") -> None:
-        self._names = {name.lower() for name in product_names if name}
+        self._names = frozenset(name.lower() for name in product_names if name)
         self._longest = max((len(n.split()) for n in self._names), default=1)
         # Facts the agent's own fixed wording may state (policy figures like "5-7 business days").
         self._allowed = Evidence.from_results([allowed_text])
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The catalogue's product names, lower-case."""
+        return self._names
 
     def violations(self, reply: str, evidence: Evidence) -> list[Violation]:
         found: list[Violation] = []

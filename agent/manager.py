@@ -223,7 +223,14 @@ class Agent:
         return Evidence.from_results(row.text for row in rows if row.role == "user" or row.payload.get("ok"))
 
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
-        """No flow recognised the message: let the model choose a tool, or say what the agent can do."""
+        """No flow recognised the message: a follow-up on the products just shown or a product search in the
+        catalogue's words, else let the model choose a tool, or say what the agent can do."""
+        from agent import searching
+
+        outcome = searching.follow_up(turn, said) or searching.catalogue_query(turn, said)
+        if outcome is not None:
+            turn.state.misunderstood = 0
+            return outcome
         if self.planner is not None:
             rows = self.conversations.messages(turn.session_id, roles=("user", "tool", "assistant"))
             history = toolcall.past_turns(rows)[:-1]  # the last turn is this one: its message is `said`

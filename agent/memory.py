@@ -53,6 +53,10 @@ class DialogueState:
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
     misunderstood: int = 0  # consecutive turns the agent could not place
+    # The last product search (agent/searching.py): its words, and the items it found in the order shown (the first
+    # few were the cards), for follow-ups like "the second one" or "which is cheapest?".
+    searched: str = ""
+    found: list[dict[str, Any]] = field(default_factory=list)
     # Proactive suggestions (agent/proactive.py); defaults keep older sessions loading.
     suggestions_off: bool = False  # the customer asked for no suggestions
     suggestion_open: dict[str, Any] | None = None  # the suggestion just offered, which a "no" declines

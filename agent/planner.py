@@ -33,6 +33,7 @@ ROUTED = {
     "get_product_details": Intent.PRODUCT,
     "get_item_details": Intent.PRODUCT,
     "list_all_product_types": Intent.SEARCH,
+    "recommend_products": Intent.RECOMMEND,
     "cancel_pending_order": Intent.CANCEL,
     "modify_pending_order_address": Intent.CHANGE_ADDRESS,
     "modify_pending_order_items": Intent.EXCHANGE,
@@ -122,20 +123,20 @@ class ModelPlanner:
         browsing = name in CATALOGUE and not (arguments.keys() & {"item_id", "product_id"})
         return not (browsing and AFTER_SALES.search(said.text))
 
-    def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome:
+    def _run_generic(self, turn: Turn, name: str, arguments: dict[str, Any]) -> Outcome | None:
         result = turn.call(name, **arguments)
-        if not result.ok:
-            return turn.failed()
+        if not result.ok:  # the model's own call was malformed: not something to tell the customer
+            return None
         return Outcome(f"{arguments.get('expression', '')} = {result.output}", gist="a calculation")
 
 
 def _with_model_slots(said: Understanding, intent: Intent, arguments: dict[str, Any]) -> Understanding:
     """The flow reads its slots from the understanding: add what the model extracted (the flow re-checks all)."""
-    text = arguments.get("query") if intent is Intent.SEARCH and arguments.get("query") else said.text
     order_ids = said.order_ids or ([arguments["order_id"]] if arguments.get("order_id") else [])
     emails = said.emails or ([arguments["email"]] if arguments.get("email") else [])
     item_ids = said.item_ids or [v for k in ("item_id", "product_id") if (v := arguments.get(k))]
     name = said.name or ((arguments["first_name"], arguments["last_name"])
                          if arguments.get("first_name") and arguments.get("last_name") else None)
-    return replace(said, text=text, intents=[intent], order_ids=order_ids, emails=emails, item_ids=item_ids,
+    # The customer's own words stay the text (a search is never narrowed to the model's rewording of them).
+    return replace(said, intents=[intent], order_ids=order_ids, emails=emails, item_ids=item_ids,
                    name=name, zip=said.zip or arguments.get("zip"))

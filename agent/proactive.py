@@ -182,7 +182,8 @@ class ProactiveEngine:
         product = turn.output("get_product_details", product_id=wanted["product_id"])
         if product is None:
             return
-        variants = [v for v in product["variants"].values() if v["available"]]
+        shown = {card["item_id"] for card in outcome.cards}  # an item already among the cards is no suggestion
+        variants = [v for v in product["variants"].values() if v["available"] and v["item_id"] not in shown]
         shared = lambda v: sum(v["options"].get(k) == value for k, value in wanted["options"].items())  # noqa: E731
         for variant in sorted(variants, key=lambda v: (-shared(v), v["item_id"])):
             card = {"product_id": product["product_id"], "name": product["name"], **variant}

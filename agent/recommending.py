@@ -30,8 +30,8 @@ def recommend(turn: Turn, said: Understanding) -> Outcome:
     picks = turn.output(
         "recommend_products", product_ids=seed_ids or None, user_id=turn.ctx.customer_id, strategy=strategy, limit=3
     )
-    if picks is None:
-        return turn.failed()
+    if picks is None:  # the tool's error is about its arguments, not something the customer can act on
+        return Outcome(say("recommend_empty"), gist="no recommendations")
     if not picks:
         return Outcome(say("recommend_empty"), gist="no recommendations")
     lines = "\n".join(

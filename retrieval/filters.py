@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -86,8 +86,15 @@ class FilterIndex:
                 self.display.setdefault(k, key.strip())
                 self.display.setdefault(v, str(value).strip())
         self.postings = {kv: np.array(ids, dtype=np.int64) for kv, ids in postings.items()}
+        self._values_by_key: dict[str, set[str]] = defaultdict(set)
+        for k, v in postings:
+            self._values_by_key[k].add(v)
         self.keys_by_value = dict(keys_by_value)
         self.keys = {k for k, _ in self.postings}
+
+    def values_of(self, key: str) -> set[str]:
+        """The lower-case values the catalogue has under an option key."""
+        return self._values_by_key.get(key.strip().lower(), set())
 
     def option_mask(self, key: str, value: str) -> np.ndarray:
         mask = np.zeros(self.n, dtype=bool)
@@ -165,6 +172,20 @@ def _amount(cur: str | None, num: str, kilo: str | None, word: str | None) -> tu
 class ParsedQuery:
     filters: SearchFilters
     text: str  # the query with price and stock phrases removed (option words kept: they help ranking)
+    # "size 13" where no item has size 13: asked for, but nothing can be filtered on it (the caller may say so).
+    unknown_options: dict[str, str] = field(default_factory=dict)
+
+
+def _spelling_free(value: str) -> str:
+    """A value as written in any of its spellings: "15-inch" for "15 inch" and "15inch", "100ft" for "100 ft"."""
+    return re.sub(r"[\s\-]", "", value.lower())
+
+
+def spelling_pattern(value: str) -> str:
+    """A pattern for a value that lets spaces and hyphens vary, and a space in between a number and its unit."""
+    words = [w for w in re.split(r"[\s\-]+", value) if w]
+    return r"[\s\-]?".join(r"\s?".join(re.escape(run) for run in re.findall(r"\d+(?:\.\d+)?|\D+", w))
+                             for w in words)
 
 
 class QueryParser:
@@ -181,18 +202,23 @@ class QueryParser:
             v for v in index.keys_by_value
             if v not in _GENERIC_VALUES and len(v) > 1 and not re.fullmatch(r"[\d.,]+", v)
         ]
-        self._value_re = self._alternation(values)
+        self._value_re = self._alternation(values, flexible=True)
+        self._canonical = {_spelling_free(v): v for v in sorted(values, key=len)}
+        # Options that are yes or no ("waterproof"): the key's words alone ask for yes ("waterproof boots").
+        self._yes_keys = [k for k in index.keys if index.values_of(k) <= {"yes", "no"} and len(k) > 2]
+        self._yes_re = self._alternation(self._yes_keys)
         # "<key> <value>": any value, including numbers and single letters, when its key is named.
         self._key_re = self._alternation(sorted(index.keys))
         # A catalogue without prices (e.g. titles only) would turn "under 50" into "nothing matches".
         self._prices = bool(np.isfinite(index.prices).any())
 
     @staticmethod
-    def _alternation(words: Sequence[str]) -> re.Pattern[str] | None:
+    def _alternation(words: Sequence[str], flexible: bool = False) -> re.Pattern[str] | None:
         if not words:
             return None
         # Longest first, so "rose gold" wins over "gold" at the same position.
-        alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        spell = spelling_pattern if flexible else re.escape
+        alts = "|".join(spell(w) for w in sorted(words, key=len, reverse=True))
         return re.compile(r"(?<![\w\-])(" + alts + r")(?![\w\-])", re.I)
 
     def parse(self, query: str) -> ParsedQuery:
@@ -234,12 +260,13 @@ class QueryParser:
             in_stock = True
             text = _STOCK_RE.sub(" ", text)
 
-        options = self._parse_options(text)
+        unknown: dict[str, str] = {}
+        options = self._parse_options(text, unknown)
         clean = re.sub(r"\s+", " ", re.sub(r"\s+([,.;:!?])", r"\1", text)).strip(" ,.;:-")
         filters = SearchFilters(min_price=lo, max_price=hi, options=options, in_stock=in_stock)
-        return ParsedQuery(filters=filters, text=clean)
+        return ParsedQuery(filters=filters, text=clean, unknown_options=unknown)
 
-    def _parse_options(self, text: str) -> dict[str, str]:
+    def _parse_options(self, text: str, unknown: dict[str, str]) -> dict[str, str]:
         found: list[tuple[set[str], str]] = []  # (keys, value)
         taken: list[tuple[int, int]] = []
         if self._key_re is not None:
@@ -256,12 +283,19 @@ class QueryParser:
                         found.append(({key}, value))
                         taken.append((m.start(), m.end() + rest.end()))
                         break
+                else:
+                    if re.fullmatch(r"\d+(?:\.\d+)?", words[0].rstrip(".,")):  # "size 13": no item has it
+                        unknown[self.index.display.get(key, key)] = words[0].rstrip(".,")
         if self._value_re is not None:
             for m in self._value_re.finditer(text):
                 if any(s <= m.start() < e for s, e in taken):
                     continue
-                value = m.group(1).lower()
+                value = self._canonical.get(_spelling_free(m.group(1)), m.group(1).lower())
                 found.append((set(self.index.keys_by_value[value]), value))
+        if self._yes_re is not None:
+            for m in self._yes_re.finditer(text):
+                if not re.search(r"\b(not|non|no)[\s\-]*$", text[: m.start()], re.I):
+                    found.append(({m.group(1).lower()}, "yes"))
 
         # Combine constraints no document can satisfy together ("black or white" on one color key)
         # into one alternative; otherwise all must hold.

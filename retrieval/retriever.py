@@ -126,6 +126,7 @@ class HybridRetriever:
         self.filter_index = FilterIndex(self.docs)
         self.parser = QueryParser(self.filter_index)
         self.ids = IdMatcher(self.docs)
+        self._titles = {d.title.strip().lower() for d in self.docs}
         self._fuzzy_texts = [normalise(d.text) for d in self.docs]
         self._pos = {d.doc_id: i for i, d in enumerate(self.docs)}
         by_product: dict[str, list[int]] = {}
@@ -252,6 +253,7 @@ class HybridRetriever:
         """Parse filters, fix typos and find pasted ids; the query vector is computed lazily (batch
         jobs may set it)."""
         parsed = self.parser.parse(query) if parse else ParsedQuery(SearchFilters(), query.strip())
+        parsed.filters = self._without_product_names(parsed.filters)
         explicit = filters or SearchFilters()
         text, corrections = self._correct(parsed.text)
         return PreparedQuery(
@@ -263,6 +265,13 @@ class HybridRetriever:
             corrections=corrections,
             id_hits=self.ids.match(query),
         )
+
+    def _without_product_names(self, filters: SearchFilters) -> SearchFilters:
+        """A parsed value that is a product's name names that product, not an option of another ("laptop" is no
+        backpack's laptop compartment)."""
+        named = [key for key, value in filters.options.items()
+                 if any(v.strip().lower() in self._titles for v in value.split("|"))]
+        return _without_options(filters, named) if named else filters
 
     def search_prepared(self, q: PreparedQuery, k: int = 10) -> SearchResponse:
         filters = q.filters

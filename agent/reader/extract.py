@@ -36,7 +36,7 @@ NOT_NAMES = {
     "okay", "ok", "fine", "good", "sure", "afraid", "unhappy", "angry", "able", "unable", "about", "also", "now",
     "with", "an", "at", "on", "out", "ready", "done", "no", "of", "to", "and", "all", "only", "quite", "pretty",
     "my", "your", "it", "this", "that", "zip", "email", "is", "ridiculous", "unacceptable", "frustrated", "tired",
-    "hi", "hello", "hey", "yes", "sure", "thanks", "please", "postal", "code", "postcode", "name", "account",
+    "hi", "hello", "hey", "yes", "thanks", "please", "postal", "code", "postcode", "name", "account",
 }
 # "Springfield, IL 62704[, USA]": how every written address ends.
 _CITY_STATE_ZIP = (r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
