@@ -59,6 +59,8 @@ def test_a_name_given_with_a_zip_is_read_in_any_form(text: str) -> None:
 
 def test_capitalised_words_that_are_no_name_are_not_read_as_one() -> None:
     assert extract.bare_name("Hi There, I Am Angry, 19122") is None
+    street = extract.slots("742 Evergreen Terrace, Springfield, IL 62704")
+    assert street.first_name is None and street.address is not None  # a street beside its zip is no name
 
 
 def test_the_classifiers_see_kinds_of_values_not_the_values() -> None:

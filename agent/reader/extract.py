@@ -148,13 +148,13 @@ def payment_kind(text: str) -> PaymentKind | None:
 
 def slots(text: str) -> Slots:
     """Every value the message states, copied exactly."""
-    found = name(text) or (bare_name(text) if zip_code(text) else None)
-    low, high = price_bounds(text)
-    mail = emails(text)
     written = address(text)
     identity_zip = zip_code(text)
     if written and written["zip"] == identity_zip:
         identity_zip = None  # the zip of a written address is part of the address, not the customer's identity
+    found = name(text) or (bare_name(text) if identity_zip else None)  # a street is no name beside its zip
+    low, high = price_bounds(text)
+    mail = emails(text)
     return Slots(order_ids=order_ids(text), item_ids=item_ids(text), email=mail[0] if mail else None,
                  first_name=found[0] if found else None, last_name=found[1] if found else None, zip=identity_zip,
                  payment=payment_kind(text), card_last_four=card_last_four(text),

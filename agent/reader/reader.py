@@ -1,14 +1,15 @@
-"""The one understanding step: a customer message, in the context of the dialogue, as a dialogue act.
+"""The one understanding step: a customer message as a dialogue act.
 
-The learned classifiers (agent/reader/model.py) read what the message asks and does; exact-copy extractors take
-the values a tool may use (ids, emails, zips, names, addresses, amounts), so no value is ever invented. A message
-with several requests is read clause by clause: clauses are cut at sentence ends and at joining words, and each
-clause that makes a request of another kind starts a new one.
+The act says what the message itself means; the flows read it against the dialogue state (a yes counts only at a
+proposal, an answer completes the open request, only another action replaces a proposal). The learned classifiers
+(agent/reader/model.py) read what the message asks and does; exact-copy extractors take the values a tool may use
+(ids, emails, zips, names, addresses, amounts), so no value is ever invented. A message with several requests is
+read clause by clause: clauses are cut at sentence ends and at joining words, and each clause that makes a request
+of another kind starts a new one.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -18,8 +19,6 @@ from pathlib import Path
 from agent.reader import extract
 from agent.reader.acts import DialogueAct, Move, Reason, RequestKind
 from agent.reader.model import NONE, ReaderModel
-
-log = logging.getLogger(__name__)
 
 MODEL_FILE = Path(__file__).parent / "reader.joblib"
 # Below this probability the classifier's best request is no request: the message answers or chats.
@@ -52,7 +51,7 @@ class Reader:
     def __init__(self, model: ReaderModel, embedder: object | None = None) -> None:
         self.model = model
         self.embedder = embedder
-        self._lock = threading.Lock()  # the ONNX session and sklearn heads are shared by every conversation
+        self._lock = threading.Lock()  # one embedder and one set of heads serve every conversation
 
     def read(self, text: str) -> DialogueAct:
         """The whole message: its requests in order, its moves and slots."""
