@@ -31,6 +31,8 @@ from agent.nlu import (
     split_requests,
     understand,
 )
+from agent.reader import extract
+from agent.reader.acts import Move, PaymentKind
 from agent.reader.extract import bare_name
 from agent.replies import (
     address_text,
@@ -51,8 +53,6 @@ if TYPE_CHECKING:
     from agent.manager import Agent
 
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
-# "Only exchange the desk lamp", "just the watch" in answer to a proposal for several items: the proposal, narrowed.
-ONLY = re.compile(r"\b(only|just)\b", re.I)
 NARROWABLE = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
               "return_delivered_order_items": Intent.RETURN}
 MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|just (placed|bought|ordered|made|got))\b",
@@ -99,9 +99,9 @@ CANCELLED_ORDER = re.compile(r"\bcancell?ed order", re.I)  # "the tracking numbe
 NOT_YET_RECEIVED = re.compile(r"\b(just (ordered|placed|bought)|pending|not (yet )?(arrived|received|shipped))\b", re.I)
 
 
-def _other_card(user: dict[str, Any], arguments: dict[str, Any], text: str) -> dict[str, Any] | None:
+def _other_card(user: dict[str, Any], arguments: dict[str, Any], said: Understanding) -> dict[str, Any] | None:
     """ "I'd prefer the other card": the customer's one other credit card than the proposal's."""
-    if not re.search(r"\b(other|another|different) (credit )?card\b", text, re.I):
+    if not said.moved(Move.OTHER) or extract.payment_kind(said.text) is not PaymentKind.CREDIT_CARD:
         return None
     others = [m for m in user["payment_methods"].values()
               if m["source"] == "credit_card" and m["id"] != arguments.get("payment_method_id")]
@@ -301,7 +301,7 @@ class Turn:
         if pending.get("tool") not in NARROWABLE:
             return None
         keep: set[str] = set()
-        if ONLY.search(said.text) and len(set(proposed)) > 1:
+        if said.moved(Move.ONLY, Move.CORRECTION) and len(set(proposed)) > 1:  # "(yes, but) only the desk lamp"
             order = self.output("get_order_details", order_id=arguments["order_id"])
             lines = [line for line in (order or {}).get("items", []) if line["item_id"] in proposed]
             named = resolve.named_lines({"items": lines}, said.text)
@@ -309,7 +309,7 @@ class Turn:
         method = None
         names_method = any(p.search(said.text) for p in (GIFT_CARD, PAYPAL, CREDIT_CARD))  # the words payment uses
         if names_method and (user := self.user()) is not None:
-            method = resolve.payment_method(user, said.text) or _other_card(user, arguments, said.text)
+            method = resolve.payment_method(user, said.text) or _other_card(user, arguments, said)
         if not keep and (method is None or method["id"] == arguments.get("payment_method_id")):
             return None
         self.state.pending = None

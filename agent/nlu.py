@@ -78,6 +78,10 @@ class Understanding:
     def has(self, intent: Intent) -> bool:
         return intent in self.intents
 
+    def moved(self, *moves: Move) -> bool:
+        """Whether the message makes one of these dialogue moves ("only the desk lamp", "the other card")."""
+        return self.act is not None and any(move in self.act.moves for move in moves)
+
 
 # The reader's requests the flows serve; small talk has no flow of its own (the model or "rephrase" answers it).
 _FLOW_INTENTS = {kind: Intent(kind.value) for kind in RequestKind if kind.value in Intent._value2member_map_}

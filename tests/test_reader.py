@@ -95,6 +95,12 @@ def test_the_reader_reads_moves_and_reasons(reader) -> None:  # type: ignore[no-
     assert reader.read("I ordered it by mistake").slots.reason is Reason.ORDERED_BY_MISTAKE
 
 
+def test_a_revision_inside_a_longer_message_is_read_but_never_a_clause_s_yes(reader) -> None:  # type: ignore[no-untyped-def]
+    revised = reader.read("I would rather pay with PayPal now, and only change the backpack.")
+    assert Move.ONLY in revised.moves and Move.YES not in revised.moves
+    assert Move.YES not in reader.read("yes, but only the desk lamp").moves
+
+
 def test_each_request_keeps_its_own_words(reader) -> None:  # type: ignore[no-untyped-def]
     readings = reader.requests_in("cancel order #W1234567 and also return the watch from #W7654321")
     assert [r.request for r in readings] == [RequestKind.CANCEL, RequestKind.RETURN]

@@ -27,6 +27,7 @@ REQUEST_THRESHOLD = 0.45
 CLAUSE_THRESHOLD = 0.7
 MOVE_THRESHOLD = 0.5
 YES_THRESHOLD = 0.6  # a yes runs a state change: a weak one is no answer
+REVISIONS = {Move.CORRECTION, Move.ONLY, Move.OTHER}
 REASON_THRESHOLD = 0.8  # a reason is read clause by clause: "cancel #W..., I no longer need it"
 # Requests that change an order or the account: a message can make several, each read from its own clause.
 ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, RequestKind.CHANGE_ADDRESS,
@@ -61,8 +62,19 @@ class Reader:
         move, move_p = whole["move"]
         if move != NONE and move_p >= (YES_THRESHOLD if move == Move.YES else MOVE_THRESHOLD):
             act.moves = [Move(move)]
+        act.moves += [m for m in self.revisions_in(text) if m not in act.moves]
         act.slots.reason = self.reason_in(text)
         return act
+
+    def revisions_in(self, text: str) -> list[Move]:
+        """The moves that revise a detail, read clause by clause ("I'll use PayPal, and only modify the backpack");
+        a yes or a no is the whole message's, never one clause's ("yes, but only the lamp" is no yes)."""
+        spans = clause_spans(text)
+        if len(spans) < 2:
+            return []
+        found = [p["move"] for p in self._predict([text[a:b] for a, b in spans])]
+        return list(dict.fromkeys(Move(label) for label, probability in found
+                                  if label in REVISIONS and probability >= MOVE_THRESHOLD))
 
     def reason_in(self, text: str) -> Reason | None:
         """The cancel reason a clause of the message states most clearly, if any states one."""
