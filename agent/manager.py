@@ -22,6 +22,7 @@ from agent.memory import ChatSession, ConversationStore, DialogueState
 from agent.nlu import Understanding, understand
 from agent.planner import ModelPlanner
 from agent.proactive import ProactiveEngine
+from agent.reader import default_reader
 from agent.replies import PROMPTS, prompt, say, templates
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
@@ -73,6 +74,7 @@ class Agent:
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
         self.escalation = EscalationMonitor(self) if self.config.escalation else None
+        default_reader()  # load the reader now, not on the first customer's message
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
