@@ -50,11 +50,10 @@ EVERYTHING = re.compile(
     re.I,
 )
 
-GIFT_CARD = re.compile(r"\bgift ?card\b", re.I)
-
-PAYPAL = re.compile(r"\bpay ?pal\b", re.I)
-
-CREDIT_CARD = re.compile(r"\b(credit|debit|visa|mastercard|amex|card)\b", re.I)
+# The payment kinds by their English names (the extractor's words, without its Chinese ones).
+GIFT_CARD = re.compile(extract.GIFT_CARD_WORDS, re.I)
+PAYPAL = re.compile(extract.PAYPAL_WORDS, re.I)
+CREDIT_CARD = re.compile(extract.CREDIT_CARD_WORDS, re.I)
 
 
 @dataclass

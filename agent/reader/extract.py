@@ -55,10 +55,13 @@ STREET_ADDRESS = re.compile(
 KNOWN_COUNTRIES = {"CANADA", "MEXICO", "UK", "UNITED KINGDOM"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # The kinds of payment method a store holds, by the names they go by (the store's vocabulary, like its products).
+GIFT_CARD_WORDS = r"\bgift ?card\b"
+PAYPAL_WORDS = r"\bpay ?pal\b"
+CREDIT_CARD_WORDS = r"\b(?:credit|debit|visa|mastercard|amex|card)\b"  # "master card" is a card too
 PAYMENT_NAMES = [
-    (PaymentKind.GIFT_CARD, re.compile(r"\bgift ?card\b|礼品卡|购物卡", re.I)),
-    (PaymentKind.PAYPAL, re.compile(r"\bpay ?pal\b|贝宝", re.I)),
-    (PaymentKind.CREDIT_CARD, re.compile(r"\b(credit|debit|visa|master ?card|amex|card)\b|信用卡|银行卡|借记卡", re.I)),
+    (PaymentKind.GIFT_CARD, re.compile(GIFT_CARD_WORDS + r"|礼品卡|购物卡", re.I)),
+    (PaymentKind.PAYPAL, re.compile(PAYPAL_WORDS + r"|贝宝", re.I)),
+    (PaymentKind.CREDIT_CARD, re.compile(CREDIT_CARD_WORDS + r"|信用卡|银行卡|借记卡", re.I)),
 ]
 
 

@@ -57,55 +57,29 @@ class Reader:
     def read(self, text: str) -> DialogueAct:
         """The whole message: its requests in order, its moves and slots."""
         whole = self._predict([text])[0]
+        clauses = self._clauses(text)  # read once: requests, revisions and the reason come from them
         act = DialogueAct(slots=extract.slots(text), language=extract.language(text))
-        act.requests = [r.request for r in self.requests_in(text, whole)]
+        act.requests = [r.request for r in _requests(text, whole, clauses)]
         move, move_p = whole["move"]
         if move != NONE and move_p >= (YES_THRESHOLD if move == Move.YES else MOVE_THRESHOLD):
             act.moves = [Move(move)]
-        act.moves += [m for m in self.revisions_in(text) if m not in act.moves]
-        act.slots.reason = self.reason_in(text)
+        act.moves += [m for m in _revisions(clauses) if m not in act.moves]
+        act.slots.reason = _reason(clauses)
         return act
-
-    def revisions_in(self, text: str) -> list[Move]:
-        """The moves that revise a detail, read clause by clause ("I'll use PayPal, and only modify the backpack");
-        a yes or a no is the whole message's, never one clause's ("yes, but only the lamp" is no yes)."""
-        spans = clause_spans(text)
-        if len(spans) < 2:
-            return []
-        found = [p["move"] for p in self._predict([text[a:b] for a, b in spans])]
-        return list(dict.fromkeys(Move(label) for label, probability in found
-                                  if label in REVISIONS and probability >= MOVE_THRESHOLD))
 
     def reason_in(self, text: str) -> Reason | None:
         """The cancel reason a clause of the message states most clearly, if any states one."""
-        clauses = [text[a:b] for a, b in clause_spans(text)] or [text]
-        stated = [p["reason"] for p in self._predict(clauses) if p["reason"][0] != NONE]
-        label, probability = max(stated, key=lambda r: r[1], default=(NONE, 0.0))
-        return Reason(label) if probability >= REASON_THRESHOLD else None
+        return _reason(self._clauses(text))
 
-    def requests_in(self, text: str, whole: dict[str, tuple[str, float]] | None = None) -> list[Reading]:
-        """The message's requests, each with the words that make it: one per clause that starts a request of
-        another kind than the one before (several of one kind stay one: "exchange the keyboard and the lamp")."""
-        whole = whole or self._predict([text])[0]
-        first = _reading(text, whole)
+    def requests_in(self, text: str) -> list[Reading]:
+        """The message's requests, each with the words that make it (see `_requests`)."""
+        whole = self._predict([text])[0]
+        single = len(clause_spans(text)) < 2  # nothing to read clause by clause
+        return _requests(text, whole, Clauses([], []) if single else self._clauses(text))
+
+    def _clauses(self, text: str) -> Clauses:
         spans = clause_spans(text)
-        if len(spans) < 2:
-            return [first] if first.request else []
-        predicted = self._predict([text[a:b] for a, b in spans])
-        merged: list[tuple[int, int, RequestKind | None, float]] = []
-        for (start, end), reading in zip(spans, predicted, strict=True):
-            request = _reading(text[start:end], reading, CLAUSE_THRESHOLD).request
-            if merged and (request is None or request == merged[-1][2] or request not in ACTIONS):
-                merged[-1] = (merged[-1][0], end, merged[-1][2], merged[-1][3])  # details of the request before
-            elif merged and merged[-1][2] is None:
-                merged[-1] = (merged[-1][0], end, request, reading["request"][1])  # the words leading up to it
-            else:
-                merged.append((start, end, request, reading["request"][1]))
-        readings = [Reading(text[a:b].strip(" ,"), request, p) for a, b, request, p in merged]
-        actions = [r for r in readings if r.request in ACTIONS]
-        if len(actions) < 2:  # one request: the whole message's reading is the better one
-            return [first] if first.request else [r for r in readings if r.request][:1]
-        return readings
+        return Clauses(spans, self._predict([text[a:b] for a, b in spans] or [text]))
 
     def _predict(self, texts: list[str]) -> list[dict[str, tuple[str, float]]]:
         with self._lock:
@@ -122,6 +96,51 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     if text[start:].strip(" ,"):
         spans.append((start, len(text)))
     return spans
+
+
+@dataclass(frozen=True)
+class Clauses:
+    """A message's clauses and how the classifiers read each (the whole text's reading when it has none)."""
+
+    spans: list[tuple[int, int]]
+    predicted: list[dict[str, tuple[str, float]]]
+
+
+def _requests(text: str, whole: dict[str, tuple[str, float]], clauses: Clauses) -> list[Reading]:
+    """One request per clause that starts a request of another kind than the one before (several of one kind stay
+    one: "exchange the keyboard and the lamp"); one request, or none, is the whole message's reading."""
+    first = _reading(text, whole)
+    if len(clauses.spans) < 2:
+        return [first] if first.request else []
+    merged: list[tuple[int, int, RequestKind | None, float]] = []
+    for (start, end), reading in zip(clauses.spans, clauses.predicted, strict=True):
+        request = _reading(text[start:end], reading, CLAUSE_THRESHOLD).request
+        if merged and (request is None or request == merged[-1][2] or request not in ACTIONS):
+            merged[-1] = (merged[-1][0], end, merged[-1][2], merged[-1][3])  # details of the request before
+        elif merged and merged[-1][2] is None:
+            merged[-1] = (merged[-1][0], end, request, reading["request"][1])  # the words leading up to it
+        else:
+            merged.append((start, end, request, reading["request"][1]))
+    readings = [Reading(text[a:b].strip(" ,"), request, p) for a, b, request, p in merged]
+    actions = [r for r in readings if r.request in ACTIONS]
+    if len(actions) < 2:  # one request: the whole message's reading is the better one
+        return [first] if first.request else [r for r in readings if r.request][:1]
+    return readings
+
+
+def _revisions(clauses: Clauses) -> list[Move]:
+    """The moves that revise a detail, read clause by clause ("I'll use PayPal, and only modify the backpack");
+    a yes or a no is the whole message's, never one clause's ("yes, but only the lamp" is no yes)."""
+    if len(clauses.spans) < 2:
+        return []
+    return list(dict.fromkeys(Move(label) for label, probability in (p["move"] for p in clauses.predicted)
+                              if label in REVISIONS and probability >= MOVE_THRESHOLD))
+
+
+def _reason(clauses: Clauses) -> Reason | None:
+    stated = [p["reason"] for p in clauses.predicted if p["reason"][0] != NONE]
+    label, probability = max(stated, key=lambda r: r[1], default=(NONE, 0.0))
+    return Reason(label) if probability >= REASON_THRESHOLD else None
 
 
 def _reading(text: str, predicted: dict[str, tuple[str, float]], threshold: float = 0.0) -> Reading:
