@@ -45,14 +45,58 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
             return kept
     if len(lines) == 1 or EVERYTHING.search(text):
         return list(lines)
-    named = [(_line_score(line, text), line) for line in lines if _name_score(line, text) >= MATCH_THRESHOLD]
+    named = [line for line in lines if _name_score(line, text) >= MATCH_THRESHOLD]
     if not named:
         return None
-    # Of two lines of one product ("the blue T-shirt" of two), the better-named; of different products, each.
-    best_by_name: dict[str, float] = {}
-    for score, line in named:
-        best_by_name[line["name"]] = max(score, best_by_name.get(line["name"], 0))
-    return [line for score, line in named if score == best_by_name[line["name"]]]
+    chosen = []
+    for name in dict.fromkeys(line["name"] for line in named):
+        same = [line for line in named if line["name"] == name]
+        picked = same if len(same) == 1 else _which_of_same(same, text)
+        if picked is None:
+            return None  # "a vacuum cleaner" of two: ask which
+        chosen += picked
+    return chosen
+
+
+# What follows these words describes the wanted replacement, not the item the customer has ("the 17-inch laptop
+# to the 13-inch one"): the held item is told apart by the words before them.
+TARGET = re.compile(r"\b(?:to|for|into|with)\b[^.;]*?(?=,\s*and\b|\band\b|[.;]|$)", re.I)
+PRICIER = re.compile(r"\b(?:more|most) expensive\b|\bpricier\b|\bpriciest\b|\bhighest price\b", re.I)
+CHEAPER = re.compile(r"\b(?:less|least) expensive\b|\bcheaper\b|\bcheapest\b|\blowest price\b", re.I)
+PLURAL_WORDS = {"both", "all", "two", "three", "each", "every"}
+
+
+def _which_of_same(same: list[dict[str, Any]], text: str) -> list[dict[str, Any]] | None:
+    """Of several lines of one product, those the words mean: the ones whose options the description names best
+    ("the blue T-shirt"), then the pricier or cheaper one; each of them when the product is named in the plural
+    or with "both"; None when a singular description fits several equally (ask which)."""
+    held = _held_description(same[0], text)
+    scores = [_line_score(line, held) for line in same]
+    best = [line for line, score in zip(same, scores, strict=True) if score == max(scores)]
+    if len(best) > 1 and PRICIER.search(text):
+        return [max(best, key=lambda line: line["price"])]
+    if len(best) > 1 and CHEAPER.search(text):
+        return [min(best, key=lambda line: line["price"])]
+    if len(best) == 1 or _plural(same[0], text):
+        return best
+    return None
+
+
+def _held_description(line: dict[str, Any], text: str) -> str:
+    """The words about the item held: the text up to where it names the product, and after it what does not
+    describe the replacement ("I want to modify the 17-inch laptop to the 13-inch one" → "… the 17-inch laptop")."""
+    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1]
+    mention = re.search(rf"{re.escape(head[:5])}\w*", text, re.I)
+    if mention is None:
+        return text
+    return text[:mention.end()] + TARGET.sub(" ", text[mention.end():])
+
+
+def _plural(line: dict[str, Any], text: str) -> bool:
+    """Whether the text names the line's product in the plural ("the laptops", "both T-shirts")."""
+    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1]
+    said = _words(text)
+    return bool(said & PLURAL_WORDS) or any(word in said for word in (head + "s", head + "es"))
 
 
 def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
@@ -65,15 +109,16 @@ CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.]|,(?=\s*(?:the|my|and)
 
 def clauses_by_line(lines: list[dict[str, Any]], text: str) -> list[tuple[dict[str, Any], str]]:
     """Each line with the words of the text about it: the clauses that name it best ("the keyboard with clicky
-    switches and the thermostat for Google Home"). One line gets the whole text."""
-    if len(lines) == 1:
-        return [(lines[0], text)]
+    switches and the thermostat for Google Home") and those that go on about it; clauses before any item is
+    named are about something else ("the helmet for a red one, and the luggage set to a black one" for the
+    luggage set alone). A line no clause names gets the whole text."""
     clauses: dict[str, list[str]] = {line["item_id"]: [] for line in lines}
+    owner = None  # a clause naming no item goes on about the one named before it ("... the keyboard. Clicky ones")
     for part in CLAUSE_BREAK.split(text):
-        scores = [(_name_score(line, part), line["item_id"]) for line in lines]
-        best, item_id = max(scores)
-        if best >= MATCH_THRESHOLD:
-            clauses[item_id].append(part)
+        best, item_id = max((_name_score(line, part), line["item_id"]) for line in lines)
+        owner = item_id if best >= MATCH_THRESHOLD else owner
+        if owner is not None:
+            clauses[owner].append(part)
     return [(line, " ".join(clauses[line["item_id"]]) or text) for line in lines]
 
 
@@ -181,9 +226,22 @@ def _preference(variant: dict[str, Any], text: str) -> int:
     return best
 
 
-def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> int:
+NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                "eight": "8", "nine": "9", "ten": "10", "twelve": "12"}
+
+
+def _value_words_named(values: set[str], asked: set[str]) -> float:
+    """How many of the values' words the asked words name: exactly or as a number word ("two-piece" names
+    "2-piece"); the start of a longer word ("soft" for "softshell") counts half, below any exact word."""
+    asked = asked | {NUMBER_WORDS[word] for word in asked if word in NUMBER_WORDS}
+    exact = len(values & asked)
+    prefixed = sum(1 for value in values - asked if any(len(word) >= 4 and value.startswith(word) for word in asked))
+    return exact + prefixed / 2
+
+
+def _named_values(variant: dict[str, Any], asked: set[str], text: str) -> float:
     """The variant's option values the text asks for ('clicky', 'Google Home'; 'no backlight' for none)."""
-    named = len(_words(" ".join(map(str, variant["options"].values()))) & asked)
+    named = _value_words_named(_words(" ".join(map(str, variant["options"].values()))), asked)
     without = {m.group(1).lower() for m in NO_OPTION.finditer(text)}
     return named + sum(1 for key, value in variant["options"].items()
                        if str(value).lower() in {"none", "no"} and _words(key) & without)

@@ -1,0 +1,64 @@
+"""Resolving the customer's words to the items of an order and to a product's variants (agent/resolve.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent import resolve
+
+
+def _line(item_id: str, name: str, price: float, **options: str) -> dict[str, Any]:
+    return {"item_id": item_id, "name": name, "product_id": "p", "price": price, "options": options}
+
+
+def _variants(*variants: dict[str, Any]) -> dict[str, Any]:
+    return {"variants": {v["item_id"]: {**v, "available": True} for v in variants}}
+
+
+LAPTOP_13 = _line("1", "Laptop", 2300.0, screen="13-inch", color="silver")
+LAPTOP_17 = _line("2", "Laptop", 2500.0, screen="17-inch", color="black")
+LAMP = _line("3", "Desk Lamp", 40.0, color="white")
+ORDER = {"items": [LAPTOP_13, LAPTOP_17, LAMP]}
+
+
+def test_the_held_item_is_told_apart_by_the_words_before_the_wanted_one() -> None:
+    chosen = resolve.order_lines(ORDER, "I want to modify the 17-inch laptop to the 13-inch version", [])
+    assert chosen == [LAPTOP_17]
+    chosen = resolve.order_lines(ORDER, "please change my 13-inch laptop into a 17-inch one", [])
+    assert chosen == [LAPTOP_13]
+
+
+def test_a_price_comparison_picks_one_of_two_lines_of_a_product() -> None:
+    assert resolve.order_lines(ORDER, "return the laptop that is more expensive", []) == [LAPTOP_17]
+    assert resolve.order_lines(ORDER, "return the cheaper laptop", []) == [LAPTOP_13]
+
+
+def test_a_singular_description_of_two_alike_lines_asks_and_a_plural_takes_both() -> None:
+    assert resolve.order_lines(ORDER, "I want to return a laptop", []) is None  # which one: ask
+    assert resolve.order_lines(ORDER, "I want to return both laptops", []) == [LAPTOP_13, LAPTOP_17]
+    assert resolve.order_lines(ORDER, "return the laptops and the lamp", []) == [LAPTOP_13, LAPTOP_17, LAMP]
+
+
+def test_number_words_and_word_starts_name_option_values_below_exact_words() -> None:
+    current = _line("10", "Luggage Set", 495.0, pieces="3-piece", color="blue", material="hardshell")
+    wanted = _line("11", "Luggage Set", 452.0, pieces="2-piece", color="black", material="softshell")
+    other = _line("12", "Luggage Set", 460.0, pieces="4-piece", color="black", material="softshell")
+    product = _variants(current, wanted, other)
+    chosen, _ = resolve.replacement_variant(product, current, "a two-piece black one with soft material")
+    assert chosen is not None and chosen["item_id"] == "11"
+    thermostat = _line("20", "Smart Thermostat", 262.0, compatibility="Apple HomeKit", color="black")
+    google = _line("21", "Smart Thermostat", 249.0, compatibility="Google Assistant", color="black")
+    homekit_white = _line("22", "Smart Thermostat", 260.0, compatibility="Apple HomeKit", color="white")
+    product = _variants(thermostat, google, homekit_white)
+    # "home" starts "HomeKit", but "google" names "Google Assistant" exactly: the exact word wins.
+    chosen, _ = resolve.replacement_variant(product, thermostat, "one compatible with Google Home instead")
+    assert chosen is not None and chosen["item_id"] == "21"
+
+
+def test_a_clause_before_the_item_is_named_is_about_something_else() -> None:
+    luggage = _line("10", "Luggage Set", 495.0, color="blue")
+    text = ("exchange the helmet for a red one, and I want to exchange the luggage set to a black one. "
+            "Two pieces would be best")
+    [(line, words)] = resolve.clauses_by_line([luggage], text)
+    assert line is luggage
+    assert "red" not in words and "black" in words and "Two pieces" in words  # the clause after goes on about it
