@@ -65,6 +65,7 @@ class Labelled:
     move: str  # a Move value or "none"
     reason: str  # a Reason value or "none"
     source: str  # where the phrasing came from, kind.index
+    context: str | None = None  # the agent's last question it was said after (an agent.reader.acts.Context value)
 
 
 def product_words(store_file: Path) -> list[str]:
@@ -90,6 +91,27 @@ def _values(rng: random.Random, products: list[str], reason: str) -> dict[str, s
         "expr": f"{rng.randrange(2, 99)} * {rng.randrange(2, 9)}", "option": rng.choice(OPTIONS),
         "method": rng.choice(METHODS), "reason": reason,
     }
+
+
+# The question each kind of answer replies to. Answers are said after their question most of the time and
+# sometimes out of the blue; requests, moves and chat after any question or none, so the question alone never
+# decides the reading (a customer may start a new request at any point).
+ANSWER_CONTEXTS = {"identity": "identity", "order": "order", "item": "item", "option": "option", "address": "address",
+                   "payment": "payment", "identity_email": "identity", "identity_name": "identity",
+                   "give_order": "order", "give_item": "item", "give_option": "option", "give_address": "address",
+                   "give_payment": "payment", "give_reason": "reason", "yes": "confirm", "no": "confirm",
+                   "correction": "confirm", "only": "confirm", "other": "confirm", "reasons": "reason"}
+IN_CONTEXT = 0.75  # of an answer's copies, the share said after its own question
+QUESTIONS = ["confirm", "identity", "order", "item", "option", "address", "payment", "reason"]
+
+
+def context_of(source: str, rng: random.Random) -> str | None:
+    """The agent's question a phrasing of this kind is said after, drawn per copy."""
+    kind = source.split(".")[-1]
+    own = ANSWER_CONTEXTS.get(kind)
+    if own and rng.random() < IN_CONTEXT:
+        return own
+    return rng.choice(QUESTIONS) if rng.random() < 0.3 else None
 
 
 def _split_of(index: int, count: int) -> str:
@@ -133,12 +155,14 @@ def template_examples(split: str, store_file: Path, seed: int, copies: int = 6) 
                 reason_key, reason_words = rng.choice(reasons)
                 text = fill(template, rng, **_values(rng, products, reason_words))
                 reason = reason_key if "{reason}" in template else _reason_stated(template)
-                examples.append(Labelled(text, request or NONE, move, reason, f"{source}.{index}"))
+                examples.append(Labelled(text, request or NONE, move, reason, f"{source}.{index}",
+                                         context_of(source, rng)))
     for name, bank in BANKS.items():  # a bare reason, answering "why?"
         for key, phrasings in bank.get("reasons", {}).items():
             for index, words in enumerate(phrasings):
                 if _split_of(index, len(phrasings)) == split:
-                    examples.append(Labelled(words, NONE, NONE, key, f"{name}.reasons.{key}.{index}"))
+                    examples.append(Labelled(words, NONE, NONE, key, f"{name}.reasons.{key}.{index}",
+                                             context_of("reasons", rng)))
     return examples
 
 

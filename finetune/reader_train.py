@@ -15,6 +15,7 @@ from finetune.reader_data import Labelled, reader_examples
 from tools.retail.loader import DEMO_STORE_JSON
 
 EMBED_WEIGHT = 1.0  # the sentence embedding's scale beside the unit-length n-gram vectors (best of 0, 1, 2 on dev)
+CONTEXT_WEIGHT = 1.0  # the agent's last question, one column per question
 
 
 def _labels(examples: list[Labelled]) -> dict[str, list[str]]:
@@ -22,7 +23,7 @@ def _labels(examples: list[Labelled]) -> dict[str, list[str]]:
 
 
 def accuracy(model: ReaderModel, examples: list[Labelled], embedder: Any = None) -> dict[str, float]:
-    predicted = model.predict([e.text for e in examples], embedder)
+    predicted = model.predict([e.text for e in examples], embedder, [e.context for e in examples])
     return {head: sum(p[head][0] == getattr(e, head) for p, e in zip(predicted, examples, strict=True))
             / max(1, len(examples)) for head in HEADS}
 
@@ -38,6 +39,7 @@ def train_reader(out: Path, data_dir: Path | None, *, embeddings: bool = True, s
 
         embedder = SentenceEmbedder()
     model = fit([e.text for e in train], _labels(train), embedder=embedder, embed_weight=EMBED_WEIGHT,
+                contexts=[e.context for e in train], context_weight=CONTEXT_WEIGHT,
                 meta={"seed": seed, "train_examples": len(train), "dev_examples": len(dev),
                       "embedding": embedding.NAME, "embedding_dim": embedding.DIM})
     summary = {

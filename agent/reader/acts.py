@@ -43,6 +43,20 @@ class Move(StrEnum):
     OTHER = "other"  # "the other one", "the other card": the option not chosen
 
 
+class Context(StrEnum):
+    """The agent's last question, which a message may answer: the same words mean other things after each ("no
+    longer needed" answers "why cancel?", it declines nothing)."""
+
+    CONFIRM = "confirm"  # a proposal awaits the customer's yes
+    IDENTITY = "identity"
+    ORDER = "order"
+    ITEM = "item"
+    OPTION = "option"
+    ADDRESS = "address"
+    PAYMENT = "payment"
+    REASON = "reason"
+
+
 class Reason(StrEnum):
     NO_LONGER_NEEDED = "no longer needed"
     ORDERED_BY_MISTAKE = "ordered by mistake"

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agent.reader.acts import Context
+
 app = typer.Typer(help="The message reader: every customer message as a dialogue act.", no_args_is_help=True)
 console = Console()
 
@@ -35,8 +37,9 @@ def train(
 
 
 @app.command("read")
-def read(text: Annotated[str, typer.Argument(help="A customer message.")]) -> None:
+def read(text: Annotated[str, typer.Argument(help="A customer message.")],
+         context: Annotated[Context | None, typer.Option(help="The agent's last question.")] = None) -> None:
     """Print the dialogue act the reader makes of a message."""
     from agent.reader import default_reader
 
-    console.print_json(default_reader().read(text).model_dump_json(exclude_defaults=True))
+    console.print_json(default_reader().read(text, context).model_dump_json(exclude_defaults=True))

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from agent.reader import extract
+from agent.reader.acts import Context
 
 HEADS = ("request", "move", "reason")
 NONE = "none"
+CONTEXTS = [NONE, *(c.value for c in Context)]  # one column each: the agent's last question, or none
 
 # Values are copied by the extractors; the classifiers see their kind only, so no id is learned as a word.
 # (The order-id spelling here is the one the shipped heads were trained with: narrower than extract.ORDER_ID, which
@@ -49,8 +51,9 @@ class ReaderModel:
     heads: dict[str, Any]  # head name -> fitted LogisticRegression
     embed_weight: float = 0.0  # 0: no embeddings
     meta: dict[str, Any] = field(default_factory=dict)
+    context_weight: float = 0.0  # 0: trained without the agent's last question
 
-    def features(self, texts: Sequence[str], embedder: Any = None) -> Any:
+    def features(self, texts: Sequence[str], embedder: Any = None, contexts: Sequence[str | None] | None = None) -> Any:
         from scipy.sparse import csr_matrix, hstack
 
         cleaned = [normalise(t) for t in texts]
@@ -59,11 +62,14 @@ class ReaderModel:
             dim = int(self.meta.get("embedding_dim", 512))
             vectors = embedder.encode(list(texts)) if embedder is not None else np.zeros((len(texts), dim))
             parts.append(csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embed_weight))
+        if self.context_weight:
+            parts.append(csr_matrix(_one_hot(contexts or [None] * len(texts)) * self.context_weight))
         return hstack(parts, format="csr")
 
-    def predict(self, texts: Sequence[str], embedder: Any = None) -> list[dict[str, tuple[str, float]]]:
-        """For each text and head: the most likely label and its probability."""
-        matrix = self.features(texts, embedder)
+    def predict(self, texts: Sequence[str], embedder: Any = None,
+                contexts: Sequence[str | None] | None = None) -> list[dict[str, tuple[str, float]]]:
+        """For each text (read after the agent's question `contexts[i]`) and head: the best label, its probability."""
+        matrix = self.features(texts, embedder, contexts)
         out: list[dict[str, tuple[str, float]]] = [{} for _ in texts]
         for name, head in self.heads.items():
             probabilities = head.predict_proba(matrix)
@@ -88,8 +94,16 @@ class ReaderModel:
         return model
 
 
+def _one_hot(contexts: Sequence[str | None]) -> np.ndarray:
+    matrix = np.zeros((len(contexts), len(CONTEXTS)), dtype=np.float32)
+    for row, context in enumerate(contexts):
+        matrix[row, CONTEXTS.index(context if context in CONTEXTS else NONE)] = 1.0
+    return matrix
+
+
 def fit(texts: Sequence[str], labels: dict[str, Sequence[str]], *, embedder: Any = None, embed_weight: float = 0.0,
-        c: float = 8.0, meta: dict[str, Any] | None = None) -> ReaderModel:
+        c: float = 8.0, meta: dict[str, Any] | None = None, contexts: Sequence[str | None] | None = None,
+        context_weight: float = 0.0) -> ReaderModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -99,8 +113,9 @@ def fit(texts: Sequence[str], labels: dict[str, Sequence[str]], *, embedder: Any
                             token_pattern=r"(?u)\b\w+\b|[^\w\s]")
     chars.fit(cleaned)
     words.fit(cleaned)
-    model = ReaderModel(chars, words, {}, embed_weight if embedder is not None else 0.0, meta or {})
-    matrix = model.features(texts, embedder)
+    model = ReaderModel(chars, words, {}, embed_weight if embedder is not None else 0.0, meta or {},
+                        context_weight if contexts is not None else 0.0)
+    matrix = model.features(texts, embedder, contexts)
     for name in HEADS:
         head = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
         head.fit(matrix, list(labels[name]))

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from agent.reader import extract
-from agent.reader.acts import DialogueAct, Move, Reason, RequestKind
+from agent.reader.acts import Context, DialogueAct, Move, Reason, RequestKind
 from agent.reader.model import NONE, ReaderModel
 
 MODEL_FILE = Path(__file__).parent / "reader.joblib"
@@ -54,10 +54,11 @@ class Reader:
         self.embedder = embedder
         self._lock = threading.Lock()  # one embedder and one set of heads serve every conversation
 
-    def read(self, text: str) -> DialogueAct:
-        """The whole message: its requests in order, its moves and slots."""
-        whole = self._predict([text])[0]
-        clauses = self._clauses(text)  # read once: requests, revisions and the reason come from them
+    def read(self, text: str, context: Context | None = None) -> DialogueAct:
+        """The whole message, read after the agent's last question `context` (None: no question open): its
+        requests in order, its moves and slots."""
+        whole = self._predict([text], context)[0]
+        clauses = self._clauses(text, context)  # read once: requests, revisions and the reason come from them
         act = DialogueAct(slots=extract.slots(text), language=extract.language(text))
         act.requests = [r.request for r in _requests(text, whole, clauses)]
         move, move_p = whole["move"]
@@ -67,23 +68,24 @@ class Reader:
         act.slots.reason = _reason(clauses)
         return act
 
-    def reason_in(self, text: str) -> Reason | None:
+    def reason_in(self, text: str, context: Context | None = None) -> Reason | None:
         """The cancel reason a clause of the message states most clearly, if any states one."""
-        return _reason(self._clauses(text))
+        return _reason(self._clauses(text, context))
 
-    def requests_in(self, text: str) -> list[Reading]:
+    def requests_in(self, text: str, context: Context | None = None) -> list[Reading]:
         """The message's requests, each with the words that make it (see `_requests`)."""
-        whole = self._predict([text])[0]
+        whole = self._predict([text], context)[0]
         single = len(clause_spans(text)) < 2  # nothing to read clause by clause
-        return _requests(text, whole, Clauses([], []) if single else self._clauses(text))
+        return _requests(text, whole, Clauses([], []) if single else self._clauses(text, context))
 
-    def _clauses(self, text: str) -> Clauses:
+    def _clauses(self, text: str, context: Context | None) -> Clauses:
         spans = clause_spans(text)
-        return Clauses(spans, self._predict([text[a:b] for a, b in spans] or [text]))
+        return Clauses(spans, self._predict([text[a:b] for a, b in spans] or [text], context))
 
-    def _predict(self, texts: list[str]) -> list[dict[str, tuple[str, float]]]:
+    def _predict(self, texts: list[str], context: Context | None = None) -> list[dict[str, tuple[str, float]]]:
+        asked = [context.value if context else None] * len(texts)
         with self._lock:
-            return self.model.predict(texts, self.embedder)
+            return self.model.predict(texts, self.embedder, asked)
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:

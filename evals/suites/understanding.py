@@ -51,13 +51,13 @@ def score_line(gold: dict[str, Any], predicted: dict[str, Any]) -> dict[str, boo
     }
 
 
-def score(lines: list[dict[str, Any]], read: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+def score(lines: list[dict[str, Any]], read: Callable[[str, str | None], dict[str, Any]]) -> dict[str, Any]:
     """Accuracies overall, per language and per context, with the reading time of each message."""
     seconds: list[float] = []
     rows = []
     for line in lines:
         started = time.perf_counter()
-        predicted = read(line["text"])
+        predicted = read(line["text"], line["context"])  # read after the agent's last question
         seconds.append(time.perf_counter() - started)
         rows.append({"id": line["id"], "lang": line["lang"], "context": line["context"] or "none",
                      **score_line(line["act"], predicted)})
@@ -81,10 +81,11 @@ def score(lines: list[dict[str, Any]], read: Callable[[str], dict[str, Any]]) ->
     }
 
 
-def reader_reading(text: str) -> dict[str, Any]:
+def reader_reading(text: str, context: str | None = None) -> dict[str, Any]:
     from agent.reader import default_reader
+    from agent.reader.acts import Context
 
-    act = default_reader().read(text)
+    act = default_reader().read(text, Context(context) if context else None)
     return act.model_dump(mode="json")
 
 
