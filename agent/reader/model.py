@@ -26,7 +26,7 @@ NONE = "none"
 # also takes "order number 1234567" whole.)
 _PLACEHOLDERS = [
     (extract.EMAIL, " emailaddress "),
-    (re.compile(r"#?\s*\bw\s*-?\s*\d{7}\b|#\s*\d{7}\b", re.I), " orderid "),
+    (re.compile(r"(?:#\s*)?\bw\s*(?:-\s*)?\d{7}\b|#\s*\d{7}\b", re.I), " orderid "),  # linear: no overlapping runs
     (extract.ITEM_ID, " itemid "),
     (re.compile(r"\d+(?:\.\d+)?"), " 0 "),
 ]
