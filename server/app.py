@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.sign_in_throttle = SignInThrottle(settings)
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
+    app.state.turn_workers = threading.BoundedSemaphore(max(1, settings.turn_workers))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

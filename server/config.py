@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     max_concurrent_turns: int = 8
     """Turns running at once; more get 503 (the model serialises generation anyway)."""
+    turn_workers: int = 2
+    """Turns computing at once (the rest of the admitted turns wait their turn): about the CPU cores to spare."""
     turn_budget_seconds: float = 30.0
     """A turn's time budget: past it the customer gets an apology, the turn stops at its next step and its slot is
     free, whether or not the customer is still connected."""

@@ -1,5 +1,7 @@
 """Running a customer turn for the API: in a worker thread (its CPU work never runs on the event loop, so
 /healthz and other sessions stay responsive), holding one of the limited turn slots, within a time budget.
+Only `turn_workers` turns compute at once (the others wait, holding their slots): more threads of Python work
+would not finish sooner under the GIL, and would starve the event loop of it.
 
 The turn runs to its end and is stored even if the customer closes the page, but it holds its slot no longer than
 the budget: past it the slot is free, the customer (if still there) gets an apology, and the turn stops at its
@@ -43,8 +45,9 @@ def take_slot(slots: threading.BoundedSemaphore) -> Slot | None:
     return Slot(slots) if slots.acquire(blocking=False) else None
 
 
-def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: float) -> Queue:
-    """Start the turn now; its events arrive on the returned queue, None last."""
+def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: float,
+               workers: threading.Semaphore | None = None) -> Queue:
+    """Start the turn now (computing once one of `workers` is free); its events arrive on the queue, None last."""
     loop = asyncio.get_running_loop()
     queue: Queue = asyncio.Queue()
     overrun = threading.Event()
@@ -63,20 +66,34 @@ def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: flo
     timer = loop.call_later(budget, on_budget_spent)
 
     def work() -> None:
-        events = _guarded(agent, session_id, text)
         try:
-            for event in events:
-                if overrun.is_set():
-                    break  # the customer already has the apology: the turn ends at this step
-                put(event)
+            if workers is None or workers.acquire(timeout=budget):
+                try:
+                    _run(agent, session_id, text, overrun, put)
+                finally:
+                    if workers is not None:
+                        workers.release()
         finally:
-            events.close()
             _on_loop(loop, timer.cancel)
             if slot.release():
                 put(None)
 
     threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()
     return queue
+
+
+def _run(agent: Agent, session_id: str, text: str, overrun: threading.Event,
+         put: Callable[[Event | None], None]) -> None:
+    if overrun.is_set():
+        return  # the budget ran out while waiting for a worker: the customer was told to try again
+    events = _guarded(agent, session_id, text)
+    try:
+        for event in events:
+            if overrun.is_set():
+                break  # the customer already has the apology: the turn ends at this step
+            put(event)
+    finally:
+        events.close()
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: object) -> None:

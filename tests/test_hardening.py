@@ -352,3 +352,36 @@ def test_health_answers_while_turns_are_busy(live, slow_turns) -> None:  # type:
     release.set()
     turn.join(timeout=30)
     assert finished == [200]
+
+
+def test_only_turn_workers_turns_compute_at_once(agent: Agent, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from agent.flows import Outcome, Turn
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def handle(self, said):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return Outcome("ok", gist="info")
+
+    monkeypatch.setattr(Turn, "handle", handle)
+    slots, workers = threading.BoundedSemaphore(3), threading.BoundedSemaphore(1)
+
+    async def scenario() -> None:
+        queues = []
+        for _ in range(3):
+            session, _ = agent.open_session()
+            slot = take_slot(slots)
+            assert slot is not None
+            queues.append(start_turn(agent, session.id, "hi", slot, budget=20, workers=workers))
+        for queue in queues:
+            while await queue.get() is not None:
+                pass
+
+    asyncio.run(scenario())
+    assert most[0] == 1

@@ -79,7 +79,8 @@ async def post_message(
     if slot is None:
         raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.",
                             headers={"Retry-After": "5"})
-    queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds)
+    queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds,
+                       request.app.state.turn_workers)
     return EventSourceResponse(_events(queue), ping=15)
 
 
