@@ -20,19 +20,21 @@ SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|fath
                               r"brother|sister)'s (address|place|home)\b", re.I)
 
 # "bought a luggage set sent to this new address", "bought a tablet sent to there": the new address is that order's.
-MOVED_TO = re.compile(r"\b(?:bought|ordered|got) (?:a |an |the |my )?(?P<item>[\w -]+?) (?:sent|shipped|delivered) "
-                      r"(?:to )?(?:there|(?:this|the|my|that) new (?:address|home|house|place))\b", re.I)
+MOVED_TO = re.compile(r"\b(?:bought|ordered|got) (?:a |an |the |my )?(?P<item>[\w -]{1,60}?) "
+                      r"(?:sent|shipped|delivered) (?:to )?(?:there|(?:this|the|my|that) new "
+                      r"(?:address|home|house|place))\b", re.I)
 
 NEW_HOME = re.compile(r"\b(?:the|my|this) new (?:home|house|address|place)\b", re.I)
 
 # "... my wrong order address to the new home, and also my user default address": both.
-ALSO_ACCOUNT = re.compile(r"\b(also|along with|as well as)\b[^.]*\b(default|profile|account|saved)\b", re.I)
+ALSO_ACCOUNT = re.compile(r"\b(also|along with|as well as)\b[^.]{0,200}\b(default|profile|account|saved)\b", re.I)
 
 # "to my default address", "the one on file": the account's own address is the new one.
 ON_FILE = re.compile(r"\b(default|profile|on file|account)\b", re.I)
 
 # "change the address to be the same as order #W8277957"
-SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*#?\s*w?-?\s*(\d{7})",
+SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*(?:#\s*)?(?:w\s*)?"
+                           r"(?:-\s*)?(\d{7})",
                            re.I)
 
 # A city the customer names by its usual short form ("my NYC address", "my LA order").

@@ -59,11 +59,11 @@ MOST_RECENT = re.compile(r"\b(most recent(ly)?|latest|last order|recent order|ju
                          re.I)
 OTHER_ORDER = re.compile(r"\b(other|another|different|second|previous|older) order", re.I)
 # "cancel all my pending orders", "every order": the request applies to each order whose status allows it.
-ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]*\b(sent|shipped|going)\b", re.I)
+ADDRESS_ASKED = re.compile(r"\b(which|what) address\b|\bwhere\b[^.?!]{0,200}\b(sent|shipped|going)\b", re.I)
 # "... and change its item color to red": the same order as the request before.
 REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", re.I)
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
-TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]*\b(get back|refund|back)|\bhow much\b[^.?!]*"
+TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]{0,200}\b(get back|refund|back)|\bhow much\b[^.?!]{0,200}"
                         r"\b(get back|refunded|refund)\b", re.I)
 # Of two orders holding the named item: "the more expensive one", "the cheaper one".
 PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)

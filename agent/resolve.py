@@ -173,7 +173,7 @@ COMPARATIVES = [
 # "1000 more pieces", "500 pieces less": the option's number moved by that much.
 BY_AMOUNT = re.compile(r"\b(\d+)\s+(?:(more|fewer|less)\s+([a-z]+)|([a-z]+)\s+(more|fewer|less))\b", re.I)
 # "without changing the other options": every option the words do not ask to change stays.
-OTHERS_KEPT = re.compile(r"\b(without changing|keep(ing)?|same)\b[^.;]*\b(other|rest of the) (options|specs|"
+OTHERS_KEPT = re.compile(r"\b(without changing|keep(ing)?|same)\b[^.;]{0,200}\b(other|rest of the) (options|specs|"
                          r"specifications|features)\b|\beverything else the same\b", re.I)
 SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["portable", "medium", "large"],
           ["low", "medium", "high"], ["basic", "professional"]]

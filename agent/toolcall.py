@@ -93,7 +93,7 @@ GROUNDED_IDS: dict[str, tuple[re.Pattern[str], str]] = {
     "order_id": (re.compile(r"(?<!\d)(\d{7})(?!\d)"), "#W{0}"),  # "#W2611340", "w-2611340", "order number 2611340"
     "item_id": (re.compile(r"(?<!\d)(\d{10})(?!\d)"), "{0}"),
     "product_id": (re.compile(r"(?<!\d)(\d{10})(?!\d)"), "{0}"),
-    "email": (re.compile(r"([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"), "{0}"),
+    "email": (re.compile(r"(?<![\w.+-])([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"), "{0}"),
     "user_id": (re.compile(r"\b([a-z]+_[a-z]+_\d{4})\b"), "{0}"),
     "payment_method_id": (re.compile(r"\b((?:credit_card|paypal|gift_card)_\d{7})\b"), "{0}"),
 }

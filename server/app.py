@@ -8,16 +8,19 @@ import threading
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 from agent.manager import Agent
 from agent.memory import SessionNotFound
 from server.config import Settings, get_settings
+from server.errors import session_not_found, validation_failed
 from server.limits import BodySizeLimit, RateLimiter
 from server.routes import console, health, live, sessions, widget
+from server.security_headers import SecurityHeaders
 from server.services import build_agent
+from server.sign_in_throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -25,29 +28,32 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, agent: Agent | None = None) -> FastAPI:
     """The app; pass an agent to share one (tests, the CLI), or it is built from the settings."""
     settings = settings or get_settings()
+    docs = settings.api_docs  # the schema maps every route for a visitor: off unless asked for
     app = FastAPI(
         title="shopagent",
         summary="A conversational shopping agent for online stores.",
         version="0.1.0",
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.settings = settings
     app.state.agent = agent or build_agent(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.sign_in_throttle = SignInThrottle(settings)
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
+    app.state.turn_workers = threading.BoundedSemaphore(max(1, settings.turn_workers))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["content-type"],
+        allow_headers=["content-type", "authorization", "last-event-id"],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_exception_handler(SessionNotFound, _session_not_found)
+    app.add_middleware(SecurityHeaders)  # outermost: on every response, errors and 413s included
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(SessionNotFound, session_not_found)
     for module in (sessions, health, widget, live, console):
         app.include_router(module.router)
     app.include_router(console.pages)
     return app
-
-
-async def _session_not_found(request: Request, error: Exception) -> JSONResponse:
-    """Every route that takes a session id answers 404 for an unknown one."""
-    return JSONResponse(status_code=404, content={"detail": "No such chat session."})

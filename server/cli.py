@@ -17,7 +17,7 @@ from agent.escalation.cli import app as escalation_app
 from agent.reader.cli import app as reader_app
 from evals.cli import eval_command
 from finetune.cli import finetune_command
-from server.config import get_settings
+from server.config import Settings, get_settings
 from server.services import StoreNotReadyError, open_retriever, open_store
 from tools.logistics.cli import app as logistics_app
 from tools.store import Store
@@ -179,8 +179,17 @@ def serve(
     with console.status("Loading the store, its search index and the model..."):
         application = create_app(settings)
     console.print(f"[bold green]shopagent is serving[/] the storefront with the chat widget at http://{host}:{port}/")
-    console.print(f"API docs: http://{host}:{port}/docs   (Ctrl+C to stop)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if settings.api_docs:
+        console.print(f"API docs: http://{host}:{port}/docs")
+    console.print("(Ctrl+C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning", **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """uvicorn must not rewrite the client address from forwarding headers (by default it believes them from
+    127.0.0.1, which let anyone on the host rotate X-Forwarded-For past the rate limit): the app reads them
+    itself, from the configured trusted proxies only (server/client_address.py)."""
+    return {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 @app.command()

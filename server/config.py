@@ -31,16 +31,35 @@ class Settings(BaseSettings):
 
     token_secret: str | None = None
     """HMAC secret shared with the storefront for signed customer tokens; default: generated once into `home`."""
-    cors_origins: list[str] = ["*"]
-    """Storefront origins allowed to embed the widget."""
+    staff_token_secret: str | None = None
+    """HMAC secret for the console's staff tokens, never shared with the storefront; default: generated once into
+    `home` (apart from the customer-token secret, so a storefront's secret cannot mint staff tokens)."""
+    cors_origins: list[str] = []
+    """Other origins allowed to call the API (the storefront's, e.g. ["https://shop.example.com"]); default: none,
+    only pages this server serves itself (the demo storefront and the console). "*" allows any."""
+    api_docs: bool = False
+    """Serve the OpenAPI schema and docs at /openapi.json and /docs."""
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384
     rate_limit_per_minute: int = 30
     """Messages and sessions per client address per minute."""
-    client_address_header: str | None = None
-    """Behind a reverse proxy: the header carrying the customer's address (e.g. x-forwarded-for), for rate limits."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks (e.g. ["10.0.0.0/8"]) of the reverse proxies in front of the server: only a request
+    from one of them has its client address read from `client_address_header`; default: none, the peer address."""
+    client_address_header: str = "x-forwarded-for"
+    """The header a trusted proxy puts the customer's address in (the last address not itself a trusted proxy)."""
+    login_failures_per_account: int = 5
+    """Failed console sign-ins per staff id per `login_window_seconds` before that account's sign-in gets 429."""
+    login_failures_per_address: int = 20
+    """Failed console sign-ins per client address per `login_window_seconds` before that address gets 429."""
+    login_window_seconds: int = 900
     max_concurrent_turns: int = 8
     """Turns running at once; more get 503 (the model serialises generation anyway)."""
+    turn_workers: int = 2
+    """Turns computing at once (the rest of the admitted turns wait their turn): about the CPU cores to spare."""
+    turn_budget_seconds: float = 30.0
+    """A turn's time budget: past it the customer gets an apology, the turn stops at its next step and its slot is
+    free, whether or not the customer is still connected."""
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -57,15 +76,20 @@ class Settings(BaseSettings):
         return self.home / "cache"
 
     def secret(self) -> str:
-        """The token secret: configured, or generated once and kept (owner-only) in `home`."""
-        if self.token_secret:
-            return self.token_secret
-        path = self.home / "token_secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
-        return path.read_text().strip()
+        """The customer-token secret: configured, or generated once and kept (owner-only) in `home`."""
+        return self.token_secret or _kept_secret(self.home / "token_secret")
+
+    def staff_secret(self) -> str:
+        """The staff-token secret: configured, or generated once into a file of its own in `home`."""
+        return self.staff_token_secret or _kept_secret(self.home / "staff_token_secret")
+
+
+def _kept_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -30,7 +30,7 @@ def current_staff(request: Request, authorization: Annotated[str | None, Header(
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(status_code=401, detail="Sign in to the console.", headers={"WWW-Authenticate": "Bearer"})
     try:
-        staff_id = verify_staff_token(request.app.state.settings.secret(), token.strip())
+        staff_id = verify_staff_token(request.app.state.settings.staff_secret(), token.strip())
     except InvalidToken as error:
         raise HTTPException(status_code=401, detail=f"Invalid staff token: {error}.",
                             headers={"WWW-Authenticate": "Bearer"}) from None

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from agent.manager import Agent
+from server.client_address import client_address
 from server.config import Settings
 from server.limits import RateLimiter
 
@@ -19,14 +20,17 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def too_many(wait: int) -> HTTPException:
+    """429 with the seconds to wait, as Retry-After asks clients to."""
+    return HTTPException(status_code=429, detail="Too many requests: please wait a moment and try again.",
+                         headers={"Retry-After": str(wait)})
+
+
 def rate_limited(request: Request) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    header = request.app.state.settings.client_address_header
-    forwarded = request.headers.get(header, "") if header else ""
-    # The proxy appends the address it saw last: the first entry is the customer's own claim, the last is trusted.
-    client = forwarded.split(",")[-1].strip() or (request.client.host if request.client else "unknown")
-    if not limiter.allow(client):
-        raise HTTPException(status_code=429, detail="Too many requests: please wait a moment and try again.")
+    wait = limiter.hit(client_address(request))
+    if wait:
+        raise too_many(wait)
 
 
 AgentDep = Annotated[Agent, Depends(get_agent)]

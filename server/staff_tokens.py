@@ -1,8 +1,9 @@
 """Signed staff tokens for the copilot console, distinct from customer tokens by construction.
 
 Format: "staff." base64url(staff_id) "." expiry "." hex HMAC-SHA256 (server/tokens.py), keyed with a key derived
-from the shared secret for staff tokens only: a customer token (three parts, the plain secret's key) never
-verifies here, and a staff token never verifies as a customer token.
+from the staff secret (Settings.staff_secret(), never the secret shared with the storefront, so whoever holds
+the storefront's secret cannot mint a staff token): a customer token (three parts, another key) never verifies
+here, and a staff token never verifies as a customer token.
 """
 
 from __future__ import annotations

@@ -95,8 +95,10 @@ def test_another_customers_order_is_refused(chat) -> None:
     sign_in(chat)
     events = chat(f"what's the status of order {NOAH_ORDER}?")
     reply = final(events)
-    assert "only access the account and orders of the verified customer" in reply
+    assert "not found" in reply
     assert "Noah" not in reply and "Brown" not in reply
+    # The same reply as for an order that does not exist: order ids cannot be probed.
+    assert final(chat("what's the status of order #W0000000?")).replace("#W0000000", NOAH_ORDER) == reply
 
 
 def test_one_customer_per_conversation(chat) -> None:

@@ -83,7 +83,7 @@ def test_cancel_refused_without_confirmation(agent: Agent, store: Store) -> None
 
 def test_another_customers_order_is_refused(agent: Agent) -> None:
     *_, other = converse(agent, f"my email is {JAMES_EMAIL}", f"show me order {NOAH_ORDER}")
-    assert "only access the account and orders of the verified customer" in reply(other)
+    assert "not found" in reply(other)  # the same reply as for an unknown id (tests/test_hardening.py)
     assert "Noah" not in reply(other)
 
 

@@ -177,7 +177,7 @@ def test_too_many_concurrent_turns_get_503(client: TestClient) -> None:
 
 
 def test_rate_limit_uses_the_proxy_header_when_configured(settings: Settings, store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
-    behind_proxy = settings.model_copy(update={"rate_limit_per_minute": 2, "client_address_header": "x-forwarded-for"})
+    behind_proxy = settings.model_copy(update={"rate_limit_per_minute": 2, "trusted_proxies": ["testclient"]})
     with TestClient(create_app(behind_proxy, agent=Agent(store, retriever=retriever))) as client:
         def create(address: str) -> int:
             return client.post("/api/sessions", json={}, headers={"x-forwarded-for": address}).status_code
@@ -229,10 +229,8 @@ def test_a_crashing_turn_yields_an_apology_and_an_error_event(client: TestClient
     assert client.get(f"/api/sessions/{session_id}/messages").json()["messages"][1]["text"] == "hi"
 
 
-def test_health_docs_and_widget_files(client: TestClient) -> None:
+def test_health_and_widget_files(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "model": "none", "store": "ok", "search": "ok"}
-    assert "/api/sessions" in client.get("/openapi.json").json()["paths"]
-    assert client.get("/docs").status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "widget.js" in page.text
     assert client.get("/widget.js").headers["content-type"].startswith("text/javascript")

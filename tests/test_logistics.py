@@ -201,7 +201,7 @@ def test_bad_order_ids_get_a_clear_error(tool_runner, store: Store, order_id: st
 
 def test_another_customers_order_is_refused(tool_runner, store: Store) -> None:
     result = predict(tool_runner, store, NOAH_ORDER, JAMES["id"])
-    assert not result.ok and "only access the account and orders of the verified customer" in result.error
+    assert not result.ok and result.error == f"Order {NOAH_ORDER} not found."  # as for an unknown id
     unverified = predict(tool_runner, store, NOAH_ORDER, None)
     assert not unverified.ok and "verify your identity" in unverified.error
     staff_view = tool_runner.call(StoreContext(store, role=Role.SYSTEM), "predict_delivery", {"order_id": NOAH_ORDER})
@@ -265,7 +265,7 @@ def test_agent_says_when_a_delivered_order_arrived_and_refuses_others_orders(cha
     assert called[-1] == "predict_delivery"
     assert f"arrived on {outputs[-1]['delivered_day']}" in reply
     reply, _, _ = chat(f"when will {NOAH_ORDER} get here?")
-    assert "only access the account and orders of the verified customer" in reply
+    assert "not found" in reply  # as for an order that does not exist: ids cannot be probed
 
 
 def test_agent_says_a_cancelled_order_will_not_arrive(chat, store: Store) -> None:

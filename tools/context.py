@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from tools.errors import AuthenticationRequired, AuthorizationError
+from tools.errors import AuthenticationRequired, AuthorizationError, ToolError
 
 if TYPE_CHECKING:
     from retrieval import HybridRetriever
@@ -86,6 +86,21 @@ class StoreContext:
             )
         if user_id != self.customer_id:
             raise AuthorizationError("I can only access the account and orders of the verified customer.")
+
+    def require_own(self, owner_id: str | None, not_found: str) -> None:
+        """Refuse a record (an order) that is not the verified customer's with one reply whether it exists or not,
+        so that ids cannot be probed: before identity, the request to identify; after, `not_found` for an unknown
+        id and another customer's alike."""
+        if self.role is Role.SYSTEM:
+            if owner_id is None:
+                raise ToolError(not_found)
+            return
+        if self.customer_id is None:
+            raise AuthenticationRequired(
+                "Please verify your identity first: your email address, or your name and zip code."
+            )
+        if owner_id != self.customer_id:
+            raise ToolError(not_found)
 
     def approve(self, tool_name: str, arguments: dict[str, Any]) -> None:
         self._approvals.add(action_fingerprint(tool_name, arguments))

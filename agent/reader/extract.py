@@ -12,12 +12,14 @@ from functools import lru_cache
 
 from agent.reader.acts import PaymentKind, Slots
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Every pattern here is linear in the message's length: a match starts only where its leading run starts (a
+# lookbehind), adjacent runs never overlap, and a free-text part is bounded (tests/test_patterns_linear.py).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # "#W2611340", "w-2611340", "order number 2611340", "#2611340", "订单#W2611340到哪了": seven digits after a W,
 # "order", 订单 or a hash (no word boundary after the digits: Chinese characters are word characters too).
 ORDER_ID = re.compile(
-    r"(?:#\s*)?(?<![A-Za-z0-9])W\s*-?\s*(\d{7})(?!\d)"
-    r"|(?:\border\s*(?:number|no\.?|id)?\s*(?:is\s*)?[:#(]?|#|订单号?\s*)\s*(\d{7})(?!\d)",
+    r"(?:#\s*)?(?<![A-Za-z0-9])W\s*(?:-\s*)?(\d{7})(?!\d)"
+    r"|(?:\border(?:\s*(?:number|no\.?|id))?(?:\s*is)?\s*(?:[:#(]\s*)?|#\s*|订单号?\s*)(\d{7})(?!\d)",
     re.I,
 )
 ITEM_ID = re.compile(r"\b(\d{10})\b")
@@ -39,17 +41,19 @@ NOT_NAMES = {
     "hi", "hello", "hey", "yes", "thanks", "please", "postal", "code", "postcode", "name", "account",
 }
 # "Springfield, IL 62704[, USA]": how every written address ends.
-_CITY_STATE_ZIP = (r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})"
-                   r"(?:\s*,\s*(?P<country>[A-Za-z .]+))?")
+# (Each part is bounded and ends at the first comma it meets, so a match attempt costs at most a few hundred steps.)
+_CITY_STATE_ZIP = (r"(?P<city>[A-Za-z][A-Za-z .'-]{0,59}?),\s*(?P<state>[A-Za-z]{2})\s*(?:,\s*)?(?P<zip>\d{5})"
+                   r"(?:\s*,\s*(?P<country>[A-Za-z][A-Za-z .]{0,39}))?")
 ADDRESS = re.compile(
-    r"(?P<address1>\d+[\w .'-]+?),\s*(?:(?P<address2>(?:apt|apartment|suite|unit|#)[\w .#-]*?),\s*)?" + _CITY_STATE_ZIP,
+    r"(?<!\d)(?P<address1>\d[\w .'-]{1,99}?),\s*(?:(?P<address2>(?:apt|apartment|suite|unit|#)[\w .#-]{0,39}?),\s*)?"
+    + _CITY_STATE_ZIP,
     re.I,
 )
 # "910 Pine Road Boston, MA 26033": no comma after the street, whose last word ends it.
 STREET_ADDRESS = re.compile(
-    r"(?P<address1>\d+[\w .'-]*?\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct"
-    r"|place|pl|terrace|circle|parkway|pkwy|highway|hwy)\b\.?)\s+(?:(?P<address2>(?:apt|apartment|suite|unit|#)"
-    r"\s*[\w-]+),?\s+)?" + _CITY_STATE_ZIP,
+    r"(?<!\d)(?P<address1>\d[\w .'-]{0,99}?\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way"
+    r"|court|ct|place|pl|terrace|circle|parkway|pkwy|highway|hwy)\b\.?)\s+(?:(?P<address2>(?:apt|apartment|suite|unit|#)"
+    r"\s*[\w-]{1,20}),?\s+)?" + _CITY_STATE_ZIP,
     re.I,
 )
 KNOWN_COUNTRIES = {"CANADA", "MEXICO", "UK", "UNITED KINGDOM"}

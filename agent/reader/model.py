@@ -28,7 +28,7 @@ CONTEXTS = [NONE, *(c.value for c in Context)]  # one column each: the agent's l
 # also takes "order number 1234567" whole.)
 _PLACEHOLDERS = [
     (extract.EMAIL, " emailaddress "),
-    (re.compile(r"#?\s*\bw\s*-?\s*\d{7}\b|#\s*\d{7}\b", re.I), " orderid "),
+    (re.compile(r"(?:#\s*)?\bw\s*(?:-\s*)?\d{7}\b|#\s*\d{7}\b", re.I), " orderid "),  # linear: no overlapping runs
     (extract.ITEM_ID, " itemid "),
     (re.compile(r"\d+(?:\.\d+)?"), " 0 "),
 ]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from agent.escalation.tickets import TicketError
+from server.client_address import client_address
 from server.console_deps import ConsoleDep, StaffDep
-from server.deps import RateLimited, SettingsDep
+from server.deps import RateLimited, SettingsDep, too_many
 from server.routes.sessions import MessageIn  # a person's reply is checked like a customer's message
 from server.routes.widget import STATIC
+from server.sign_in_throttle import SignInThrottle
 from server.staff_tokens import sign_staff_token
 
 router = APIRouter(prefix="/api/console", tags=["console"])
@@ -31,11 +33,17 @@ class Action(BaseModel):
 
 
 @router.post("/login", dependencies=[RateLimited])
-def login(body: Login, console: ConsoleDep, settings: SettingsDep) -> dict[str, str]:
+def login(body: Login, console: ConsoleDep, settings: SettingsDep, request: Request) -> dict[str, str]:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = client_address(request)
+    wait = throttle.wait(body.staff_id, address)
+    if wait:  # checked before the password, so a throttled guess learns nothing
+        raise too_many(wait)
     staff = console.staff.authenticate(body.staff_id, body.password)
     if staff is None:
+        throttle.failed(body.staff_id, address)
         raise HTTPException(status_code=401, detail="Wrong staff id or password.")
-    return {"token": sign_staff_token(settings.secret(), staff.id), "staff_id": staff.id,
+    return {"token": sign_staff_token(settings.staff_secret(), staff.id), "staff_id": staff.id,
             "display_name": staff.display_name}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,10 +12,9 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent.events import Event
-from agent.manager import Agent
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
+from server.turns import Queue, start_turn, take_slot
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 log = logging.getLogger(__name__)
@@ -76,11 +74,14 @@ async def post_message(
 ) -> EventSourceResponse:
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
-    agent.conversations.get(session_id)  # 404 now: the turn itself runs in a worker thread
-    slots: threading.BoundedSemaphore = request.app.state.turn_slots
-    if not slots.acquire(blocking=False):
-        raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.")
-    return EventSourceResponse(_events(_start_turn(agent, session_id, body.text, slots)), ping=15)
+    await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, and no database call on the loop
+    slot = take_slot(request.app.state.turn_slots)
+    if slot is None:
+        raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.",
+                            headers={"Retry-After": "5"})
+    queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds,
+                       request.app.state.turn_workers)
+    return EventSourceResponse(_events(queue), ping=15)
 
 
 @router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
@@ -88,30 +89,8 @@ def hand_off(session_id: str, agent: AgentDep) -> Handoff:
     return Handoff(summary=agent.handoff(session_id))
 
 
-def _start_turn(
-    agent: Agent, session_id: str, text: str, slots: threading.BoundedSemaphore
-) -> asyncio.Queue[Event | None]:
-    """Run the turn in a worker thread, started now: it runs to its end (and is stored) even if the client goes
-    away before reading a byte, and it gives its slot back when done. Its events arrive on the returned queue."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Event | None] = asyncio.Queue()
-
-    def work() -> None:
-        try:
-            for event in agent.turn(session_id, text):
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-        except Exception:
-            log.exception("turn crashed in session %s", session_id)
-            for event in (Event("error", {"detail": "The assistant is unavailable right now."}), Event("done")):
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-        finally:
-            slots.release()
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()
-    return queue
-
-
-async def _events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[ServerSentEvent]:
+async def _events(queue: Queue) -> AsyncIterator[ServerSentEvent]:
     while (event := await queue.get()) is not None:
         yield ServerSentEvent(data=json.dumps(event.data), event=event.type)
+        if event.type == "done":
+            return

@@ -16,6 +16,11 @@ def demo_page() -> FileResponse:
     return FileResponse(STATIC / "index.html")
 
 
+@router.get("/storefront.css")
+def demo_page_style() -> FileResponse:
+    return FileResponse(STATIC / "storefront.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/widget.js")
 def widget_script() -> FileResponse:
     return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -28,9 +28,8 @@ def predict_delivery(order_id: str, ctx: Ctx) -> dict:
     if not order_id.strip().lstrip("#"):
         raise ToolError("Please give an order id, such as #W0000000.")
     order = ctx.db.get(Order, normalise_order_id(order_id))
-    if order is None:
-        raise ToolError(f"Order {order_id} not found.")
-    ctx.require_customer(order.user_id)
+    ctx.require_own(order.user_id if order else None, f"Order {order_id} not found.")
+    assert order is not None
     history = ctx.db.get(OrderLogistics, order.order_id)
     if history is None and order.status != "cancelled":
         raise ToolError(f"There is no shipping information for order {order.order_id} yet, so I can't estimate "

@@ -46,9 +46,8 @@ def normalise_order_id(order_id: str) -> str:
 
 def _order(ctx: StoreContext, order_id: str) -> Order:
     order = ctx.db.get(Order, normalise_order_id(order_id))
-    if order is None:
-        raise ToolError(f"Order {order_id} not found.")
-    ctx.require_customer(order.user_id)
+    ctx.require_own(order.user_id if order else None, f"Order {order_id} not found.")
+    assert order is not None
     return order
 
 

@@ -1,0 +1,115 @@
+"""Running a customer turn for the API: in a worker thread (its CPU work never runs on the event loop, so
+/healthz and other sessions stay responsive), holding one of the limited turn slots, within a time budget.
+Only `turn_workers` turns compute at once (the others wait, holding their slots): more threads of Python work
+would not finish sooner under the GIL, and would starve the event loop of it.
+
+The turn runs to its end and is stored even if the customer closes the page, but it holds its slot no longer than
+the budget: past it the slot is free, the customer (if still there) gets an apology, and the turn stops at its
+next step. Slots are released exactly once, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+from agent.events import Event
+from agent.manager import Agent
+from agent.replies import say
+
+log = logging.getLogger(__name__)
+Queue = asyncio.Queue[Event | None]
+
+
+class Slot:
+    """One taken turn slot; release() is idempotent."""
+
+    def __init__(self, slots: threading.BoundedSemaphore) -> None:
+        self._slots = slots
+        self._lock = threading.Lock()
+        self._held = True
+
+    def release(self) -> bool:
+        with self._lock:
+            if not self._held:
+                return False
+            self._held = False
+        self._slots.release()
+        return True
+
+
+def take_slot(slots: threading.BoundedSemaphore) -> Slot | None:
+    return Slot(slots) if slots.acquire(blocking=False) else None
+
+
+def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: float,
+               workers: threading.Semaphore | None = None) -> Queue:
+    """Start the turn now (computing once one of `workers` is free); its events arrive on the queue, None last."""
+    loop = asyncio.get_running_loop()
+    queue: Queue = asyncio.Queue()
+    overrun = threading.Event()
+
+    def put(item: Event | None) -> None:
+        _on_loop(loop, queue.put_nowait, item)
+
+    def on_budget_spent() -> None:  # on the event loop
+        if slot.release():
+            overrun.set()
+            log.warning("turn in session %s ran past its %.0f s budget", session_id, budget)
+            for event in _overrun_events():
+                queue.put_nowait(event)
+            queue.put_nowait(None)
+
+    timer = loop.call_later(budget, on_budget_spent)
+
+    def work() -> None:
+        try:
+            if workers is None or workers.acquire(timeout=budget):
+                try:
+                    _run(agent, session_id, text, overrun, put)
+                finally:
+                    if workers is not None:
+                        workers.release()
+        finally:
+            _on_loop(loop, timer.cancel)
+            if slot.release():
+                put(None)
+
+    threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()
+    return queue
+
+
+def _run(agent: Agent, session_id: str, text: str, overrun: threading.Event,
+         put: Callable[[Event | None], None]) -> None:
+    if overrun.is_set():
+        return  # the budget ran out while waiting for a worker: the customer was told to try again
+    events = _guarded(agent, session_id, text)
+    try:
+        for event in events:
+            if overrun.is_set():
+                break  # the customer already has the apology: the turn ends at this step
+            put(event)
+    finally:
+        events.close()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: object) -> None:
+    with contextlib.suppress(RuntimeError):  # a closed loop (the server stopped): nobody is left to tell
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _guarded(agent: Agent, session_id: str, text: str) -> Iterator[Event]:
+    try:
+        yield from agent.turn(session_id, text)
+    except Exception:
+        log.exception("turn crashed in session %s", session_id)
+        yield Event("error", {"detail": "The assistant is unavailable right now."})
+        yield Event("done")
+
+
+def _overrun_events() -> list[Event]:
+    return [Event("error", {"detail": "The assistant took too long to answer."}),
+            Event("message", {"text": say("apology"), "repaired": False}), Event("done")]
