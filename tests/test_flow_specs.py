@@ -13,7 +13,8 @@ from tools.runner import ToolKind, tool_kind
 def test_every_request_has_one_spec_and_flow() -> None:
     assert set(SPECS) == set(Intent)
     assert all(spec.intent is intent for intent, spec in SPECS.items())
-    assert Turn.FLOWS == {intent: spec.flow for intent, spec in SPECS.items()}
+    flows = {intent: spec.flow for intent, spec in SPECS.items()}
+    assert flows == Turn.FLOWS
 
 
 def test_every_write_tool_is_one_requests_action_behind_identity() -> None:
@@ -33,9 +34,9 @@ def test_the_specs_texts_are_in_the_replies() -> None:
 
 
 def test_the_policy_sets_read_from_the_table() -> None:
-    assert NEEDS_ACCOUNT == {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.CHANGE_ADDRESS,
-                             Intent.CHANGE_PAYMENT, Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT}
-    assert BATCHED == {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT}
-    assert NARROWABLE == {"exchange_delivered_order_items": Intent.EXCHANGE,
-                          "modify_pending_order_items": Intent.EXCHANGE,
-                          "return_delivered_order_items": Intent.RETURN}
+    actions = {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT}
+    assert actions | {Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT} == NEEDS_ACCOUNT
+    assert actions == BATCHED
+    narrowable = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
+                  "return_delivered_order_items": Intent.RETURN}
+    assert narrowable == NARROWABLE
