@@ -25,7 +25,7 @@ class Intent(StrEnum):
     CHANGE_ADDRESS = "change_address"
     CHANGE_PAYMENT = "change_payment"
     ORDER_STATUS = "order_status"
-    ARRIVAL = "arrival"  # when an order will arrive: the delivery model's window (agent/arrival.py)
+    ARRIVAL = "arrival"  # when an order will arrive: the delivery model's window (agent/flows/status.py)
     ACCOUNT = "account"
     PRODUCT = "product"
     RECOMMEND = "recommend"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from agent.addresses import account_address_meant
+from agent.flows.address import account_address_meant
 from agent.memory import DialogueState
 from agent.nlu import Intent, understand
 from agent.replies import prompt

@@ -60,8 +60,8 @@ def test_the_bound_catches_catastrophic_backtracking() -> None:
 
 def test_the_inventory_holds_every_module_pattern(patterns: dict[str, re.Pattern[str]]) -> None:
     for name in ("agent.reader.extract.ADDRESS", "agent.reader.extract.STREET_ADDRESS", "agent.reader.extract.ORDER_ID",
-                 "agent.reader.extract.EMAIL", "agent.reader.reader.CLAUSE_BREAK", "agent.addresses.SAME_AS_ORDER",
-                 "agent.flows.TOTAL_BACK", "agent.resolve.OTHERS_KEPT", "retrieval.filters._RANGE_RE"):
+                 "agent.reader.extract.EMAIL", "agent.reader.reader.CLAUSE_BREAK", "agent.flows.address.SAME_AS_ORDER",
+                 "agent.flows.cues.TOTAL_BACK", "agent.resolve.OTHERS_KEPT", "retrieval.filters._RANGE_RE"):
         assert name in patterns
     assert len(patterns) > 100
 

@@ -8,12 +8,15 @@ import re
 from typing import TYPE_CHECKING
 
 from agent import resolve
-from agent.nlu import ALL_ORDERS, Understanding
+from agent.flows.outcome import Outcome, ask
+from agent.nlu import ALL_ORDERS, Intent, Understanding
 from agent.reader.extract import normalise_order_id
 from agent.replies import address_text, say
 
 if TYPE_CHECKING:
-    from agent.flows import Outcome, Turn
+    from agent.flows.turn import Turn
+
+# The customer's words this flow reads with its own patterns (to be replaced by the reader's output, like cues.py).
 
 # "my daughter's address": the address of the order the customer is talking about (one they sent to that person).
 SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?|kid|"
@@ -81,8 +84,6 @@ def names_city(text: str, city: str) -> bool:
 def change_address(turn: Turn, said: Understanding) -> Outcome:
     """Propose the address change the words ask for: the account's, one order's, or each pending order's (and then
     the account's), asking for the address when it is neither typed nor named."""
-    from agent.flows import Outcome, ask
-
     address = said.address or address_named(turn, said)
     if address is None:
         return ask("ask_address")
@@ -95,9 +96,9 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
             # "all my pending orders' address ..., along with my default address": the orders, then the account.
             turn.state.queued.insert(0, f"change my default address to {address_text(address)}")
     elif account_address_meant(said):
-        summary = say("confirm_user_address", address=address_text(address))
-        return turn.propose("modify_user_address", {"user_id": turn.ctx.customer_id, **address}, summary)
-    order = turn.order_in(said, "pending", "changed")
+        return turn.propose("modify_user_address", {"user_id": turn.ctx.customer_id, **address},
+                            address=address_text(address))
+    order = turn.order_in(said, Intent.CHANGE_ADDRESS)
     if isinstance(order, Outcome):
         return order
     if same_address(order["address"], address) and not said.order_ids:
@@ -109,8 +110,8 @@ def change_address(turn: Turn, said: Understanding) -> Outcome:
                            gist="the order already ships there")
         order = others[0]
         turn.state.order_id = order["order_id"]
-    summary = say("confirm_order_address", order_id=order["order_id"], address=address_text(address))
-    return turn.propose("modify_pending_order_address", {"order_id": order["order_id"], **address}, summary)
+    return turn.propose("modify_pending_order_address", {"order_id": order["order_id"], **address},
+                        order_id=order["order_id"], address=address_text(address))
 
 
 def account_address_meant(said: Understanding) -> bool:

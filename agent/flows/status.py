@@ -1,0 +1,67 @@
+"""Questions about the account and its orders: the account's orders and payment methods, an order's status, and
+when it will arrive (the delivery model's window, predict_delivery, in words built only from the tool's result)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.flows.cues import ADDRESS_ASKED
+from agent.flows.outcome import Outcome
+from agent.flows.slots import paid
+from agent.nlu import Understanding
+from agent.replies import address_text, lines_text, method_text, say
+
+if TYPE_CHECKING:
+    from agent.flows.turn import Turn
+
+
+def account(turn: Turn, said: Understanding) -> Outcome:
+    user = turn.user()
+    if user is None:
+        return turn.failed()
+    methods = ", ".join(method_text(m) for m in user["payment_methods"].values())
+    orders = ", ".join(user["orders"]) or say("none_listed")
+    return Outcome(say("account", count=len(user["orders"]), orders=orders, methods=methods), gist="the account")
+
+
+def order_status(turn: Turn, said: Understanding) -> Outcome:
+    order = turn.order(said)
+    if isinstance(order, Outcome):
+        return order
+    tracking_ids = [t for f in order["fulfillments"] for t in f["tracking_id"]]
+    tracking = say("tracking", tracking_ids=", ".join(tracking_ids)) if tracking_ids else ""
+    items = lines_text(order["items"])
+    amounts = paid(order)
+    if ADDRESS_ASKED.search(said.text):  # "which address the order was sent to"
+        tracking = say("order_sent_to", address=address_text(order["address"])) + tracking
+    body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking,
+               paid=say("order_paid", amount=turn.total(amounts)) if amounts else "")
+    return Outcome(body, gist="the order's status")
+
+
+def arrival(turn: Turn, said: Understanding) -> Outcome:
+    order = turn.order(said)  # the same identity and order resolution as the order-status flow
+    if isinstance(order, Outcome):
+        return order
+    estimate = turn.output("predict_delivery", order_id=order["order_id"])
+    if estimate is None:
+        return turn.failed()
+    return Outcome(arrival_text(estimate), gist="the order's expected delivery")
+
+
+def arrival_text(estimate: dict) -> str:
+    stage = estimate["stage"]
+    if stage == "cancelled":
+        return say("arrival_cancelled", order_id=estimate["order_id"])
+    if stage == "delivered":
+        if "delivered_day" not in estimate:
+            return say("arrival_delivered_unknown", order_id=estimate["order_id"])
+        key = "arrival_delivered_on_time" if estimate["on_time"] else "arrival_delivered_late"
+        return say(key, order_id=estimate["order_id"], day=estimate["delivered_day"],
+                   promised=estimate["promised_day"])
+    where = say("arrival_not_shipped" if stage == "awaiting shipment" else "arrival_in_transit",
+                carrier=estimate["carrier"])
+    key = "arrival_overdue" if estimate["overdue"] else "arrival_window"
+    return say(key, order_id=estimate["order_id"], status=estimate["status"], where=where,
+               likely=estimate["likely_day"], latest=estimate["latest_day"], earliest=estimate["earliest_day"],
+               promised=estimate["promised_day"], risk=estimate["late_risk_percent"])
