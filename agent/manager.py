@@ -23,6 +23,7 @@ from agent.nlu import Understanding, understand
 from agent.planner import ModelPlanner
 from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
+from agent.reader.acts import Context
 from agent.replies import PROMPTS, prompt, say, templates
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
@@ -40,6 +41,14 @@ OPENING_KINDS: dict[str, str] = _OPENINGS_FILE["kinds"]
 
 def openings_for(gist: str) -> list[str]:
     return OPENINGS[OPENING_KINDS.get(gist, "info")]
+
+
+def question_asked(state: DialogueState, outcome: Outcome | None) -> str | None:
+    """The question the reply leaves open, which the next message is read after: a proposal awaiting its yes, or
+    the detail a flow asked for."""
+    if state.pending:
+        return Context.CONFIRM.value
+    return outcome.asked if outcome is not None and outcome.asks else None
 
 
 @dataclass(frozen=True)
@@ -129,10 +138,11 @@ class Agent:
             self.conversations.append(session_id, "user", text)
             turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
             try:
-                said = understand(text)
+                said = understand(text, Context(state.asked) if state.asked else None)
                 outcome = self.proactive.respond(turn, said) or turn.handle(said)
                 if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
                     outcome = self.escalation.review(turn, outcome)
+                state.asked = question_asked(state, outcome)
                 if outcome is not None:
                     outcome.suggestion = self.proactive.offer(turn, said, outcome)
             except Exception:

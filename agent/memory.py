@@ -52,6 +52,7 @@ class DialogueState:
     refunds: list[float] | None = None  # what this request's actions refund, when the customer asked for the total
     name: list[str] | None = None  # a first and last name given before the zip code
     handed_off: bool = False
+    asked: str | None = None  # the question the last reply left open (a reader Context value), to read the next by
     misunderstood: int = 0  # consecutive turns the agent could not place
     # The last product search (agent/searching.py): its words, and the items it found in the order shown (the first
     # few were the cards), for follow-ups like "the second one" or "which is cheapest?".

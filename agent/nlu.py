@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from agent.reader import extract
-from agent.reader.acts import DialogueAct, Move, RequestKind
+from agent.reader.acts import Context, DialogueAct, Move, RequestKind
 from agent.reader.reader import default_reader
 
 
@@ -93,8 +93,9 @@ def split_requests(text: str) -> list[str]:
     return [r.text for r in readings] if len(readings) > 1 else [text]
 
 
-def understand(text: str) -> Understanding:
-    act = default_reader().read(text)
+def understand(text: str, context: Context | None = None) -> Understanding:
+    """The message read after the agent's last question `context` (None: no question open)."""
+    act = default_reader().read(text, context)
     slots = act.slots
     found = Understanding(text=text, act=act)
     found.intents = [_FLOW_INTENTS[kind] for kind in act.requests if kind in _FLOW_INTENTS]

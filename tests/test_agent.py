@@ -357,3 +357,28 @@ def _pending_order_of(store: Store, user_id: str) -> str:
     if order_id is None:
         pytest.skip(f"{user_id} has no pending order in this store")
     return order_id
+
+
+def test_the_next_message_is_read_after_the_question_left_open(agent: Agent, chat, store: Store) -> None:
+    """The reader reads each message after the agent's last question: the reason question, then the proposal."""
+    sign_in(chat, EMMA)
+    order = _pending_order_of(store, EMMA["id"])
+    assert "Why would you like to cancel" in chat.reply(f"cancel {order}")
+    assert agent.conversations.state(chat.session_id).asked == "reason"
+    events = chat("no longer needed")  # an answer to "why?", not a no
+    assert any(e.type == "confirmation" for e in events)
+    assert agent.conversations.state(chat.session_id).asked == "confirm"
+    chat("yes")
+    assert order_status(store, order) == "cancelled"
+    assert agent.conversations.state(chat.session_id).asked is None
+
+
+def test_no_reason_twice_explains_the_policy_and_leaves_the_order(chat, store: Store) -> None:
+    """A customer who will not say why gets the policy once, not the same question forever."""
+    sign_in(chat, EMMA)
+    order = _pending_order_of(store, EMMA["id"])
+    assert "Why would you like to cancel" in chat.reply(f"cancel {order}")
+    events = chat("I'd rather not say")
+    assert "no longer needed, or it was ordered by mistake" in final(events)
+    assert not any(e.type == "confirmation" for e in events)
+    assert order_status(store, order) == "pending"

@@ -18,6 +18,8 @@ def cancel(turn: Turn, said: Understanding) -> Outcome:
     if isinstance(order, Outcome):
         return order
     reason = cancel_reason(said.text)
+    if reason is None and turn.state.asked == "reason":  # asked once and told none: the policy needs one
+        return Outcome(say("reason_needed", order_id=order["order_id"]), gist="a reason is needed")
     if reason is None:
         return ask("ask_reason", order_id=order["order_id"])
     user, method = original_payment(turn, order)

@@ -104,7 +104,8 @@ def _replacement(turn: Turn, line: Line, clause: str) -> Line | Outcome:
     if variant is None:
         options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
         cards = variant_cards(product, alternatives[:8])
-        return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True)
+        return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True,
+                       asked="option")
     return variant
 
 

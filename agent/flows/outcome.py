@@ -24,11 +24,18 @@ class Outcome:
     gist: str = ""  # what the reply is about, for the model's opening line
     asks: bool = False  # the agent asked for something the request still needs
     suggestion: dict[str, Any] | None = None  # an unasked suggestion, shown apart (agent/proactive.py)
+    asked: str | None = None  # which detail it asked for (a reader Context value): the reader reads the answer by it
+
+
+# The question each of the flows' asking texts puts: the next message is read as a possible answer to it.
+QUESTION_OF = {"ask_identity": "identity", "ask_zip": "identity", "ask_order": "order", "ask_items": "item",
+               "ask_which_ordered": "item", "ask_new_option": "option", "ask_address": "address",
+               "ask_payment": "payment", "ask_reason": "reason"}
 
 
 def ask(key: str, gist: str = "asking for a detail", **slots: Any) -> Outcome:
     """A question for a detail the request still needs (the request stays open for the answer)."""
-    return Outcome(say(key, **slots), gist=gist, asks=True)
+    return Outcome(say(key, **slots), gist=gist, asks=True, asked=QUESTION_OF.get(key))
 
 
 # A request's flow: reads the customer's words, asks for what is missing or proposes its action.
