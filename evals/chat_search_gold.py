@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 QUERY_DIR = Path(__file__).parent / "data" / "chat_search"
-QUERY_FILES = ("en.jsonl", "en_heldout.jsonl", "zh.jsonl")
+QUERY_FILES = ("en.jsonl", "en_heldout.jsonl", "zh.jsonl", "zh_dev.jsonl")
 
 
 def catalogue_items(db: dict[str, Any]) -> list[dict[str, Any]]:
