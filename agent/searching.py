@@ -4,7 +4,8 @@ shows the closest. The items found stay in the dialogue state, so that a follow-
 cheapest?", "the second one") is answered from the cards just shown.
 
 Whether a message is a product search is decided elsewhere (agent/nlu.py); here only the catalogue's own data
-(product names, option values, prices) is matched against the customer's words.
+(product names, option values, prices) is matched against the customer's words. Words in another language than the
+catalogue's (Chinese) name its products through the retriever's multilingual encoder (`names_products`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agent.nlu import Intent, Understanding
 from agent.replies import PROMPTS, item_lines, money, say
 from retrieval.filters import ALT, SearchFilters
+from retrieval.language import has_han
 from retrieval.lexical import raw_words, stem
 
 if TYPE_CHECKING:
@@ -45,7 +47,12 @@ def _shown_words() -> dict[str, Any]:
 
 
 def _says_any(text: str, phrases: list[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(phrase)}\b", text, re.I) for phrase in phrases)
+    return any(re.search(_phrase(phrase), text, re.I) for phrase in phrases)
+
+
+def _phrase(phrase: str) -> str:
+    """A phrase as a whole word; Chinese has no spaces to bound a word, so a Chinese phrase matches anywhere."""
+    return re.escape(phrase) if has_han(phrase) else rf"\b{re.escape(phrase)}\b"
 
 
 def _word(token: str) -> str:
@@ -64,6 +71,14 @@ def _name_words(names: frozenset[str]) -> frozenset[str]:
 def named_words(turn: Turn, text: str) -> set[str]:
     """The words of the message that are words of the catalogue's product names ("boots", "espresso")."""
     return _words(text) & _name_words(turn.agent.checker.names)
+
+
+def names_products(turn: Turn, text: str) -> bool:
+    """Whether the message names the catalogue's products: in its words, or in Chinese ("蓝牙音箱")."""
+    if named_words(turn, text):
+        return True
+    retriever = turn.agent.retriever
+    return has_han(text) and retriever is not None and bool(retriever.named_products(text))
 
 
 def read(turn: Turn, words: str) -> Asked:
@@ -209,7 +224,7 @@ def follow_up(turn: Turn, said: Understanding) -> Outcome | None:
 
 def _ordinal(text: str) -> int | None:
     for word, position in _shown_words()["ordinals"].items():
-        if re.search(rf"\b{re.escape(word)}\b", text, re.I):
+        if re.search(_phrase(word), text, re.I):
             return int(position)
     return None
 
@@ -241,7 +256,7 @@ def catalogue_query(turn: Turn, said: Understanding) -> Outcome | None:
     if turn.agent.retriever is None or said.order_ids or said.emails or AFTER_SALES.search(said.text):
         return None
     asked = read(turn, said.text)
-    if named_words(turn, asked.text) or asked.filters.options or asked.unknown or _has_price(asked.filters):
+    if names_products(turn, asked.text) or asked.filters.options or asked.unknown or _has_price(asked.filters):
         return find(turn, said.text)
     return None
 
@@ -257,7 +272,7 @@ def catalogue_question(turn: Turn, said: Understanding, intent: Intent) -> Outco
     order question stays open, so that an email given next answers it."""
     if intent not in BROWSABLE or turn.state.name or _says_any(said.text, _shown_words()["owned"]):
         return None  # "I just received my tablet": the customer's own things are about their orders
-    if not named_words(turn, read(turn, said.text).text):
+    if not names_products(turn, read(turn, said.text).text):
         return None  # a price alone ("my card has only $1150 left") names nothing to browse
     found = catalogue_query(turn, said)
     if found is None:

@@ -29,6 +29,7 @@ from .language import has_han
 from .lexical import LexicalIndex, raw_words, stem, tokenize, top_k
 from .multilingual import MultilingualEncoder
 from .multilingual import model_hash as multilingual_hash
+from .product_names import ProductNames
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class HybridRetriever:
         self.dense = dense
         self.multilingual = multilingual
         self._ml_encoder: MultilingualEncoder | None = None
+        self._names: ProductNames | None = None
         self.lexical = lexical
         self.typos = words
         self.encoder = encoder
@@ -379,6 +381,14 @@ class HybridRetriever:
         if self._ml_encoder is None:
             self._ml_encoder = MultilingualEncoder()
         return self._ml_encoder
+
+    def named_products(self, text: str) -> list[str]:
+        """The catalogue's product names that text names in any language (empty without the multilingual index)."""
+        if self.multilingual is None:
+            return []
+        if self._names is None:
+            self._names = ProductNames((d.title for d in self.docs), self.multilingual_encoder())
+        return self._names.named(text)
 
     def weights(self, q: PreparedQuery) -> dict[str, float]:
         return self.config.chinese_weights if q.chinese and self.multilingual is not None else self.config.weights
