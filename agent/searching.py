@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 SHOWN = 4  # cards in one reply
 POOL = 20  # items kept for follow-ups on what was shown
+TOP_RANKED = 3  # a Chinese message is about the products of the search's first cards (and those it names)
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Asked:
 
     filters: SearchFilters
     unknown: dict[str, str] = field(default_factory=dict)  # "size 13", a value no item has
-    text: str = ""  # the words without price phrases, typos corrected
+    text: str = ""  # the words without price phrases, typos corrected; a Chinese message's own words
 
 
 # --- reading the customer's words ------------------------------------------------------------------------------
@@ -86,7 +87,10 @@ def read(turn: Turn, words: str) -> Asked:
     if retriever is None:
         return Asked(SearchFilters(), text=words)
     prepared = retriever.prepare(words)
-    return Asked(prepared.filters, retriever.parser.parse(words).unknown_options, prepared.text)
+    # The retriever's text of a Chinese message carries English glosses ("防水 waterproof water resistance"); they
+    # are not the customer's words, and "water" would name the Water Bottle.
+    text = words if has_han(words) else prepared.text
+    return Asked(prepared.filters, retriever.parser.parse(words).unknown_options, text)
 
 
 def _has_price(filters: SearchFilters) -> bool:
@@ -175,13 +179,24 @@ def _on_topic(turn: Turn, hits: list[dict[str, Any]], asked: Asked) -> list[dict
     says miss something)."""
     named = named_words(turn, asked.text)
     if not named:
-        return hits
+        return _named_across_languages(turn, hits, asked)
     on_topic = _most_named(hits, named)
     if on_topic:
         return on_topic
     product_words = " ".join(token for token in raw_words(asked.text) if _word(token) in named)
     named_only = turn.output("search_products", query=product_words, limit=POOL) or []
     return _most_named(named_only, named) or hits
+
+
+def _named_across_languages(turn: Turn, hits: list[dict[str, Any]], asked: Asked) -> list[dict[str, Any]]:
+    """The hits of the products a Chinese message names ("电热水壶": the kettles, not a thermostat that is also
+    stainless steel): those the multilingual encoder finds named, and those of the search's first cards (a message
+    is compared with product names alone there, with the items' whole texts in the search)."""
+    retriever = turn.agent.retriever
+    if retriever is None or not has_han(asked.text):
+        return hits
+    named = {hit["name"] for hit in hits[:TOP_RANKED]} | set(retriever.named_products(asked.text))
+    return [hit for hit in hits if hit["name"] in named]
 
 
 def _most_named(hits: list[dict[str, Any]], named: set[str]) -> list[dict[str, Any]]:
