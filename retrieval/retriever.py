@@ -143,6 +143,8 @@ class HybridRetriever:
         self.multilingual = multilingual
         self._ml_encoder: MultilingualEncoder | None = None
         self._names: ProductNames | None = None
+        # Most items written in Chinese: MiniLM and the fuzzy matcher read nothing of them, whatever the query.
+        self._chinese_catalogue = sum(has_han(d.text) for d in self.docs) > len(self.docs) / 2
         self.lexical = lexical
         self.typos = words
         self.encoder = encoder
@@ -391,7 +393,10 @@ class HybridRetriever:
         return self._names.named(text)
 
     def weights(self, q: PreparedQuery) -> dict[str, float]:
-        return self.config.chinese_weights if q.chinese and self.multilingual is not None else self.config.weights
+        """Chinese weights for a Chinese query, and for any query on a Chinese catalogue (an English query meets
+        Chinese items through the multilingual index only)."""
+        chinese = q.chinese or self._chinese_catalogue
+        return self.config.chinese_weights if chinese and self.multilingual is not None else self.config.weights
 
     def fuse(self, rankings: dict[str, np.ndarray], weights: dict[str, float] | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
