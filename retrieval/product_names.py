@@ -10,9 +10,9 @@ import numpy as np
 
 from .multilingual import MultilingualEncoder
 
-# Cosine between a message and a product name. Chosen on zh_dev.jsonl's queries (product words alone: 0.38 to 0.81;
-# those lower carry an option or a price, which make them searches anyway) against 30 Chinese messages about
-# orders, greetings and thanks (0.09 to 0.33; see tests/test_zh_search.py).
+# Cosine between a message and a product name. Chosen on the Chinese chat-search dev queries (product words
+# alone: 0.38 to 0.81; those lower carry an option or a price, which make them searches anyway) against 30 Chinese
+# messages about orders, greetings and thanks (0.09 to 0.33; see tests/test_zh_search.py).
 NAMES_MIN = 0.40
 
 

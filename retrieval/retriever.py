@@ -38,8 +38,8 @@ FORMAT_VERSION = 4
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 METHODS = ("bm25", "dense", "fuzzy", "multilingual")
 Method = Literal["bm25", "dense", "fuzzy", "multilingual", "hybrid"]
-# Fusion weights for a query with Chinese in it, chosen on evals/data/chat_search/zh_dev.jsonl (never on
-# zh.jsonl, the benchmark): the multilingual ranking leads; BM25 still meets Latin words ("RGB", "HomeKit") and
+# Fusion weights for a query with Chinese in it, chosen on the Chinese chat-search dev queries (never on the
+# benchmark's; docs/evals.md): the multilingual ranking leads; BM25 still meets Latin words ("RGB", "HomeKit") and
 # Chinese catalogue text; MiniLM reads Chinese as noise.
 CHINESE_WEIGHTS = {"bm25": 1.0, "dense": 0.0, "fuzzy": 0.5, "multilingual": 2.0}
 # Catalogues up to this size get the multilingual index by default (encoding: ~400 item texts/s on one core).
