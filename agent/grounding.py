@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 ORDER_ID = re.compile(r"#?\bW\d{7}\b", re.I)
 LONG_ID = re.compile(r"\b\d{6,}\b")
 USER_ID = re.compile(r"\b[a-z]+_[a-z]+_\d{4}\b")
-AMOUNT = re.compile(r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\w.])")
+# Bounded by Latin letters and digits only: Chinese writes a number against its words ("200以下", "300元").
+AMOUNT = re.compile(r"(?<![A-Za-z0-9_.])\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![A-Za-z0-9_.])")
 DATE = re.compile(
     r"\b(\d{4}-\d{2}-\d{2}"
     r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?)\b",

@@ -4,7 +4,8 @@ shows the closest. The items found stay in the dialogue state, so that a follow-
 cheapest?", "the second one") is answered from the cards just shown.
 
 Whether a message is a product search is decided elsewhere (agent/nlu.py); here only the catalogue's own data
-(product names, option values, prices) is matched against the customer's words.
+(product names, option values, prices) is matched against the customer's words. Words in another language than the
+catalogue's (Chinese) name its products through the retriever's multilingual encoder (`names_products`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agent.nlu import Intent, Understanding
 from agent.replies import PROMPTS, item_lines, money, say
 from retrieval.filters import ALT, SearchFilters
+from retrieval.language import has_han
 from retrieval.lexical import raw_words, stem
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 SHOWN = 4  # cards in one reply
 POOL = 20  # items kept for follow-ups on what was shown
+TOP_RANKED = 3  # a Chinese message is about the products of the search's first cards (and those it names)
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Asked:
 
     filters: SearchFilters
     unknown: dict[str, str] = field(default_factory=dict)  # "size 13", a value no item has
-    text: str = ""  # the words without price phrases, typos corrected
+    text: str = ""  # the words without price phrases, typos corrected; a Chinese message's own words
 
 
 # --- reading the customer's words ------------------------------------------------------------------------------
@@ -45,7 +48,12 @@ def _shown_words() -> dict[str, Any]:
 
 
 def _says_any(text: str, phrases: list[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(phrase)}\b", text, re.I) for phrase in phrases)
+    return any(re.search(_phrase(phrase), text, re.I) for phrase in phrases)
+
+
+def _phrase(phrase: str) -> str:
+    """A phrase as a whole word; Chinese has no spaces to bound a word, so a Chinese phrase matches anywhere."""
+    return re.escape(phrase) if has_han(phrase) else rf"\b{re.escape(phrase)}\b"
 
 
 def _word(token: str) -> str:
@@ -66,12 +74,23 @@ def named_words(turn: Turn, text: str) -> set[str]:
     return _words(text) & _name_words(turn.agent.checker.names)
 
 
+def names_products(turn: Turn, text: str) -> bool:
+    """Whether the message names the catalogue's products: in its words, or in Chinese ("蓝牙音箱")."""
+    if named_words(turn, text):
+        return True
+    retriever = turn.agent.retriever
+    return has_han(text) and retriever is not None and bool(retriever.named_products(text))
+
+
 def read(turn: Turn, words: str) -> Asked:
     retriever = turn.agent.retriever
     if retriever is None:
         return Asked(SearchFilters(), text=words)
     prepared = retriever.prepare(words)
-    return Asked(prepared.filters, retriever.parser.parse(words).unknown_options, prepared.text)
+    # The retriever's text of a Chinese message carries English glosses ("防水 waterproof water resistance"); they
+    # are not the customer's words, and "water" would name the Water Bottle.
+    text = words if has_han(words) else prepared.text
+    return Asked(prepared.filters, retriever.parser.parse(words).unknown_options, text)
 
 
 def _has_price(filters: SearchFilters) -> bool:
@@ -160,13 +179,24 @@ def _on_topic(turn: Turn, hits: list[dict[str, Any]], asked: Asked) -> list[dict
     says miss something)."""
     named = named_words(turn, asked.text)
     if not named:
-        return hits
+        return _named_across_languages(turn, hits, asked)
     on_topic = _most_named(hits, named)
     if on_topic:
         return on_topic
     product_words = " ".join(token for token in raw_words(asked.text) if _word(token) in named)
     named_only = turn.output("search_products", query=product_words, limit=POOL) or []
     return _most_named(named_only, named) or hits
+
+
+def _named_across_languages(turn: Turn, hits: list[dict[str, Any]], asked: Asked) -> list[dict[str, Any]]:
+    """The hits of the products a Chinese message names ("电热水壶": the kettles, not a thermostat that is also
+    stainless steel): those the multilingual encoder finds named, and those of the search's first cards (a message
+    is compared with product names alone there, with the items' whole texts in the search)."""
+    retriever = turn.agent.retriever
+    if retriever is None or not has_han(asked.text):
+        return hits
+    named = {hit["name"] for hit in hits[:TOP_RANKED]} | set(retriever.named_products(asked.text))
+    return [hit for hit in hits if hit["name"] in named]
 
 
 def _most_named(hits: list[dict[str, Any]], named: set[str]) -> list[dict[str, Any]]:
@@ -209,7 +239,7 @@ def follow_up(turn: Turn, said: Understanding) -> Outcome | None:
 
 def _ordinal(text: str) -> int | None:
     for word, position in _shown_words()["ordinals"].items():
-        if re.search(rf"\b{re.escape(word)}\b", text, re.I):
+        if re.search(_phrase(word), text, re.I):
             return int(position)
     return None
 
@@ -241,7 +271,7 @@ def catalogue_query(turn: Turn, said: Understanding) -> Outcome | None:
     if turn.agent.retriever is None or said.order_ids or said.emails or AFTER_SALES.search(said.text):
         return None
     asked = read(turn, said.text)
-    if named_words(turn, asked.text) or asked.filters.options or asked.unknown or _has_price(asked.filters):
+    if names_products(turn, asked.text) or asked.filters.options or asked.unknown or _has_price(asked.filters):
         return find(turn, said.text)
     return None
 
@@ -257,7 +287,7 @@ def catalogue_question(turn: Turn, said: Understanding, intent: Intent) -> Outco
     order question stays open, so that an email given next answers it."""
     if intent not in BROWSABLE or turn.state.name or _says_any(said.text, _shown_words()["owned"]):
         return None  # "I just received my tablet": the customer's own things are about their orders
-    if not named_words(turn, read(turn, said.text).text):
+    if not names_products(turn, read(turn, said.text).text):
         return None  # a price alone ("my card has only $1150 left") names nothing to browse
     found = catalogue_query(turn, said)
     if found is None:

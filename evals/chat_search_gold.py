@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 QUERY_DIR = Path(__file__).parent / "data" / "chat_search"
-QUERY_FILES = ("en.jsonl", "en_heldout.jsonl")
+QUERY_FILES = ("en.jsonl", "en_heldout.jsonl", "zh.jsonl", "zh_dev.jsonl")
 
 
 def catalogue_items(db: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,7 +69,7 @@ def fill(path: Path, items: list[dict[str, Any]]) -> list[str]:
         if no_match != bool(query.get("no_match")):
             problems.append(f"{path.name} {query['id']}: no_match should be {no_match}")
         query["relevant"] = relevant
-        lines.append(json.dumps(query))
+        lines.append(json.dumps(query, ensure_ascii=False))  # zh.jsonl stays readable
     path.write_text("\n".join(lines) + "\n")
     return problems
 

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from .documents import Document
+from .zh_query import gloss
 
 ALT = "|"
 
@@ -222,7 +223,8 @@ class QueryParser:
         return re.compile(r"(?<![\w\-])(" + alts + r")(?![\w\-])", re.I)
 
     def parse(self, query: str) -> ParsedQuery:
-        text = " " + query + " "
+        # A Chinese query's prices, measures and option words, also in the English forms read below.
+        text = " " + gloss(query) + " "
         lo: float | None = None
         hi: float | None = None
 

@@ -1,4 +1,9 @@
-"""BM25 over item text with bm25s, and the tokeniser shared with typo correction."""
+"""BM25 over item text with bm25s, and the tokeniser shared with typo correction.
+
+Text is tokenised by script, run by run, so that one index serves English, Chinese and mixed catalogues:
+Latin words are stemmed as before, Chinese (written without spaces) becomes overlapping character bigrams, as
+Lucene's CJK analyzer does. Bigrams need no dictionary, so shop words a segmenter does not know (商品名, 型号)
+are still found, and the query and the item text are always cut the same way."""
 
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
+from .language import HAN
+
 # Keeps "1000ml", "128gb", "1/2", "1.5", "wi-fi" and long ids intact; punctuation elsewhere splits.
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[./\-][a-z0-9]+)*")
 _NUM_UNIT_RE = re.compile(r"^(\d+(?:[./]\d+)?)([a-z]{1,5})$")
 # "in" is both a stopword and the inch unit (3/4 in.); measurements matter in product search.
 _STOPWORDS = frozenset(STOPWORDS_EN) - {"in", "no", "not", "off", "on", "up", "over", "under", "x"}
+# Chinese runs, cut at particles that join words but name nothing (的 in 防水的鞋), so no bigram spans them.
+_HAN_RUN_RE = re.compile(f"[{HAN}]+")
+_HAN_PARTICLES = re.compile("[的了吗呢吧啊呀嘛]")
 
 
 def stem(token: str) -> str:
@@ -37,8 +47,23 @@ def raw_words(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.lower())
 
 
+def han_terms(text: str) -> list[str]:
+    """Character bigrams of the Chinese runs of text (a lone character stands for itself): 防水登山鞋 gives
+    防水, 水登, 登山, 山鞋; a query's 登山鞋 meets it on 登山 and 山鞋."""
+    terms: list[str] = []
+    for run in _HAN_RUN_RE.findall(text):
+        for part in _HAN_PARTICLES.split(run):
+            terms.extend([part] if len(part) == 1 else [part[i:i + 2] for i in range(len(part) - 1)])
+    return terms
+
+
 def tokenize(text: str) -> list[str]:
-    """Index/query terms: words, their hyphen parts and joined form, and number/unit splits and joins."""
+    """Index/query terms: words, their hyphen parts and joined form, number/unit splits and joins, and the
+    bigrams of any Chinese."""
+    return _latin_terms(text) + han_terms(text)
+
+
+def _latin_terms(text: str) -> list[str]:
     words = raw_words(text)
     terms: list[str] = []
     for i, word in enumerate(words):

@@ -1,5 +1,9 @@
 """HybridRetriever: BM25 + dense + fuzzy candidates fused by weighted RRF, under hard filters,
-persisted to an index directory that is rebuilt when the catalogue or the model changes."""
+persisted to an index directory that is rebuilt when the catalogue or the model changes.
+
+Across languages: a second dense index, built with a multilingual encoder over the same item texts, ranks the
+items for a query written in Chinese (whatever the catalogue's language); such a query is fused with weights of its
+own, since the English-only MiniLM index and the fuzzy matcher have little to say about Chinese words."""
 
 from __future__ import annotations
 
@@ -21,15 +25,25 @@ from .encoder import Backend, Encoder
 from .filters import FilterIndex, ParsedQuery, QueryParser, SearchFilters
 from .fusion import DEFAULT_RRF_K, rrf
 from .fuzzy import IdMatcher, TypoCorrector, fuzzy_scores, normalise
+from .language import has_han
 from .lexical import LexicalIndex, raw_words, stem, tokenize, top_k
+from .multilingual import MultilingualEncoder
+from .multilingual import model_hash as multilingual_hash
+from .product_names import ProductNames
 
 log = logging.getLogger(__name__)
 
 # Bump when anything persisted changes meaning (tokeniser, BM25 parameters, file layout).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
-METHODS = ("bm25", "dense", "fuzzy")
-Method = Literal["bm25", "dense", "fuzzy", "hybrid"]
+METHODS = ("bm25", "dense", "fuzzy", "multilingual")
+Method = Literal["bm25", "dense", "fuzzy", "multilingual", "hybrid"]
+# Fusion weights for a query with Chinese in it, chosen on the Chinese chat-search dev queries (never on the
+# benchmark's; docs/evals.md): the multilingual ranking leads; BM25 still meets Latin words ("RGB", "HomeKit") and
+# Chinese catalogue text; MiniLM reads Chinese as noise.
+CHINESE_WEIGHTS = {"bm25": 1.0, "dense": 0.0, "fuzzy": 0.5, "multilingual": 2.0}
+# Catalogues up to this size get the multilingual index by default (encoding: ~400 item texts/s on one core).
+MULTILINGUAL_AUTO_MAX_DOCS = 20_000
 
 
 class StaleIndexError(RuntimeError):
@@ -67,6 +81,9 @@ class RetrieverConfig(BaseModel):
     # Flat indexes this large pick dense candidates with int8 vectors, then rescore exactly (dense.py).
     int8_min_docs: int = INT8_MIN_DOCS
     encoder_backend: Backend = "auto"
+    # The multilingual index: "auto" builds it for catalogues up to MULTILINGUAL_AUTO_MAX_DOCS items.
+    multilingual: Literal["auto", "on", "off"] = "auto"
+    chinese_weights: dict[str, float] = Field(default_factory=lambda: dict(CHINESE_WEIGHTS))
     # Intra-op threads of the query-time ORT sessions (encoder, int8 scorer); None = min(2, cpus).
     threads: int | None = None
     encoder_cache_dir: Path | None = None  # ONNX export cache; None = ~/.cache/shopagent/onnx
@@ -102,6 +119,11 @@ class PreparedQuery:
     corrections: dict[str, str]
     id_hits: list[int]  # documents whose id was pasted into the query
     vector: np.ndarray | None = None
+    ml_vector: np.ndarray | None = None  # the multilingual encoder's, for a Chinese query
+
+    @property
+    def chinese(self) -> bool:
+        return has_han(self.query)
 
 
 class HybridRetriever:
@@ -114,9 +136,15 @@ class HybridRetriever:
         encoder: Encoder,
         config: RetrieverConfig,
         manifest: dict,
+        multilingual: DenseIndex | None = None,
     ) -> None:
         self.docs = list(docs)
         self.dense = dense
+        self.multilingual = multilingual
+        self._ml_encoder: MultilingualEncoder | None = None
+        self._names: ProductNames | None = None
+        # Most items written in Chinese: MiniLM and the fuzzy matcher read nothing of them, whatever the query.
+        self._chinese_catalogue = sum(has_han(d.text) for d in self.docs) > len(self.docs) / 2
         self.lexical = lexical
         self.typos = words
         self.encoder = encoder
@@ -175,12 +203,14 @@ class HybridRetriever:
         texts = [d.text for d in docs]
         vectors, encode_seconds = _cached_embeddings(texts, digest, encoder, config)
         dense = DenseIndex.build(vectors, config.hnsw_threshold, config.int8_min_docs, config.threads)
+        multilingual = _multilingual_index(texts, digest, config)
         lexical = LexicalIndex.build(texts, show_progress=len(texts) > 10_000)
         words = TypoCorrector.from_texts(texts, encoder.whole_words())
         manifest = {
             "format_version": FORMAT_VERSION,
             "model_name": encoder.model_name,
             "model_hash": encoder.model_hash,
+            "multilingual_hash": None if multilingual is None else multilingual_hash(),
             "catalogue_hash": digest,
             "doc_count": len(docs),
             "index_type": dense.kind,
@@ -188,7 +218,7 @@ class HybridRetriever:
             "encode_seconds": None if encode_seconds is None else round(encode_seconds, 3),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        retriever = cls(docs, dense, lexical, words, encoder, config, manifest)
+        retriever = cls(docs, dense, lexical, words, encoder, config, manifest, multilingual)
         retriever.built = True
         log.info("built retrieval index: %d docs, %s, %.1fs", len(docs), dense.kind, manifest["build_seconds"])
         return retriever
@@ -197,6 +227,8 @@ class HybridRetriever:
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         self.dense.save(index_dir / "dense.faiss")
+        if self.multilingual is not None:
+            self.multilingual.save(index_dir / "multilingual.faiss")
         self.lexical.save(index_dir / "bm25")
         (index_dir / "doc_ids.json").write_text(json.dumps([d.doc_id for d in self.docs]))
         (index_dir / "vocab.json").write_text(json.dumps(self.typos.freq))
@@ -226,6 +258,7 @@ class HybridRetriever:
             "model_hash": encoder.model_hash,
             "catalogue_hash": _digest or catalogue_hash(docs),
             "doc_count": len(docs),
+            "multilingual_hash": multilingual_hash() if _wants_multilingual(config, len(docs)) else None,
         }
         for key, expected in checks.items():
             if manifest.get(key) != expected:
@@ -233,11 +266,15 @@ class HybridRetriever:
                     f"index in {index_dir} is stale: {key} is {manifest.get(key)!r}, expected {expected!r}"
                 )
         dense = DenseIndex.load(index_dir / "dense.faiss", config.int8_min_docs, config.threads)
+        multilingual = None
+        if manifest["multilingual_hash"] is not None:
+            multilingual = DenseIndex.load(index_dir / "multilingual.faiss", config.int8_min_docs, config.threads)
         lexical = LexicalIndex.load(index_dir / "bm25")
         words = TypoCorrector(json.loads((index_dir / "vocab.json").read_text()), encoder.whole_words())
-        if len(dense) != len(docs) or lexical.num_docs != len(docs):
+        sizes = {len(dense), lexical.num_docs, len(docs) if multilingual is None else len(multilingual)}
+        if sizes != {len(docs)}:
             raise StaleIndexError(f"index files in {index_dir} do not match the manifest")
-        return cls(docs, dense, lexical, words, encoder, config, manifest)
+        return cls(docs, dense, lexical, words, encoder, config, manifest, multilingual)
 
     # ------------------------------------------------------------------ searching
 
@@ -307,7 +344,7 @@ class HybridRetriever:
             SearchHit(
                 doc=self.docs[i],
                 score=s,
-                ranks={m: rank_of[m].get(i) for m in METHODS},
+                ranks={m: rank_of.get(m, {}).get(i) for m in METHODS},
                 id_match=i in pinned,
             )
             for i, s in zip(order.tolist(), scores.tolist(), strict=True)
@@ -325,22 +362,51 @@ class HybridRetriever:
             q.vector = self.encoder.encode_query(q.text)
         bm25, _ = self.lexical.search(q.terms, depth, mask)
         dense, _ = self.dense.search(q.vector, depth, mask)
-        pool = np.unique(np.concatenate([bm25, dense, np.asarray(q.id_hits, dtype=np.int64)]))
+        found = {"bm25": bm25, "dense": dense}
+        if self.multilingual is not None and self.weights(q).get("multilingual", 0.0) > 0:
+            found["multilingual"], _ = self.multilingual.search(self.multilingual_vector(q), depth, mask)
+        pool = np.unique(np.concatenate([*found.values(), np.asarray(q.id_hits, dtype=np.int64)]))
         if mask is not None:
             pool = pool[mask[pool]]
         fz = fuzzy_scores(q.text, [self._fuzzy_texts[i] for i in pool.tolist()])
         keep = fz > 0
-        fuzzy = pool[keep][np.argsort(-fz[keep], kind="stable")]
-        return {"bm25": bm25, "dense": dense, "fuzzy": fuzzy}
+        found["fuzzy"] = pool[keep][np.argsort(-fz[keep], kind="stable")]
+        return found
 
-    def fuse(self, rankings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return rrf(rankings, self.config.weights, self.config.rrf_k)
+    def multilingual_vector(self, q: PreparedQuery) -> np.ndarray:
+        if q.ml_vector is None:
+            q.ml_vector = self.multilingual_encoder().encode_query(q.text)
+        return q.ml_vector
+
+    def multilingual_encoder(self) -> MultilingualEncoder:
+        """Loaded on first use: a catalogue that only ever sees English queries never pays for it."""
+        if self._ml_encoder is None:
+            self._ml_encoder = MultilingualEncoder()
+        return self._ml_encoder
+
+    def named_products(self, text: str) -> list[str]:
+        """The catalogue's product names that text names in any language (empty without the multilingual index)."""
+        if self.multilingual is None:
+            return []
+        if self._names is None:
+            self._names = ProductNames((d.title for d in self.docs), self.multilingual_encoder())
+        return self._names.named(text)
+
+    def weights(self, q: PreparedQuery) -> dict[str, float]:
+        """Chinese weights for a Chinese query, and for any query on a Chinese catalogue (an English query meets
+        Chinese items through the multilingual index only)."""
+        chinese = q.chinese or self._chinese_catalogue
+        return self.config.chinese_weights if chinese and self.multilingual is not None else self.config.weights
+
+    def fuse(self, rankings: dict[str, np.ndarray], weights: dict[str, float] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        return rrf(rankings, self.config.weights if weights is None else weights, self.config.rrf_k)
 
     def _fused(
         self, q: PreparedQuery, mask: np.ndarray | None, depth: int
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         rankings = self.rankings(q, mask, depth)
-        order, scores = self.fuse(rankings)
+        order, scores = self.fuse(rankings, self.weights(q))
         return order, scores, rankings
 
     def _correct(self, text: str) -> tuple[str, dict[str, str]]:
@@ -367,13 +433,17 @@ class HybridRetriever:
             idx = self.lexical.search(q.terms, k, mask)[0]
         elif method == "dense":
             idx = self.dense.search(self.encoder.encode_query(q.text), k, mask)[0]
+        elif method == "multilingual":
+            if self.multilingual is None:
+                raise ValueError("this index was built without the multilingual encoder")
+            idx = self.multilingual.search(self.multilingual_vector(q), k, mask)[0]
         elif method == "fuzzy":
             scores = fuzzy_scores(q.text, self._fuzzy_texts)
             if mask is not None:
                 scores = np.where(mask, scores, 0)
             idx = top_k(scores, k, positive_only=True)[0]
         else:
-            raise ValueError(f"unknown method {method!r}; expected one of bm25, dense, fuzzy, hybrid")
+            raise ValueError(f"unknown method {method!r}; expected one of bm25, dense, fuzzy, multilingual, hybrid")
         return [self.docs[i] for i in idx.tolist()]
 
 
@@ -386,8 +456,19 @@ def _encoder(config: RetrieverConfig) -> Encoder:
     return Encoder(cache_dir=config.encoder_cache_dir, backend=config.encoder_backend, threads=config.threads)
 
 
+def _wants_multilingual(config: RetrieverConfig, n_docs: int) -> bool:
+    return config.multilingual == "on" or (config.multilingual == "auto" and n_docs <= MULTILINGUAL_AUTO_MAX_DOCS)
+
+
+def _multilingual_index(texts: Sequence[str], digest: str, config: RetrieverConfig) -> DenseIndex | None:
+    if not _wants_multilingual(config, len(texts)):
+        return None
+    vectors, _ = _cached_embeddings(texts, digest, MultilingualEncoder(), config)
+    return DenseIndex.build(vectors, config.hnsw_threshold, config.int8_min_docs, config.threads)
+
+
 def _cached_embeddings(
-    texts: Sequence[str], digest: str, encoder: Encoder, config: RetrieverConfig
+    texts: Sequence[str], digest: str, encoder: Encoder | MultilingualEncoder, config: RetrieverConfig
 ) -> tuple[np.ndarray, float | None]:
     """Encode the catalogue (and the seconds it took; None when reused from the cache)."""
     path = None
@@ -395,16 +476,22 @@ def _cached_embeddings(
         path = Path(config.embedding_cache_dir) / f"emb-{digest[:16]}-{encoder.model_hash[:12]}.npy"
         if path.exists():
             vectors = np.load(path)
-            if vectors.shape == (len(texts), 384):
+            if len(vectors) == len(texts):
                 log.info("reusing cached embeddings %s", path)
                 return vectors, None
     start = time.perf_counter()
-    vectors = encoder.encode(texts, batch_size=config.batch_size, progress=len(texts) > 1000)
+    vectors = _encode(encoder, texts, config)
     seconds = time.perf_counter() - start
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, vectors)
     return vectors, seconds
+
+
+def _encode(encoder: Encoder | MultilingualEncoder, texts: Sequence[str], config: RetrieverConfig) -> np.ndarray:
+    if isinstance(encoder, MultilingualEncoder):
+        return encoder.encode(texts, batch_size=config.batch_size)
+    return encoder.encode(texts, batch_size=config.batch_size, progress=len(texts) > 1000)
 
 
 __all__ = [
