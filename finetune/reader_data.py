@@ -46,8 +46,10 @@ BITEXT_REQUESTS = {
 BITEXT_LEFT_OUT = {"complaint"}
 # Words that state a cancel reason inside a phrasing without a {reason} slot ("I no longer need {items}"): they
 # label the training phrasing, the reader never matches them.
-REASON_WORDS = {"no longer needed": ("no longer need", "don't need", "not needed", "don't want", "won't be needing"),
-                "ordered by mistake": ("by mistake", "by accident", "accidental", "wrong order")}
+REASON_WORDS = {"no longer needed": ("no longer need", "don't need", "not needed", "don't want", "won't be needing",
+                                     "no longer want", "changed my mind", "不需要", "不要了", "用不上", "不想要"),
+                "ordered by mistake": ("by mistake", "by accident", "accidental", "wrong order", "下错", "拍错",
+                                       "买错", "点错", "误购")}
 BITEXT_PER_INTENT = 60  # Bitext is one source among several: enough of each intent, not a majority
 
 FIRST = ["Jane", "Omar", "Mei", "Lucas", "Aisha", "Yusuf", "Sofia", "Ivan", "Chen", "Olivia", "Raj", "Emma"]
