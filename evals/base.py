@@ -98,16 +98,20 @@ class Evaluator(ABC):
     def evaluate(self, out_dir: Path) -> EvalResult:
         """Compute the suite's metrics; plots go into `out_dir` (which exists)."""
 
+    def result_dir(self, out_root: Path) -> Path:
+        """Where this run's reports go (a suite run in another configuration may keep apart from the default)."""
+        return out_root / self.name
+
     def run(self, out_root: Path, baseline_root: Path | None = None) -> SuiteRun:
         missing = self.missing_data()
         if missing:
             raise FileNotFoundError(f"suite {self.name}: missing data under {self.data_dir}: {', '.join(missing)}")
-        out_dir = out_root / self.name
+        out_dir = self.result_dir(out_root)
         out_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         result = self.evaluate(out_dir)
         seconds = time.perf_counter() - started
-        baseline = read_metrics(baseline_root / self.name) if baseline_root else None
+        baseline = read_metrics(self.result_dir(baseline_root)) if baseline_root else None
         regressions = find_regressions(result.metrics, baseline["metrics"]) if baseline else []
         run = SuiteRun(self.name, self.title, result, seconds, out_dir, regressions, baseline is not None)
         write_outputs(run, self.config)

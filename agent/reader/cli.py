@@ -43,3 +43,29 @@ def read(text: Annotated[str, typer.Argument(help="A customer message.")],
     from agent.reader import default_reader
 
     console.print_json(default_reader().read(text, context).model_dump_json(exclude_defaults=True))
+
+
+@app.command("train-lm")
+def train_lm(
+    model: Annotated[str, typer.Option(help="smollm2-135m or gemma3-270m.")] = "smollm2-135m",
+    data_dir: Annotated[Path | None, typer.Option(help="A folder with the layout of shared/data (Bitext).")] = None,
+    out: Annotated[Path | None, typer.Option(help="The adapter folder (default: finetune/adapters/MODEL-reader).")]
+    = None,
+    config: Annotated[Path | None, typer.Option(help="Training settings (default: finetune/act_lm.toml).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps (smoke runs).")] = None,
+) -> None:
+    """LoRA-tune an LM to write the act line; score it on the dev phrasings as served (llama.cpp, grammar)."""
+    from agent.reader.lm import PROMPTS, adapter_dir
+    from finetune.act_lm import ActLmConfig, train_act_lm
+    from server.config import get_settings
+
+    if model not in PROMPTS:
+        console.print(f"[bold red]error:[/] unknown model {model!r}: use one of {', '.join(PROMPTS)}")
+        raise typer.Exit(2)
+    data_dir = data_dir or get_settings().data_dir
+    settings = ActLmConfig.load(config) if config else ActLmConfig.load()
+    summary = train_act_lm(model, out or adapter_dir(model), data_dir if data_dir.is_dir() else None, settings,
+                           max_steps=max_steps)
+    console.print(f"{summary['steps']} steps on {summary['train_examples']} examples in "
+                  f"{summary['train_seconds'] / 60:.1f} min; dev: {summary.get('dev')}. "
+                  f"Saved to {out or adapter_dir(model)}")
