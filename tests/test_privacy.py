@@ -290,6 +290,19 @@ def test_the_privacy_commands(cli_home: Path, agent: Agent, store: Store) -> Non
     assert bad.exit_code == 2 and "nobody@example.com" not in bad.output
 
 
+def test_the_server_applies_the_retention_period_at_start(cli_home: Path, agent: Agent, store: Store) -> None:
+    from server.cli import _purge_expired
+
+    recent = converse(agent, [f"my email is {NOAH['email']}"])
+    _purge_expired(get_settings())
+    assert audit(store, "privacy_purge") == []  # nothing expired: no audit entry at each start
+    old = converse(agent, DEMO_CONVERSATIONS[1])
+    age(store, old, 91)
+    _purge_expired(get_settings())
+    assert JAMES["email"] not in session_text(store, old) and NOAH["email"] in session_text(store, recent)
+    assert [e.actor for e in audit(store, "privacy_purge")] == ["system:retention"]
+
+
 # --- done when: the demo conversations leave nothing in clear -------------------------------------------------
 
 
