@@ -217,6 +217,15 @@ def test_purge_anonymises_only_old_conversations_and_is_idempotent(agent: Agent,
     assert NOAH["email"] not in json.dumps(entries[0].arguments)
 
 
+def test_anonymising_an_unverified_conversation_masks_the_name_typed(agent: Agent, store: Store) -> None:
+    old = converse(agent, ["my name is Harper Smith, I can't remember my email", "Harper again: 555-867-5309"])
+    age(store, old, 95)
+    assert purge(store, 90).sessions == 1
+    text = session_text(store, old)
+    assert "Harper" not in text and "Smith" not in text and "5309" not in text
+    assert "my name is [name] [name]" in text
+
+
 def test_purge_deletes_old_conversations_but_not_one_a_person_has_open(agent: Agent, store: Store) -> None:
     handed = converse(agent, DEMO_CONVERSATIONS[2])  # ends with a ticket waiting for a person
     old = converse(agent, DEMO_CONVERSATIONS[1])

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from agent.escalation.tables import OPEN_STATUSES, HandoffTicket
 from agent.memory import ChatMessage, ChatSession
 from agent.privacy.mask import NAME_MASK, KnownValues, customer_values
+from agent.reader import extract
 from tools.retail.data_model import AuditEntry, Base, Order, User
 from tools.store import TABLE_MODULES, Store
 
@@ -83,8 +84,8 @@ def session_masker(db: Session, row: ChatSession) -> KnownValues:
     state = row.state or {}
     customer_id = row.customer_id or state.get("customer_id")
     extra: dict[str, str] = {customer_id: CUSTOMER_MASK} if customer_id else {}
-    typed_name = state.get("name") or []
-    extra.update({part: NAME_MASK for part in typed_name if isinstance(part, str)})
+    typed_names = [*(state.get("name") or []), *_names_said(db, row.id)]
+    extra.update({part: NAME_MASK for part in typed_names if isinstance(part, str)})
     addresses: list[dict[str, str]] = [state["new_address"]] if isinstance(state.get("new_address"), dict) else []
     user = db.get(User, customer_id) if customer_id else None
     if user is None:
@@ -94,6 +95,12 @@ def session_masker(db: Session, row: ChatSession) -> KnownValues:
     known = customer_values(user.first_name, user.last_name, user.email, addresses,
                             [method.id for method in user.payment_methods])
     return KnownValues({**_known(extra, []).replacements, **known.replacements})
+
+
+def _names_said(db: Session, session_id: str) -> list[str]:
+    """Names the customer gave ("my name is …", "it's Harper Smith"), read by the reader's own pattern."""
+    said = db.scalars(select(ChatMessage.text).where(ChatMessage.session_id == session_id, ChatMessage.role == "user"))
+    return [part for text in said for part in (extract.name(text) or ())]
 
 
 def _known(extra: dict[str, str], addresses: list[dict[str, str]]) -> KnownValues:
