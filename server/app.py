@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from agent.manager import Agent
 from agent.memory import SessionNotFound
+from agent.privacy import install_log_masking
 from server.config import Settings, get_settings
 from server.errors import session_not_found, validation_failed
 from server.limits import BodySizeLimit, RateLimiter
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, *, agent: Agent | None = None) -> FastAPI:
     """The app; pass an agent to share one (tests, the CLI), or it is built from the settings."""
+    install_log_masking()  # every record of the process, whoever logs it and whichever handler prints it
     settings = settings or get_settings()
     docs = settings.api_docs  # the schema maps every route for a visitor: off unless asked for
     app = FastAPI(

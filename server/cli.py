@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.escalation.cli import app as escalation_app
+from agent.privacy import install_log_masking
+from agent.privacy.cli import app as privacy_app
 from agent.reader.cli import app as reader_app
 from evals.cli import eval_command
 from finetune.cli import finetune_command
@@ -28,6 +30,7 @@ app.add_typer(store_app, name="store")
 app.add_typer(logistics_app, name="logistics")
 app.add_typer(escalation_app, name="escalation")
 app.add_typer(reader_app, name="reader")
+app.add_typer(privacy_app, name="privacy")
 app.command("eval")(eval_command)
 app.command("finetune")(finetune_command)
 console = Console()
@@ -176,6 +179,7 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    _purge_expired(settings)
     with console.status("Loading the store, its search index and the model..."):
         application = create_app(settings)
     console.print(f"[bold green]shopagent is serving[/] the storefront with the chat widget at http://{host}:{port}/")
@@ -183,6 +187,18 @@ def serve(
         console.print(f"API docs: http://{host}:{port}/docs")
     console.print("(Ctrl+C to stop)")
     uvicorn.run(application, host=host, port=port, log_level="warning", **uvicorn_options(settings))
+
+
+def _purge_expired(settings: Settings) -> None:
+    """The retention period applied at start-up (a server that runs for weeks wants the command scheduled too)."""
+    from agent.privacy.records import purge
+
+    if settings.retention_days > 0:
+        report = purge(open_store(create=True, settings=settings), settings.retention_days,
+                       mode=settings.retention_action, actor="system:retention", audit_if_empty=False)
+        if report.sessions:
+            console.print(f"Retention: {report.sessions} conversations idle for more than "
+                          f"{settings.retention_days} days {settings.retention_action}d")
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
@@ -267,6 +283,7 @@ def token(
 
 
 def main() -> None:
+    install_log_masking()  # before any command logs: no email, address or payment id in clear in a log
     app()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
     turn_budget_seconds: float = 30.0
     """A turn's time budget: past it the customer gets an apology, the turn stops at its next step and its slot is
     free, whether or not the customer is still connected."""
+    retention_days: int = 90
+    """Conversations idle for longer are purged (`shopagent privacy purge`, also run when the server starts);
+    0 keeps them for ever."""
+    retention_action: Literal["anonymise", "delete"] = "anonymise"
+    """What the purge does to an expired conversation: mask its personal data and forget its customer (the
+    statistics stay), or delete it with its messages and tickets."""
     host: str = "127.0.0.1"
     port: int = 8000
 

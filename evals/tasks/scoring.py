@@ -7,6 +7,7 @@ from math import comb
 from pathlib import Path
 from statistics import mean, median
 
+from agent.privacy import mask_text, mask_value
 from evals.tasks.runner import TaskRun
 
 
@@ -73,21 +74,23 @@ def task_table(runs: list[TaskRun]) -> str:
 
 
 def write_failures(runs: list[TaskRun], path: Path) -> int:
-    """failures.md: each failed run with why (fields that differ, outputs not said) and its transcript."""
+    """failures.md: each failed run with why (fields that differ, outputs not said) and its transcript, the
+    customers' emails, addresses and payment ids masked (agent/privacy): a report is shared, a store is not."""
     failed = [r for r in runs if not r.passed]
     lines = ["# Failed tasks", "", f"{len(failed)} of {len(runs)} runs failed.", ""]
     for r in failed:
         wording = f", paraphrase {r.paraphrase}" if r.paraphrase else ""
         lines += [f"## Task {r.task_id} (seed {r.seed}{wording})", ""]
         if r.error:
-            lines += [f"- agent error: `{r.error}`"]
-        lines += [f"- database differs: `{d}`" for d in r.differences]
+            lines += [f"- agent error: `{mask_text(r.error)}`"]
+        lines += [f"- database differs: `{mask_text(d)}`" for d in r.differences]
         lines += [f"- not said: `{o}`" for o in r.outputs_missing]
         refused = [c for c in r.tool_calls if c.kind != "ok"]
-        lines += [f"- {c.kind} call `{c.name}({_args(c.arguments)})`: {c.error}" for c in refused]
+        lines += [f"- {c.kind} call `{c.name}({_args(mask_value(c.arguments))})`: {mask_text(c.error or '')}"
+                  for c in refused]
         lines += ["", "<details><summary>transcript</summary>", ""]
         for speaker, text in r.transcript:
-            lines.append(f"**{speaker}:** " + text.replace("\n", "  \n"))
+            lines.append(f"**{speaker}:** " + mask_text(text).replace("\n", "  \n"))
             lines.append("")
         lines += ["</details>", ""]
     path.write_text("\n".join(lines))
