@@ -15,7 +15,7 @@ from finetune.reader_data import Labelled, reader_examples
 from tools.retail.loader import DEMO_STORE_JSON
 
 EMBED_WEIGHT = 1.0  # the sentence embedding's scale beside the unit-length n-gram vectors (best of 0, 1, 2 on dev)
-CONTEXT_WEIGHT = 1.0  # the agent's last question, one column per question
+CONTEXT_WEIGHT = 0.0  # the agent's last question, one column per question (0: not a feature; see docs/evals.md)
 
 
 def _labels(examples: list[Labelled]) -> dict[str, list[str]]:
