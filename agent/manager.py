@@ -171,8 +171,8 @@ class Agent:
             yield Event("products", {"products": cards})
         if outcome.confirmation:
             yield Event("confirmation", outcome.confirmation)
-        if outcome.handoff:
-            yield Event("handoff", {"summary": outcome.handoff})
+        if outcome.handoff:  # the customer is told what happens next; the staff summary stays with the ticket
+            yield Event("handoff", {"notice": say("handoff_notice")})
         opening, violations = "", []
         if self.model is not None and self.config.opening_line:
             try:
@@ -264,8 +264,8 @@ class Agent:
     def handoff(self, session_id: str) -> str:
         """The widget's "talk to a person" button: a transfer without going through the model."""
         events = self.turn(session_id, "I want to talk to a person.")
-        summaries = [e.data["summary"] for e in events if e.type == "handoff"]
-        return summaries[0] if summaries else say("handed_off")
+        notices = [e.data["notice"] for e in events if e.type == "handoff"]
+        return notices[0] if notices else say("handed_off")
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.conversations.messages(session_id, roles=("user", "assistant"))

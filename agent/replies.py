@@ -64,7 +64,7 @@ def method_text(method: dict[str, Any]) -> str:
     if method["source"] == "credit_card":
         return f"{method.get('brand', 'card')} card ending {method.get('last_four', '????')}"
     if method["source"] == "gift_card":
-        return f"gift card ({method['id']}, balance ${money(method.get('balance', 0))})"
+        return f"gift card (balance ${money(method.get('balance', 0))})"  # its id is the store's, not theirs
     return method["source"].replace("_", " ")
 
 

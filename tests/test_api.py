@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,12 @@ def test_a_turn_streams_tool_events_cards_tokens_and_the_final_message(client: T
     assert response.headers["content-type"].startswith("text/event-stream")
     events = events_of(response)
     names = [name for name, _ in events]
-    assert names[:3] == ["tool_started", "tool_finished", "products"]
+    assert names[:2] == ["status", "products"]  # the step in plain words, never the tool's name or arguments
+    assert events[0][1] == {"text": "Searching the catalogue…"}
     assert names[-2:] == ["message", "done"] and "token" in names
     message = events[-2][1]
     assert "".join(d["text"] for n, d in events if n == "token") == message["text"]
-    cards = events[2][1]["products"]
+    cards = events[1][1]["products"]
     assert cards[0]["name"] == "Mechanical Keyboard" and cards[0]["price"] in message["text"]
 
 
@@ -77,7 +79,8 @@ def test_a_signed_token_starts_an_authenticated_session(client: TestClient) -> N
     assert response.status_code == 201 and response.json()["customer_id"] == "james_li_5688"
     session_id = response.json()["session_id"]
     events = events_of(client.post(f"/api/sessions/{session_id}/messages", json={"text": "status of #W2611340"}))
-    assert ("tool_started", {"name": "get_order_details", "arguments": {"order_id": "#W2611340"}}) in events
+    assert ("status", {"text": "Looking up your order…"}) in events
+    assert not any(name.startswith("tool_") for name, _ in events)
     assert "processed" in events[-2][1]["text"]
 
 
@@ -189,7 +192,9 @@ def test_rate_limit_uses_the_proxy_header_when_configured(settings: Settings, st
 def test_handoff_button(client: TestClient) -> None:
     session_id = new_session(client)
     response = client.post(f"/api/sessions/{session_id}/handoff")
-    assert response.status_code == 200 and "Unverified customer" in response.json()["summary"]
+    notice = response.json()["notice"]
+    assert response.status_code == 200 and "repeat yourself" in notice
+    assert "Unverified customer" not in notice and "Customer said" not in notice  # the staff summary is not theirs
     assert client.get(f"/api/sessions/{session_id}/messages").json()["messages"][-1]["handoff"] is True
 
 
@@ -250,3 +255,24 @@ def agent_sessions(store: Store):  # type: ignore[no-untyped-def]
             return session.scalar(select(func.count()).select_from(ChatSession))
 
     return count
+
+
+def test_the_customer_stream_shows_no_internals(client: TestClient) -> None:
+    """Over a conversation that looks an order up, cancels it and hands off, no event or history message of the
+    customer's stream names a tool, carries a tool's arguments, or shows a payment id the customer never gave."""
+    from agent.toolcall import AGENT_TOOLS
+
+    tools = [tool.name for tool in AGENT_TOOLS]
+    response = client.post("/api/sessions", json={"token": sign_customer_token(SECRET, "james_li_5688")})
+    session_id = response.json()["session_id"]
+    said = ["status of #W2611340", "what is my gift card balance?", "I want to talk to a real person"]
+    events = [e for text in said for e in events_of(client.post(f"/api/sessions/{session_id}/messages",
+                                                                  json={"text": text}))]
+    events.append(("handoff-button", client.post(f"/api/sessions/{session_id}/handoff").json()))
+    history = client.get(f"/api/sessions/{session_id}/messages").json()["messages"]
+    shown = [json.dumps(data) for _, data in events] + [json.dumps(m) for m in history]
+    assert {name for name, _ in events} >= {"status", "message", "handoff", "done"}
+    for text in shown:
+        assert not [name for name in tools if name in text], text
+        assert "arguments" not in text and "Customer said" not in text and "Already done" not in text, text
+        assert not re.search(r"\b(?:credit_card|gift_card|paypal)_\d+", text), text

@@ -233,14 +233,15 @@ def test_enter_sends_shift_enter_adds_a_line_and_escape_closes(page: Page) -> No
     expect(by_id(page, "shopagent-launcher")).to_have_attribute("aria-expanded", "false")
 
 
-def test_talk_to_a_person_shows_the_handoff_summary(page: Page) -> None:
+def test_talk_to_a_person_shows_the_customer_notice(page: Page) -> None:
     open_chat(page)
     button = page.get_by_role("button", name="Talk to a person")
     expect(button).to_be_visible()
     button.click()
     notice = by_id(page, "shopagent-handoff")
     expect(notice).to_be_visible(timeout=TURN_TIMEOUT_MS)
-    expect(notice.get_by_test_id("shopagent-handoff-summary")).not_to_be_empty()
+    expect(notice.get_by_test_id("shopagent-handoff-summary")).to_contain_text("repeat yourself")
+    expect(notice).not_to_contain_text("Customer said")  # the staff summary stays on the console
     expect(button).to_be_enabled()
 
 
@@ -413,13 +414,12 @@ def test_server_text_is_never_interpreted_as_html(page: Page) -> None:
     route_turn(
         page,
         sse_body(
-            ("tool_started", {"name": "search_products", "arguments": {}}),
-            ("tool_finished", {"name": "search_products", "ok": True, "error": None}),
+            ("status", {"text": evil}),
             ("products", {"products": [card]}),
             ("confirmation", {"action": "cancel_pending_order", "summary": evil}),
             ("token", {"text": evil}),
             ("message", {"id": 7, "text": f"Final {evil}", "repaired": False}),
-            ("handoff", {"summary": evil}),
+            ("handoff", {"notice": evil}),
             ("done", {}),
         ),
     )

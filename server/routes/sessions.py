@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from server.customer_events import for_customer, history_for_customer
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
 from server.turns import Queue, start_turn, take_slot
@@ -43,7 +44,7 @@ class MessageIn(BaseModel):
 
 
 class Handoff(BaseModel):
-    summary: str
+    notice: str  # what the customer is told; the staff summary goes to the console's ticket only
 
 
 @router.post("", status_code=201, response_model=SessionCreated, dependencies=[RateLimited])
@@ -65,7 +66,8 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
 @router.get("/{session_id}/messages")
 def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
     session = agent.conversations.get(session_id)
-    return {"session_id": session_id, "customer_id": session.customer_id, "messages": agent.history(session_id)}
+    messages = history_for_customer(agent.history(session_id))
+    return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages}
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])
@@ -86,11 +88,13 @@ async def post_message(
 
 @router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
 def hand_off(session_id: str, agent: AgentDep) -> Handoff:
-    return Handoff(summary=agent.handoff(session_id))
+    return Handoff(notice=agent.handoff(session_id))
 
 
 async def _events(queue: Queue) -> AsyncIterator[ServerSentEvent]:
     while (event := await queue.get()) is not None:
-        yield ServerSentEvent(data=json.dumps(event.data), event=event.type)
+        shown = for_customer(event)
+        if shown is not None:
+            yield ServerSentEvent(data=json.dumps(shown.data), event=shown.type)
         if event.type == "done":
             return

@@ -18,31 +18,11 @@
   var script = document.currentScript || findOwnScript();
   var config = readConfig(script);
 
-  var TOOL_STATUS = {
-    find_user_id_by_email: "Finding your account…",
-    find_user_id_by_name_zip: "Finding your account…",
-    get_user_details: "Looking up your account…",
-    get_order_details: "Looking up your order…",
-    predict_delivery: "Estimating your delivery…",
-    get_product_details: "Checking the product…",
-    get_item_details: "Checking the product…",
-    list_all_product_types: "Browsing the catalogue…",
-    search_products: "Searching the catalogue…",
-    recommend_products: "Finding suggestions…",
-    cancel_pending_order: "Cancelling your order…",
-    modify_pending_order_address: "Updating your order…",
-    modify_pending_order_items: "Updating your order…",
-    modify_pending_order_payment: "Updating your order…",
-    modify_user_address: "Updating your address…",
-    return_delivered_order_items: "Starting your return…",
-    exchange_delivered_order_items: "Setting up your exchange…",
-    calculate: "Calculating…",
-    transfer_to_human_agents: "Connecting you to a person…"
-  };
   var TEXT = {
     title: config.title,
     thinking: "Thinking…",
     working: "Working on it…",
+    connecting: "Connecting you to a person…",
     fallbackGreeting: "Hi! How can I help you today?",
     error: "Sorry, something went wrong. Please try again.",
     networkError: "Sorry, we couldn't reach the assistant. Check your connection and try again.",
@@ -756,11 +736,8 @@
   }
 
   var EVENT_HANDLERS = {
-    tool_started: function (data) {
-      setStatus(TOOL_STATUS[data.name] || TEXT.working);
-    },
-    tool_finished: function () {
-      setStatus(TEXT.thinking);
+    status: function (data) {
+      setStatus(data.text || TEXT.working);  // the server's plain words for the step under way
     },
     products: function (data) {
       if (data.products && data.products.length) appendToTurn(renderProducts(data.products));
@@ -769,7 +746,7 @@
       appendToTurn(renderConfirmation(data));
     },
     handoff: function (data) {
-      addNotice(TEXT.handoffTitle, data.summary);
+      addNotice(TEXT.handoffTitle, data.notice);
     },
     suggestion: function (data) {
       if (state.turn) finishTurn();
@@ -895,14 +872,14 @@
   function requestHandoff() {
     if (state.busy) return;
     setBusy(true);
-    setStatus(TOOL_STATUS.transfer_to_human_agents);
+    setStatus(TEXT.connecting);
     loadConversation().then(ensureSession).then(function (session) {
       return api("/api/sessions/" + encodeURIComponent(session.id) + "/handoff", { method: "POST", body: {} });
     }).then(function (response) {
       if (!response.ok) throw httpError(response);
       return response.json();
     }).then(function (data) {
-      addNotice(TEXT.handoffTitle, data.summary);
+      addNotice(TEXT.handoffTitle, data.notice);
     }, function () {
       showError(TEXT.handoffError);
     }).then(function () {
