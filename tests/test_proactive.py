@@ -274,3 +274,15 @@ def test_the_spacing_survives_a_restart(store: Store, retriever: Any) -> None:
     assert suggestion(list(restarted.turn(session.id, "show me a backpack"))) is None
     state = restarted.conversations.state(session.id)
     assert state.turns == 2 and state.suggested_turn == 1 and "product:7363354090" in state.cards_shown
+
+
+def test_the_proactive_replay_reports_suggestions_per_conversation(store: Store, retriever: Any) -> None:
+    from evals.proactive_replay import CONVERSATIONS, replay
+
+    spaced = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine()))
+    eager = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    print("proactive replay:", spaced, "every turn allowed:", eager)
+    assert spaced["conversations"] == 4 and spaced["suggestions_per_conversation"] > 0
+    assert spaced["suggestions_per_conversation"] < eager["suggestions_per_conversation"]
+    longest = max(len(script) for script in CONVERSATIONS)
+    assert spaced["suggestions_per_conversation"] <= -(-longest // 3)  # at most one in 3 turns
