@@ -63,6 +63,9 @@ class DialogueState:
     suggestion_open: dict[str, Any] | None = None  # the suggestion just offered, which a "no" declines
     suggestions_declined: list[str] = field(default_factory=list)  # never offered again
     suggestions_made: list[str] = field(default_factory=list)  # not repeated within the conversation
+    turns: int = 0  # turns the engine has seen, to space suggestions out (ProactiveEngine.every_turns)
+    suggested_turn: int | None = None  # the turn of the last suggestion
+    cards_shown: list[str] = field(default_factory=list)  # "product:<id>" / "item:<id>" of every card shown
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:

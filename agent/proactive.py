@@ -2,8 +2,10 @@
 
 Rules, enforced here whatever the flows did: at most one suggestion per turn; none while the customer complains,
 after a hand-off, or while the agent asks a question or for a confirmation; a declined suggestion is never made
-again; the customer can switch suggestions off ("stop suggesting things") and on again. Its state lives in the
-persisted DialogueState, so a restart changes none of this.
+again; the customer can switch suggestions off ("stop suggesting things") and on again. Restraint (issue 20):
+none on the turn the customer signs in (they came to do something, not to be sold to), never a product card
+already shown in the conversation, and at most one suggestion in `every_turns` turns (default 3: a suggestion,
+then two turns without). Its state lives in the persisted DialogueState, so a restart changes none of this.
 
 Candidates, first match wins: a heads-up about an order likely to arrive late (through an injectable
 late_risk(order_id) -> probability), an in-stock alternative to an unavailable item, a follow-up on a delivered
@@ -49,6 +51,8 @@ DECLINE = re.compile(
     r"^\s*(no|nope|nah|not interested|not now|not really|maybe later|i'?m (good|fine|ok|okay)|pass|no need)\b",
     re.I,
 )
+SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip"}
+EVERY_TURNS = 3  # at most one suggestion in this many turns (server setting `suggestion_every_turns`)
 IDLE_INTENTS = {None, Intent.GREET, Intent.THANKS, Intent.ACCOUNT}
 PRODUCT_INTENTS = {Intent.SEARCH, Intent.PRODUCT}
 
@@ -78,8 +82,15 @@ def is_complaint(text: str) -> bool:
 
 
 class ProactiveEngine:
-    def __init__(self, late_risk: LateRisk | None = None, late_threshold: float = 0.5, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        late_risk: LateRisk | None = None,
+        late_threshold: float = 0.5,
+        enabled: bool = True,
+        every_turns: int = EVERY_TURNS,
+    ) -> None:
         self.enabled = enabled  # off: never suggests, nor reads answers to suggestions
+        self.every_turns = max(1, every_turns)  # 1: a suggestion may come every turn
         self.late_risk = late_risk  # None: the late-order rule is off (no delivery predictor wired)
         self.late_threshold = late_threshold
 
@@ -119,6 +130,8 @@ class ProactiveEngine:
     def offer(self, turn: Turn, said: Understanding, outcome: Outcome) -> dict[str, Any] | None:
         """consider(), but a failure in it costs only the suggestion, never the customer's answer."""
         try:
+            if self.enabled:
+                self._count_turn(turn, outcome)
             return self.consider(turn, said, outcome)
         except Exception:
             log.exception("the proactive engine failed in session %s", turn.session_id)
@@ -135,15 +148,47 @@ class ProactiveEngine:
             return None
         if any(not result.ok for result in turn.results):
             return None  # something failed this turn: not the moment to sell
+        if self.signed_in(turn) or self._too_soon(turn):
+            return None
         for suggestion in self._candidates(turn, said, outcome):
-            if suggestion.key in state.suggestions_declined or suggestion.key in state.suggestions_made:
+            if self._repeats(turn, suggestion):
                 continue
             if not self._grounded(turn, suggestion.text):
                 continue
             state.suggestions_made.append(suggestion.key)
+            state.suggested_turn = state.turns
             state.suggestion_open = suggestion.payload()
             return state.suggestion_open
         return None
+
+    # --- restraint -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _count_turn(turn: Turn, outcome: Outcome) -> None:
+        """Number the turn and remember its cards, whether or not a suggestion may follow: a card shown while
+        suggestions were off is still one the customer has seen."""
+        state = turn.state
+        state.turns += 1
+        for card in outcome.cards:
+            for key in (f"product:{card.get('product_id')}", f"item:{card.get('item_id')}"):
+                if not key.endswith(":None") and key not in state.cards_shown:
+                    state.cards_shown.append(key)
+
+    @staticmethod
+    def signed_in(turn: Turn) -> bool:
+        """The customer was verified this turn: the turn belongs to what they came for, not to a sales pitch."""
+        return any(result.ok and result.name in SIGN_IN_TOOLS for result in turn.results)
+
+    def _too_soon(self, turn: Turn) -> bool:
+        last = turn.state.suggested_turn
+        return last is not None and turn.state.turns - last < self.every_turns
+
+    @staticmethod
+    def _repeats(turn: Turn, suggestion: Suggestion) -> bool:
+        """Declined before, made before, or its card already shown (product keys cover every variant; an
+        alternative's item key only that variant, so an in-stock sibling of an unavailable card still counts)."""
+        state = turn.state
+        return suggestion.key in {*state.suggestions_declined, *state.suggestions_made, *state.cards_shown}
 
     def _candidates(self, turn: Turn, said: Understanding, outcome: Outcome) -> Iterator[Suggestion]:
         yield from self._late_orders(turn)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     retention_action: Literal["anonymise", "delete"] = "anonymise"
     """What the purge does to an expired conversation: mask its personal data and forget its customer (the
     statistics stay), or delete it with its messages and tickets."""
+    suggestion_every_turns: int = 3
+    """At most one proactive suggestion in this many turns (3: a suggestion, then at least two turns without);
+    1 allows one every turn. None ever comes on the turn the customer signs in."""
     host: str = "127.0.0.1"
     port: int = 8000
 

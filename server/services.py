@@ -73,5 +73,7 @@ def build_agent(settings: Settings) -> Agent:
         load_store(store)
     backfill_history(store)  # a demo store loaded before order histories existed gets them now (idempotent)
     # The proactive engine warns about orders the delivery predictor finds likely to be late.
-    proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id))
+    proactive = ProactiveEngine(
+        late_risk=lambda order_id: late_risk(store, order_id), every_turns=settings.suggestion_every_turns
+    )
     return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings), proactive=proactive)

@@ -4,6 +4,7 @@ the grounded body; the suggestion arrives as its own `suggestion` event)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from agent.events import Event
 from agent.manager import Agent
 from agent.memory import DialogueState
 from agent.proactive import ProactiveEngine, is_complaint
+from server.config import Settings
 from tools.store import Store
 
 JAMES_EMAIL = "james.li4495@example.com"
@@ -133,8 +135,10 @@ def test_nothing_is_suggested_after_a_hand_off_or_with_a_question_open(chat) -> 
     assert suggestion(chat(BOOTS)) is None
 
 
-def test_buy_again_after_sign_in_and_a_follow_up_on_a_delivered_order(chat) -> None:  # type: ignore[no-untyped-def]
-    offered = suggestion(chat(f"my email is {JAMES_EMAIL}"))
+def test_buy_again_after_sign_in_and_a_follow_up_on_a_delivered_order(store: Store, retriever: Any) -> None:
+    chat = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    assert suggestion(chat(f"my email is {JAMES_EMAIL}")) is None  # the sign-in turn itself: no sales pitch
+    offered = suggestion(chat("thanks"))
     assert offered is not None and offered["kind"] == "buy_again" and "you buy this regularly" in offered["text"]
     follow_up = suggestion(chat(f"what's the status of order {JAMES_DELIVERED}?"))
     assert follow_up is not None and follow_up["kind"] == "follow_up" and JAMES_DELIVERED in follow_up["text"]
@@ -177,3 +181,108 @@ def test_suggestions_are_kept_in_the_history_and_old_sessions_still_load(chat, a
     assert history[-1]["suggestion"] == offered
     old = DialogueState.from_json({"customer_id": None, "handed_off": False, "misunderstood": 1})
     assert old.suggestions_off is False and old.suggestions_declined == [] and old.suggestion_open is None
+
+
+# --- restraint (issue 20): not on sign-in, never a card already shown, at most one in N turns ----------------
+
+
+def cards(events: list[Event]) -> list[dict[str, Any]]:
+    return [card for e in events if e.type == "products" for card in e.data["products"]]
+
+
+def every_turn(store: Store, retriever: Any) -> Callable[[str], list[Event]]:
+    """A chat whose engine may suggest on every turn, so that a test isolates one rule from the spacing rule."""
+    return make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+
+
+def test_no_suggestion_on_the_turn_the_customer_signs_in(chat, agent: Agent) -> None:  # type: ignore[no-untyped-def]
+    signing_in = chat(f"my email is {JAMES_EMAIL}")
+    assert any(e.type == "tool_finished" and e.data["name"] == "find_user_id_by_email" and e.data["ok"]
+               for e in signing_in)
+    assert suggestion(signing_in) is None
+    state = agent.conversations.state(chat.session_id)
+    assert state.customer_id == "james_li_5688" and state.suggestions_made == []
+    offered = suggestion(chat("thanks"))  # the very next idle turn may: a buy-again was there to offer
+    assert offered is not None and offered["kind"] == "buy_again"
+
+
+def test_signing_in_with_a_name_and_zip_is_a_sign_in_turn_too(
+    store: Store, retriever: Any, demo_db: dict[str, Any]
+) -> None:
+    chat = every_turn(store, retriever)
+    zip_code = demo_db["users"]["james_li_5688"]["address"]["zip"]
+    signing_in = chat(f"I'm James Li, zip code {zip_code}")
+    assert any(e.type == "tool_finished" and e.data["name"] == "find_user_id_by_name_zip" and e.data["ok"]
+               for e in signing_in)
+    assert suggestion(signing_in) is None
+    assert suggestion(chat("thanks")) is not None  # the engine had something to offer
+
+
+def test_a_product_already_shown_as_a_card_is_never_suggested(store: Store, retriever: Any) -> None:
+    control = suggestion(every_turn(store, retriever)("show me a backpack"))
+    assert control is not None and control["kind"] == "complementary"  # what a backpack brings on a fresh chat
+    chat = every_turn(store, retriever)
+    shown = cards(chat(f"show me a {control['product']['name'].lower()}"))
+    assert control["product"]["product_id"] in {card["product_id"] for card in shown}
+    offered = suggestion(chat("show me a backpack"))
+    assert offered is None or offered["product"]["product_id"] != control["product"]["product_id"]
+
+
+def test_buy_again_skips_a_product_shown_earlier(store: Store, retriever: Any) -> None:
+    chat = every_turn(store, retriever)
+    chat(f"my email is {JAMES_EMAIL}")
+    usual = suggestion(chat("thanks"))
+    assert usual is not None and usual["kind"] == "buy_again"
+    again = every_turn(store, retriever)
+    shown = cards(again(f"show me a {usual['product']['name'].lower()}"))
+    assert usual["product"]["product_id"] in {card["product_id"] for card in shown}
+    again(f"my email is {JAMES_EMAIL}")
+    offered = suggestion(again("thanks"))
+    assert offered is None or offered["product"]["product_id"] != usual["product"]["product_id"]
+
+
+SHOPPING = [BOOTS, "show me a backpack", "show me a t-shirt", "show me a jigsaw puzzle", "show me sunglasses",
+            "show me a water bottle", "show me hiking boots in another size"]
+
+
+def suggested_turns(chat: Callable[[str], list[Event]], script: list[str]) -> list[int]:
+    return [i for i, text in enumerate(script) if suggestion(chat(text)) is not None]
+
+
+def test_at_most_one_suggestion_in_n_turns(chat, store: Store, retriever: Any) -> None:  # type: ignore[no-untyped-def]
+    eager = suggested_turns(every_turn(store, retriever), SHOPPING)
+    assert len(eager) >= 5  # every turn has something to offer, so the spacing below is the rule's doing
+    spaced = suggested_turns(chat, SHOPPING)
+    assert spaced and spaced[0] == 0
+    assert all(later - earlier >= 3 for earlier, later in pairwise(spaced))
+    assert len(spaced) < len(eager)
+
+
+def test_the_spacing_is_a_setting_with_a_documented_default(store: Store, retriever: Any) -> None:
+    assert ProactiveEngine().every_turns == 3 and Settings().suggestion_every_turns == 3
+    two = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=2)))
+    spaced = suggested_turns(two, SHOPPING)
+    assert all(later - earlier >= 2 for earlier, later in pairwise(spaced))
+    assert any(later - earlier == 2 for earlier, later in pairwise(spaced))
+
+
+def test_the_spacing_survives_a_restart(store: Store, retriever: Any) -> None:
+    first = Agent(store, retriever=retriever, proactive=ProactiveEngine())
+    session, _ = first.open_session()
+    assert suggestion(list(first.turn(session.id, BOOTS))) is not None
+    restarted = Agent(store, retriever=retriever, proactive=ProactiveEngine())
+    assert suggestion(list(restarted.turn(session.id, "show me a backpack"))) is None
+    state = restarted.conversations.state(session.id)
+    assert state.turns == 2 and state.suggested_turn == 1 and "product:7363354090" in state.cards_shown
+
+
+def test_the_proactive_replay_reports_suggestions_per_conversation(store: Store, retriever: Any) -> None:
+    from evals.proactive_replay import CONVERSATIONS, replay
+
+    spaced = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine()))
+    eager = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    print("proactive replay:", spaced, "every turn allowed:", eager)
+    assert spaced["conversations"] == 4 and spaced["suggestions_per_conversation"] > 0
+    assert spaced["suggestions_per_conversation"] < eager["suggestions_per_conversation"]
+    longest = max(len(script) for script in CONVERSATIONS)
+    assert spaced["suggestions_per_conversation"] <= -(-longest // 3)  # at most one in 3 turns
