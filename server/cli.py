@@ -21,6 +21,7 @@ from evals.cli import eval_command
 from finetune.cli import finetune_command
 from server.config import Settings, get_settings
 from server.services import StoreNotReadyError, open_retriever, open_store
+from server.startup import StartupSteps, quiet_third_party, ready_lines
 from tools.logistics.cli import app as logistics_app
 from tools.store import Store
 
@@ -176,29 +177,40 @@ def serve(
     import uvicorn
 
     from server.app import create_app
+    from server.services import build_agent
 
+    quiet_third_party()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    _purge_expired(settings)
-    with console.status("Loading the store, its search index and the model..."):
-        application = create_app(settings)
-    console.print(f"[bold green]shopagent is serving[/] the storefront with the chat widget at http://{host}:{port}/")
-    if settings.api_docs:
-        console.print(f"API docs: http://{host}:{port}/docs")
-    console.print("(Ctrl+C to stop)")
+    console.print(f"[bold]Starting shopagent[/] on {host}:{port}")
+    steps = StartupSteps(console)
+    agent = build_agent(settings, steps)
+    _purge_expired(settings, steps)
+    application = create_app(settings, agent=agent)
+    console.print(f"[bold green]shopagent is ready[/] in {steps.elapsed():.1f} s")
+    for line in ready_lines(host, port, _staff_accounts(agent.store), api_docs=settings.api_docs):
+        console.print(line, highlight=False, soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level="warning", **uvicorn_options(settings))
 
 
-def _purge_expired(settings: Settings) -> None:
+def _purge_expired(settings: Settings, steps: StartupSteps | None = None) -> None:
     """The retention period applied at start-up (a server that runs for weeks wants the command scheduled too)."""
     from agent.privacy.records import purge
 
-    if settings.retention_days > 0:
+    if settings.retention_days <= 0:
+        return
+    with (steps or StartupSteps()).step("Applying the retention period") as step:
         report = purge(open_store(create=True, settings=settings), settings.retention_days,
                        mode=settings.retention_action, actor="system:retention", audit_if_empty=False)
-        if report.sessions:
-            console.print(f"Retention: {report.sessions} conversations idle for more than "
-                          f"{settings.retention_days} days {settings.retention_action}d")
+        idle = f"idle for more than {settings.retention_days} days"
+        step.result = (f"Retention: {report.sessions} conversations {idle} {settings.retention_action}d"
+                       if report.sessions else f"Retention: no conversation {idle}")
+
+
+def _staff_accounts(store: Store) -> int:
+    from agent.escalation.staff import StaffDirectory
+
+    return StaffDirectory(store).count()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
@@ -224,6 +236,7 @@ def chat(
     """Chat with the agent in the terminal (the same agent the widget talks to)."""
     from server.services import build_agent
 
+    quiet_third_party()
     with console.status("Loading the store, its search index and the model..."):
         agent = build_agent(get_settings())
     customer_id = _customer_by_email(agent.store, email) if email else None

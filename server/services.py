@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from server.config import Settings, get_settings
+from server.startup import StartupSteps
 from tools.store import Store
 
 if TYPE_CHECKING:
@@ -59,21 +60,64 @@ def open_model(settings: Settings) -> ChatModel | None:
     )
 
 
-def build_agent(settings: Settings) -> Agent:
-    """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model."""
+def build_agent(settings: Settings, steps: StartupSteps | None = None) -> Agent:
+    """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model.
+
+    Each part is a step of `steps` (shown by `shopagent serve`; silent by default)."""
     from agent.manager import Agent
     from agent.proactive import ProactiveEngine
+    from agent.reader import default_reader
     from tools.logistics.api import late_risk
+
+    steps = steps or StartupSteps()
+    store = _ready_store(settings, steps)
+    with steps.step("Building or loading the search index") as step:
+        retriever = open_retriever(store, settings)
+        step.result = f"Search index {'built' if retriever.built else 'loaded'}: {len(retriever.docs)} items"
+    with steps.step("Loading the reader") as step:
+        default_reader()  # cached: the Agent below gets this copy instead of loading it unannounced
+        step.result = "Reader loaded (every message as a dialogue act)"
+    with steps.step(f"Loading the model ({settings.backend})") as step:
+        model = open_model(settings)
+        step.result = _model_result(settings, model)
+    with steps.step("Starting the agent") as step:
+        # The proactive engine warns about orders the delivery predictor finds likely to be late.
+        proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id),
+                                    every_turns=settings.suggestion_every_turns)
+        agent = Agent(store, model=model, retriever=retriever, proactive=proactive)
+        step.result = "Agent ready"
+    return agent
+
+
+def _ready_store(settings: Settings, steps: StartupSteps) -> Store:
+    """The store opened and migrated, with the demo catalogue loaded into an empty one."""
     from tools.logistics.backfill import backfill_history
     from tools.retail.loader import load_store
 
-    store = open_store(create=True, settings=settings)
-    if store.is_empty():
-        log.info("the store is empty: loading the bundled demo store")
-        load_store(store)
-    backfill_history(store)  # a demo store loaded before order histories existed gets them now (idempotent)
-    # The proactive engine warns about orders the delivery predictor finds likely to be late.
-    proactive = ProactiveEngine(
-        late_risk=lambda order_id: late_risk(store, order_id), every_turns=settings.suggestion_every_turns
-    )
-    return Agent(store, model=open_model(settings), retriever=open_retriever(store, settings), proactive=proactive)
+    with steps.step("Opening the store") as step:
+        store = open_store(create=True, settings=settings)
+        step.result = f"Store open: {safe_url(store.url)}"
+    with steps.step("Loading the demo store") as step:
+        if store.is_empty():
+            log.info("the store is empty: loading the bundled demo store")
+            counts = load_store(store)
+            step.result = (f"Demo store loaded: {counts['products']} products, {counts['users']} customers, "
+                           f"{counts['orders']} orders")
+        else:
+            step.result = "Catalogue already in the store"
+        backfill_history(store)  # a demo store loaded before order histories existed gets them now (idempotent)
+    return store
+
+
+def _model_result(settings: Settings, model: ChatModel | None) -> str:
+    if model is None:
+        return "No language model (backend none): the flows answer alone"
+    adapter = f", adapter {settings.adapter}" if settings.adapter else ""
+    return f"Model loaded: {settings.model} ({settings.backend}{adapter})"
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password: start-up output lands in terminals and service logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

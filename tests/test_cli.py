@@ -131,6 +131,9 @@ def test_run_serves_the_widget_and_prints_the_url(no_model, monkeypatch: pytest.
     result = invoke("run", "--port", "8123")
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/" in result.output and served["port"] == 8123
+    for step in ("Store open", "Search index", "Reader loaded", "No language model", "Agent ready",
+                 "Staff console: http://127.0.0.1:8123/console"):  # built or loaded: that depends on test order
+        assert step in result.output, result.output
     page = TestClient(served["app"]).get("/")
     assert page.status_code == 200 and "widget.js" in page.text
 

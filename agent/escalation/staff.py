@@ -8,6 +8,8 @@ import hmac
 import re
 import secrets
 
+from sqlalchemy import func, select
+
 from agent.escalation.tables import StaffUser, create_tables
 from tools.store import Store
 
@@ -69,6 +71,11 @@ class StaffDirectory:
             check_password(password, _DUMMY_HASH)
             return None
         return user if check_password(password, user.password_hash) else None
+
+    def count(self) -> int:
+        """Active staff users: start-up says how to create the first one when there is none."""
+        with self.store.session() as session:
+            return session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.active)) or 0
 
     def get(self, staff_id: str) -> StaffUser | None:
         with self.store.session() as session:
