@@ -61,8 +61,9 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
 # What follows these words describes the wanted replacement, not the item the customer has ("the 17-inch laptop
 # to the 13-inch one"): the held item is told apart by the words before them.
 TARGET = re.compile(r"\b(?:to|for|into|with)\b[^.;]*?(?=,\s*and\b|\band\b|[.;]|$)", re.I)
-PRICIER = re.compile(r"\b(?:more|most) expensive\b|\bpricier\b|\bpriciest\b|\bhighest price\b", re.I)
-CHEAPER = re.compile(r"\b(?:less|least) expensive\b|\bcheaper\b|\bcheapest\b|\blowest price\b", re.I)
+# Of two alike items or orders: "the more expensive one", "the cheaper one" (the flows' order cues use them too).
+PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
+CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
 PLURAL_WORDS = {"both", "all", "two", "three", "each", "every"}
 
 
@@ -73,9 +74,9 @@ def _which_of_same(same: list[dict[str, Any]], text: str) -> list[dict[str, Any]
     held = _held_description(same[0], text)
     scores = [_line_score(line, held) for line in same]
     best = [line for line, score in zip(same, scores, strict=True) if score == max(scores)]
-    if len(best) > 1 and PRICIER.search(text):
+    if len(best) > 1 and (PRICIER.search(text) or PRICIEST.search(text)):
         return [max(best, key=lambda line: line["price"])]
-    if len(best) > 1 and CHEAPER.search(text):
+    if len(best) > 1 and (CHEAPER.search(text) or CHEAPEST.search(text)):
         return [min(best, key=lambda line: line["price"])]
     if len(best) == 1 or _plural(same[0], text):
         return best
@@ -85,8 +86,8 @@ def _which_of_same(same: list[dict[str, Any]], text: str) -> list[dict[str, Any]
 def _held_description(line: dict[str, Any], text: str) -> str:
     """The words about the item held: the text up to where it names the product, and after it what does not
     describe the replacement ("I want to modify the 17-inch laptop to the 13-inch one" → "… the 17-inch laptop")."""
-    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1]
-    mention = re.search(rf"{re.escape(head[:5])}\w*", text, re.I)
+    head = _head_words(line)
+    mention = re.search(rf"{re.escape(head[0][:5])}\w*", text, re.I) if head else None
     if mention is None:
         return text
     return text[:mention.end()] + TARGET.sub(" ", text[mention.end():])
@@ -94,9 +95,15 @@ def _held_description(line: dict[str, Any], text: str) -> str:
 
 def _plural(line: dict[str, Any], text: str) -> bool:
     """Whether the text names the line's product in the plural ("the laptops", "both T-shirts")."""
-    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1]
     said = _words(text)
-    return bool(said & PLURAL_WORDS) or any(word in said for word in (head + "s", head + "es"))
+    plurals = {head + ending for head in _head_words(line) for ending in ("s", "es")}
+    return bool(said & (PLURAL_WORDS | plurals))
+
+
+def _head_words(line: dict[str, Any]) -> list[str]:
+    """The last Latin word of the product's name, the noun customers use alone ("laptop", "set"); none for a name
+    without one (a Chinese catalogue's)."""
+    return re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
 
 
 def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
@@ -126,7 +133,7 @@ def _name_score(line: dict[str, Any], text: str) -> float:
     """How well the text names the line's product: the whole name, or its head noun alone ("the keyboard" names
     a "Mechanical Keyboard"; "smart" names nothing)."""
     name_score = fuzz.partial_ratio(line["name"].lower(), text.lower())
-    head = re.findall(r"[a-z0-9]+", line["name"].lower())[-1:]
+    head = _head_words(line)
     word_score = max((_word_score(word, token) for word in head for token in _words(text)), default=0)
     if any(len(token) >= 4 and word.endswith(token) for word in head for token in _words(text)):
         word_score = 100  # "my watch" names a Wristwatch, "the shelf" a Bookshelf

@@ -62,3 +62,8 @@ def test_a_clause_before_the_item_is_named_is_about_something_else() -> None:
     [(line, words)] = resolve.clauses_by_line([luggage], text)
     assert line is luggage
     assert "red" not in words and "black" in words and "Two pieces" in words  # the clause after goes on about it
+
+
+def test_two_alike_lines_without_a_latin_name_ask_which() -> None:
+    speakers = [_line("30", "蓝牙音箱", 300.0, color="蓝色"), _line("31", "蓝牙音箱", 320.0, color="红色")]
+    assert resolve.order_lines({"items": speakers}, "我想退蓝牙音箱", []) is None  # which one: ask, never a crash

@@ -7,6 +7,8 @@ EVERYTHING and the payment words.
 
 import re
 
+from agent import resolve
+
 # "where is my order", "when will it arrive": a status question, not an order number answering the open request.
 STATUS_CUE = re.compile(r"\b(where|status|track|arriv|when|deliver|shipp)", re.I)
 # "the order I just placed": the customer's latest order.
@@ -21,9 +23,9 @@ REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", r
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]{0,200}\b(get back|refund|back)|\bhow much\b[^.?!]{0,200}"
                         r"\b(get back|refunded|refund)\b", re.I)
-# Of two orders holding the named item: "the more expensive one", "the cheaper one".
-PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
-CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
+# Of two orders holding the named item: "the more expensive one", "the cheaper one" (the resolver's words for two
+# alike items).
+PRICIER, CHEAPER = resolve.PRICIER, resolve.CHEAPER
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)?(?: my| the)?(?: (?:pending|delivered|received))? "
                              r"(?!orders\b|items\b|things\b)[a-z-]+s\b", re.I)
