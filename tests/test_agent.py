@@ -265,6 +265,17 @@ def test_a_change_the_store_would_refuse_is_not_proposed(chat, store: Store) -> 
     assert order_status(store, JAMES_DELIVERED) == "delivered"
 
 
+def test_an_asked_option_that_is_sold_out_is_said_so(chat, store: Store) -> None:
+    """Every value the customer names fits only a sold-out variant: they hear it is out of stock, with what is
+    available, not the bare "which option would you like?" they would answer with the same words again."""
+    sign_in(chat)
+    events = chat(f"exchange the water bottle in {JAMES_DELIVERED} for a 1000ml glass one in blue")
+    reply = final(events)
+    assert "Water Bottle (capacity: 1000ml, material: glass, color: blue) is out of stock" in reply
+    assert "Available instead" in reply and not any(e.type == "confirmation" for e in events)
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+
+
 def test_a_repeated_return_hears_what_is_already_requested_and_what_it_comes_to(chat, store: Store) -> None:
     """Asked again after it is done (or asked what it comes to), a return is described with its amounts, and with
     what the customer paid for the items they keep, instead of "only delivered orders can be returned"."""
