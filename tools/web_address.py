@@ -22,6 +22,8 @@ def web_address(value: Any) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if len(text) > MAX_URL:
+        raise ValueError(f"must be at most {MAX_URL} characters")
     if _UNSAFE.search(text):
         raise ValueError("must not contain spaces, backslashes or control characters")
     if text.startswith("/") and not text.startswith("//"):
