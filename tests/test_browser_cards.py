@@ -4,8 +4,9 @@ the picture (or the product's initials), the name linked to the product page, an
 
 from __future__ import annotations
 
-import io
 import shutil
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,14 @@ def app(store_template: Path, retriever: Any, tmp_path_factory: pytest.TempPathF
     store.dispose()
 
 
-def png() -> bytes:
-    from PIL import Image
+def png(size: int = 8, colour: tuple[int, int, int] = (36, 80, 201)) -> bytes:
+    """A real PNG file of one colour (the format's own chunks, so no imaging library is needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (36, 80, 201)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    rows = b"".join(b"\x00" + bytes(colour) * size for _ in range(size))  # filter 0, then RGB pixels
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def serve_picture(page: Page) -> None:
