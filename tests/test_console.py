@@ -249,5 +249,13 @@ def test_add_staff_cli(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-
         assert StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}")).authenticate("dana", PASSWORD)
         short = CliRunner().invoke(app, ["escalation", "add-staff", "lee", "--password", "short"])
         assert short.exit_code == 2
+        pictured = CliRunner().invoke(app, ["escalation", "add-staff", "sam", "--name", "Sam", "--avatar",
+                                            "https://cdn.example.com/sam.png", "--password", PASSWORD])
+        assert pictured.exit_code == 0, pictured.output
+        assert StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}")).get("sam").avatar_url == (
+            "https://cdn.example.com/sam.png")
+        bad = CliRunner().invoke(app, ["escalation", "add-staff", "eve", "--avatar", "javascript:x", "--password",
+                                       PASSWORD])
+        assert bad.exit_code == 2 and "http" in bad.output
     finally:
         get_settings.cache_clear()
