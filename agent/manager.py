@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from agent import toolcall
+from agent.cards import product_cards, suggestion_with_links
 from agent.escalation.monitor import EscalationMonitor
+from agent.escalation.presence import live_fields
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
@@ -166,7 +168,8 @@ class Agent:
         yield Event("done")
 
     def _deliver(self, session_id: str, turn: Turn, outcome: Outcome) -> Iterator[Event]:
-        cards = [_card(card) for card in outcome.cards]
+        cards = product_cards(self.store, outcome.cards)
+        suggestion = suggestion_with_links(self.store, outcome.suggestion)
         if cards:
             yield Event("products", {"products": cards})
         if outcome.confirmation:
@@ -191,12 +194,12 @@ class Agent:
             "confirmation": outcome.confirmation,
             "grounding_violations": violations,
             "repaired": bool(violations),
-            "suggestion": outcome.suggestion,
+            "suggestion": suggestion,
         }
         message = self.conversations.append(session_id, "assistant", text, payload)
         yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
-        if outcome.suggestion:  # its own labelled part of the reply, after the answer itself
-            yield Event("suggestion", outcome.suggestion)
+        if suggestion:  # its own labelled part of the reply, after the answer itself
+            yield Event("suggestion", suggestion)
         yield Event("done")
 
     def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
@@ -280,17 +283,7 @@ class Agent:
                 "greeting": bool(row.payload.get("greeting")),
                 "confirmation": row.payload.get("confirmation"),
                 "suggestion": row.payload.get("suggestion"),
+                **live_fields(row.payload),  # a person's words and notices: who wrote them
             }
             for row in rows
         ]
-
-
-def _card(hit: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "product_id": hit["product_id"],
-        "item_id": hit["item_id"],
-        "name": hit["name"],
-        "options": hit["options"],
-        "price": f"{float(hit['price']):.2f}",
-        "available": bool(hit["available"]),
-    }

@@ -30,6 +30,8 @@ def open_store(*, create: bool = False, settings: Settings | None = None) -> Sto
         raise StoreNotReadyError(
             f"the store at {store.url} is empty: run `shopagent store load` (or `shopagent run`) first"
         )
+    else:
+        store.upgrade_schema()  # a store made by an older version gets the optional columns added since
     return store
 
 

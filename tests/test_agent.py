@@ -308,8 +308,25 @@ def test_product_search_returns_cards(chat) -> None:
     events = chat("do you have a mechanical keyboard?")
     cards = next(e.data["products"] for e in events if e.type == "products")
     assert cards and all(card["name"] == "Mechanical Keyboard" for card in cards)
-    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available"}
+    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available", "url", "image_url"}
+    assert (cards[0]["url"], cards[0]["image_url"]) == (None, None)  # the demo catalogue has no links
     assert cards[0]["price"] in final(events)
+
+
+def test_cards_carry_the_catalogue_links(agent: Agent, store: Store, chat) -> None:
+    from sqlalchemy import update
+
+    from tools.retail.data_model import Product
+
+    with store.transaction() as session:
+        session.execute(update(Product).where(Product.name == "Mechanical Keyboard").values(
+            product_url="/products/mechanical-keyboard", image_url="https://cdn.example.com/keyboard.jpg"))
+    events = chat("do you have a mechanical keyboard?")
+    cards = next(e.data["products"] for e in events if e.type == "products")
+    assert {(c["url"], c["image_url"]) for c in cards} == {
+        ("/products/mechanical-keyboard", "https://cdn.example.com/keyboard.jpg")}
+    assert "/products/" not in final(events) and "cdn.example.com" not in final(events)  # links are for the card
+    assert agent.history(chat.session_id)[-1]["products"] == cards  # a reload shows the same cards
 
 
 def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:

@@ -41,6 +41,8 @@ def train_sentiment(
 def add_staff(
     staff_id: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, '.', '_' or '-'.")],
     name: Annotated[str | None, typer.Option(help="The name customers see, e.g. 'Dana'.")] = None,
+    avatar: Annotated[str | None, typer.Option(help="Their picture in the chat widget: an http(s) URL or a "
+                                               "storefront path; without one the widget shows initials.")] = None,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           envvar="SHOPAGENT_STAFF_PASSWORD",
                                           help="At least 10 characters (prompted when not given).")] = "",
@@ -50,7 +52,7 @@ def add_staff(
     from server.services import open_store
 
     try:
-        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name)
+        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name, avatar)
     except StaffError as error:
         console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from None

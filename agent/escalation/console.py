@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.escalation import copilot
 from agent.escalation.handoff import customer_orders, timeline
+from agent.escalation.presence import JOINED, LEFT
 from agent.escalation.staff import StaffDirectory
 from agent.escalation.tables import HandoffTicket, StaffUser
 from agent.escalation.texts import text
@@ -68,7 +69,7 @@ class ConsoleService:
     def take(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
         ticket = self.desk.take(ticket_id, staff.id)
         if ticket.taken_at is not None:
-            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=True)
+            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=JOINED)
         return ticket
 
     def reply(self, ticket_id: int, staff: StaffUser, message: str) -> ChatMessage:
@@ -103,7 +104,7 @@ class ConsoleService:
             state.misunderstood = 0
             self.agent.conversations.save_state(ticket.session_id, state)
             self.monitor.reset(ticket.session_id)
-        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=True)
+        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=LEFT)
         return ticket
 
     def _owned(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
@@ -113,7 +114,8 @@ class ConsoleService:
                               + (f", with {ticket.staff_id})" if ticket.staff_id else ")"))
         return ticket
 
-    def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: bool = False) -> ChatMessage:
-        payload = {"live": True, "human": not notice, "notice": notice, "staff_id": staff.id,
-                   "author": staff.display_name}
+    def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: str | None = None) -> ChatMessage:
+        """A person's words (notice None) or a notice that they joined or left, on the customer's live stream."""
+        payload = {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
+                   "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
         return self.agent.conversations.append(session_id, "assistant", message, payload)

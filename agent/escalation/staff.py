@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from agent.escalation.tables import StaffUser, create_tables
 from tools.store import Store
+from tools.web_address import web_address
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB, ~50 ms per check: slow for guessing, fine for a sign-in
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -50,13 +51,18 @@ class StaffDirectory:
         self.store = store
         create_tables(store.engine)
 
-    def add(self, staff_id: str, password: str, display_name: str | None = None) -> StaffUser:
+    def add(self, staff_id: str, password: str, display_name: str | None = None,
+            avatar_url: str | None = None) -> StaffUser:
         staff_id = staff_id.strip().lower()
         if not STAFF_ID.match(staff_id):
             raise StaffError("a staff id is 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
         if len(password) < MIN_PASSWORD:
             raise StaffError(f"the password must have at least {MIN_PASSWORD} characters")
-        user = StaffUser(id=staff_id, display_name=(display_name or staff_id).strip()[:128],
+        try:
+            avatar = web_address(avatar_url)
+        except ValueError as error:
+            raise StaffError(f"the picture's address {error}") from None
+        user = StaffUser(id=staff_id, display_name=(display_name or staff_id).strip()[:128], avatar_url=avatar,
                          password_hash=hash_password(password))
         with self.store.transaction() as session:
             if session.get(StaffUser, staff_id) is not None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.memory import ChatSession
 from tools.retail.data_model import Base, utcnow
+from tools.schema_upgrade import add_missing_columns
 
 OPEN_STATUSES = ("waiting", "active")  # a ticket waiting in the queue, or taken by a person
 
@@ -71,6 +72,7 @@ class StaffUser(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the login name
     display_name: Mapped[str] = mapped_column(String(128))
+    avatar_url: Mapped[str | None] = mapped_column(String(2048), default=None)  # their picture in the widget
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -81,6 +83,7 @@ ESCALATION_TABLES = [EscalationTurn.__table__, HandoffTicket.__table__, StaffUse
 
 def create_tables(engine: Any) -> None:
     Base.metadata.create_all(engine, tables=[ChatSession.__table__, *ESCALATION_TABLES])
+    add_missing_columns(engine, ESCALATION_TABLES)  # e.g. staff_users.avatar_url in an older database
 
 
 def _iso(moment: datetime | None) -> str | None:
