@@ -41,6 +41,8 @@ def train_sentiment(
 def add_staff(
     staff_id: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, '.', '_' or '-'.")],
     name: Annotated[str | None, typer.Option(help="The name customers see, e.g. 'Dana'.")] = None,
+    role: Annotated[str, typer.Option(help="agent (its own and unassigned tickets) or supervisor (all tickets, "
+                                           "approves held actions).")] = "agent",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           envvar="SHOPAGENT_STAFF_PASSWORD",
                                           help="At least 10 characters (prompted when not given).")] = "",
@@ -50,11 +52,28 @@ def add_staff(
     from server.services import open_store
 
     try:
-        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name)
+        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name, role)
     except StaffError as error:
         console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from None
-    console.print(f"Added staff user {user.id} ({user.display_name}); they sign in at /console")
+    console.print(f"Added staff user {user.id} ({user.display_name}, {user.role}); they sign in at /console")
+
+
+@app.command("set-role")
+def set_role(
+    staff_id: Annotated[str, typer.Argument(help="The staff user's login name.")],
+    role: Annotated[str, typer.Option(help="agent or supervisor.")],
+) -> None:
+    """Change a staff user's role (staff from before roles existed are agents)."""
+    from agent.escalation.staff import StaffDirectory, StaffError
+    from server.services import open_store
+
+    try:
+        user = StaffDirectory(open_store(create=True)).set_role(staff_id, role)
+    except StaffError as error:
+        console.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    console.print(f"{user.id} is now a {user.role}")
 
 
 @app.command("tickets")
