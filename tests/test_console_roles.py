@@ -221,3 +221,26 @@ def test_unknown_holds_are_404(client: TestClient) -> None:
     assert client.post("/api/console/holds/999/approve", headers=sam).status_code == 404
     assert client.post("/api/console/holds/999/reject", headers=sam).status_code == 404
     assert client.get("/api/console/holds").status_code == 401
+
+
+def test_the_cli_adds_staff_with_a_role_and_changes_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from server.cli import app
+    from server.config import get_settings
+
+    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path))
+    monkeypatch.delenv("SHOPAGENT_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        cli = CliRunner()
+        added = cli.invoke(app, ["escalation", "add-staff", "sam", "--role", "supervisor", "--password", PASSWORD])
+        assert added.exit_code == 0 and "supervisor" in added.output, added.output
+        bad_role = cli.invoke(app, ["escalation", "add-staff", "x1", "--role", "boss", "--password", PASSWORD])
+        assert bad_role.exit_code == 2
+        assert cli.invoke(app, ["escalation", "set-role", "sam", "--role", "agent"]).exit_code == 0
+        assert cli.invoke(app, ["escalation", "set-role", "nobody", "--role", "agent"]).exit_code == 2
+        directory = StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}"))
+        assert directory.get("sam").role == "agent" and directory.get("x1") is None
+    finally:
+        get_settings.cache_clear()

@@ -217,14 +217,21 @@ def test_a_staff_action_a_rule_would_hold_needs_the_rules_role(store: Store) -> 
     assert done.ok and status(store, "#W3761872") == "cancelled"
 
 
-def test_maintenance_jobs_and_an_agent_without_rules_are_not_held(store: Store, retriever: Any) -> None:
+def test_maintenance_jobs_and_an_agent_without_rules_are_not_held(store: Store, retriever: Any,
+                                                                  tmp_path: Path) -> None:
     from agent.manager import AgentConfig
 
     desk = Desk(store, "liam_thomas_8833")
     ctx = StoreContext(store, role=Role.SYSTEM, require_confirmation=False)
     assert desk.runner.call(ctx, "cancel_pending_order", {"order_id": "#W1129578", "reason": "no longer needed"}).ok
-    agent = Agent(store, retriever=retriever, config=AgentConfig(risk_rules=None))
-    assert agent.runner.guard is None
+    assert Agent(store, retriever=retriever, config=AgentConfig(risk_rules=None)).runner.guard is None
+    empty = tmp_path / "no-rules.toml"
+    empty.write_text("# this store holds nothing\n")
+    agent = Agent(store, retriever=retriever, config=AgentConfig(risk_rules=empty))
+    session, _ = agent.open_session(customer_id="liam_thomas_8833")
+    say(agent, session.id, "please cancel order #W3761872, I no longer need it")
+    say(agent, session.id, "yes")
+    assert status(store, "#W3761872") == "cancelled" and holds(store) == []
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
