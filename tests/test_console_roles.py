@@ -244,3 +244,28 @@ def test_the_cli_adds_staff_with_a_role_and_changes_it(tmp_path: Path, monkeypat
         assert directory.get("sam").role == "agent" and directory.get("x1") is None
     finally:
         get_settings.cache_clear()
+
+
+def test_two_concurrent_approvals_run_the_action_once(client: TestClient, agent: Agent, store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.escalation.console import ConsoleService
+    from agent.escalation.tickets import TicketError
+
+    held_cancel(agent)
+    sam = StaffDirectory(store).get("sam")
+    console = ConsoleService(agent)
+    hold_id = console.holds.waiting(sam)[0]["id"]
+
+    def approve() -> str:
+        try:
+            return console.holds.approve(hold_id, sam).status
+        except TicketError:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(lambda _: approve(), range(2)))
+    assert outcomes == ["approved", "refused"]
+    with store.session() as db:
+        done = db.scalars(select(AuditEntry).where(AuditEntry.action == "cancel_pending_order")).all()
+    assert len(done) == 1 and order_status(store, BIG_ORDER) == "cancelled"

@@ -241,3 +241,31 @@ def say(agent: Agent, session_id: str, text: str) -> str:
     events = list(agent.turn(session_id, text))
     return next(e.data["text"] for e in events if e.type == "message")
 
+
+
+def test_the_same_action_confirmed_again_while_it_waits_is_held_once(store: Store) -> None:
+    desk = Desk(store, "liam_thomas_8833")
+    for _ in range(2):
+        assert desk.call("cancel_pending_order", order_id="#W3761872", reason="no longer needed").held
+    assert len(desk.holds()) == 1
+
+
+def test_the_retention_purge_keeps_a_waiting_hold_and_masks_a_decided_one(store: Store) -> None:
+    from sqlalchemy import update
+
+    from agent.memory import ChatSession
+    from agent.privacy.records import purge
+
+    every_change = parse_rule({"name": "hold all", "signal": "repeated", "allowed": 0, "window_minutes": 60,
+                               "actions": ["modify_user_address"]})
+    desk = Desk(store, "yusuf_rossi_9620", rules=[every_change])
+    assert desk.call("modify_user_address", user_id="yusuf_rossi_9620", **ADDRESS).held
+    then = datetime.now(UTC) - timedelta(days=200)
+    with store.transaction() as db:
+        db.execute(update(ChatSession).where(ChatSession.id == desk.session_id).values(updated_at=then))
+    assert purge(store, 90).sessions == 0  # a person still has to decide it
+    with store.transaction() as db:
+        db.execute(update(RiskHold).values(status="rejected"))
+    assert purge(store, 90).sessions == 1
+    [hold] = desk.holds()
+    assert hold.customer_id is None and "12 Oak Street" not in json.dumps(hold.arguments)

@@ -9,12 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.escalation.roles import StaffRole, highest
 from agent.risk.rules import DEFAULT_RULES, RiskRule, load_rules
 from agent.risk.signals import SIGNALS, Request, utc_now
-from agent.risk.tables import RiskHold
+from agent.risk.tables import HELD, RiskHold
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
 from tools.retail.data_model import AuditEntry
@@ -49,6 +50,8 @@ class RiskGuard:
             raise ToolError(f"Risk control ({', '.join(r.name for r in matched)}): this action needs a {approver}.")
         if ctx.session_id is None:
             raise ToolError("This action needs a staff member's approval; nothing was changed.")
+        if self._already_waiting(db, ctx.customer_id, name, arguments):
+            return True  # confirmed again while it waits: one decision for one action
         held = RiskHold(session_id=ctx.session_id, customer_id=ctx.customer_id, tool=name, arguments=arguments,
                         summary=ctx.approved_summary(name, arguments), rules=[rule.name for rule in matched],
                         approver=approver.value, created_at=request.now)
@@ -59,3 +62,9 @@ class RiskGuard:
                                                             "rules": held.rules}, before=None, after=held.to_json()))
         log.info("session %s: %s held for approval (%s)", ctx.session_id, name, ", ".join(held.rules))
         return True
+
+    @staticmethod
+    def _already_waiting(db: Session, customer_id: str | None, name: str, arguments: dict[str, Any]) -> bool:
+        waiting = db.scalars(select(RiskHold.arguments).where(
+            RiskHold.customer_id == customer_id, RiskHold.tool == name, RiskHold.status == HELD))
+        return any(held == arguments for held in waiting)
