@@ -87,7 +87,7 @@ class ConsoleService:
     def assign(self, ticket_id: int, staff: StaffUser, to_staff_id: str) -> HandoffTicket:
         """A supervisor gives the ticket to a staff member (an agent may only claim it for themselves)."""
         if not is_supervisor(staff):
-            raise NotYourTicket("only a supervisor assigns tickets to others; claim it for yourself instead")
+            raise StaffForbidden("only a supervisor assigns tickets to others; claim it for yourself instead")
         if self.staff.get(to_staff_id) is None:
             raise LookupError(f"no staff user {to_staff_id}")
         return self.desk.assign(ticket_id, to_staff_id, supervisor=True)
