@@ -72,7 +72,7 @@ class ToolResult:
 class ToolRunner:
     def __init__(self, tools: Iterable[BaseTool], guard: ActionGuard | None = None) -> None:
         self.tools = {t.name: t for t in tools}
-        self.guard = guard  # risk control on the customer's own writes; None runs them as approved
+        self.guard = guard  # risk control on customers' and staff's writes (agent/risk/); None: none
 
     def schemas(self) -> list[dict[str, Any]]:
         """OpenAI-style function schemas, the injected context excluded."""
