@@ -240,8 +240,23 @@ def test_the_cli_adds_staff_with_a_role_and_changes_it(tmp_path: Path, monkeypat
         assert bad_role.exit_code == 2
         assert cli.invoke(app, ["escalation", "set-role", "sam", "--role", "agent"]).exit_code == 0
         assert cli.invoke(app, ["escalation", "set-role", "nobody", "--role", "agent"]).exit_code == 2
-        directory = StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}"))
+        cli_store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+        directory = StaffDirectory(cli_store)
         assert directory.get("sam").role == "agent" and directory.get("x1") is None
+
+        from agent.memory import ConversationStore
+
+        session_id = ConversationStore(cli_store).create(customer_id="ann_1", channel="test").id
+        with cli_store.transaction() as db:
+            db.add(RiskHold(session_id=session_id, customer_id="ann_1", tool="cancel_pending_order",
+                            arguments={"order_id": "#W1"}, rules=["high-value order"], approver="supervisor"))
+            db.add(RiskHold(session_id=session_id, customer_id="bob_2", tool="modify_user_address", status="rejected"))
+        from agent.escalation import cli as escalation_cli
+
+        monkeypatch.setattr(escalation_cli.console, "width", 200)  # a table row on one line
+        listed = cli.invoke(app, ["escalation", "holds"])
+        assert listed.exit_code == 0 and "ann_1" in listed.output and "high-value order" in listed.output
+        assert "bob_2" not in listed.output  # decided ones are not waiting
     finally:
         get_settings.cache_clear()
 

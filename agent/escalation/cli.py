@@ -89,3 +89,23 @@ def list_tickets() -> None:
         table.add_row(str(row["id"]), f"{row['priority']:.2f}", row["status"], row["reason"],
                       row["customer_id"] or "-", row["created_at"][:19], row["staff_id"] or "-")
     console.print(table)
+
+
+@app.command("holds")
+def list_holds() -> None:
+    """Actions held by risk control, waiting for a person's approval in the console (oldest first)."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from agent.risk.tables import HELD, RiskHold, create_tables
+    from server.services import open_store
+
+    store = open_store(create=True)
+    create_tables(store.engine)
+    with store.session() as session:
+        holds = list(session.scalars(select(RiskHold).where(RiskHold.status == HELD).order_by(RiskHold.id)))
+    table = Table("id", "held since", "customer", "action", "rules", "approved by")
+    for hold in holds:
+        table.add_row(str(hold.id), hold.created_at.isoformat()[:19], hold.customer_id or "-", hold.tool,
+                      ", ".join(hold.rules), hold.approver)
+    console.print(table)
