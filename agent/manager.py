@@ -8,6 +8,7 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,8 @@ from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
 from agent.reader.acts import Context
 from agent.replies import PROMPTS, prompt, say, templates
+from agent.risk.guard import RiskGuard
+from agent.risk.rules import DEFAULT_RULES
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Product, User
@@ -60,6 +63,8 @@ class AgentConfig:
     model_planner: bool = True  # the model picks a tool when no flow recognises the request
     max_misunderstood: int = 2  # then offer a person
     escalation: bool = True  # score every turn and hand over to a person when the policy says so
+    # Risk control (agent/risk/): the rules whose matching customer actions wait for staff approval; None: off.
+    risk_rules: Path | None = DEFAULT_RULES
 
 
 class Agent:
@@ -80,7 +85,8 @@ class Agent:
         self.config = config or AgentConfig()
         # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
         self.proactive = proactive or ProactiveEngine(enabled=False)
-        self.runner = ToolRunner(toolcall.AGENT_TOOLS)
+        guard = RiskGuard.from_file(self.config.risk_rules) if self.config.risk_rules else None
+        self.runner = ToolRunner(toolcall.AGENT_TOOLS, guard=guard)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
