@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +19,18 @@ from agent.escalation.presence import live_fields
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
-from agent.llm.base import ChatModel, GenerationOptions, complete_json
+from agent.llm.base import ChatModel, GenerationOptions
 from agent.memory import ChatSession, ConversationStore, DialogueState
 from agent.nlu import Understanding, understand
 from agent.planner import ModelPlanner
 from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
 from agent.reader.acts import Context
-from agent.replies import PROMPTS, prompt, say, templates
+from agent.replies import prompt, say, templates
 from agent.risk.guard import RiskGuard
 from agent.risk.rules import DEFAULT_RULES
+from agent.streaming import ClauseStream, json_string_so_far
+from agent.voice import opening_choices, openings_for  # noqa: F401  (openings_for: the flows' tests read it here)
 from retrieval import HybridRetriever
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Product, User
@@ -39,13 +40,7 @@ from tools.store import Store
 log = logging.getLogger(__name__)
 
 SENTENCES = re.compile(r"(?<=[.!?])\s+")
-_OPENINGS_FILE = tomllib.loads((PROMPTS / "openings.toml").read_text())
-OPENINGS: dict[str, list[str]] = _OPENINGS_FILE["openings"]
-OPENING_KINDS: dict[str, str] = _OPENINGS_FILE["kinds"]
-
-
-def openings_for(gist: str) -> list[str]:
-    return OPENINGS[OPENING_KINDS.get(gist, "info")]
+BODY_PIECES = re.compile(r"(?<=\n)|(?<=[.!?] )")  # the grounded body goes out a sentence or a line at a time
 
 
 def question_asked(state: DialogueState, outcome: Outcome | None) -> str | None:
@@ -182,15 +177,15 @@ class Agent:
             yield Event("confirmation", outcome.confirmation)
         if outcome.handoff:  # the customer is told what happens next; the staff summary stays with the ticket
             yield Event("handoff", {"notice": say("handoff_notice")})
-        opening, violations = "", []
-        if self.model is not None and self.config.opening_line:
+        body, violations = self._checked(turn.session_id, outcome.body)
+        opening = ""
+        choices = opening_choices(outcome.gist, body, turn.text)  # one voice: none when the body opens itself
+        if self.model is not None and self.config.opening_line and choices:
             try:
-                opening, violations = yield from self._stream_opening(turn, outcome)
+                opening = yield from self._stream_opening(turn, outcome, choices, violations)
             except Exception:
                 log.exception("the model failed on the opening line; the grounded body is sent alone")
-        body, body_violations = self._checked(turn.session_id, outcome.body)
-        violations += body_violations
-        for piece in re.split(r"(?<=\n)|(?<=[.!?] )", ((" " if opening else "") + body)):
+        for piece in BODY_PIECES.split((" " if opening else "") + body):
             if piece:
                 yield Event("token", {"text": piece})
         text = f"{opening} {body}" if opening else body
@@ -208,22 +203,41 @@ class Agent:
             yield Event("suggestion", suggestion)
         yield Event("done")
 
-    def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
-        """The model's opening line, chosen by the model among fixed pleasantries (decoding constrained to them)."""
+    def _stream_opening(  # type: ignore[no-untyped-def]
+        self, turn: Turn, outcome: Outcome, choices: list[str], violations: list[dict[str, str]]
+    ):
+        """The model's opening line, chosen by the model among the lines that fit (decoding constrained to them),
+        sent clause by clause as it is decoded, each clause checked first. Returns the line as the customer saw it;
+        a refused clause is recorded in `violations` and replaced by the rest of the chosen line, never shown."""
         assert self.model is not None
         messages = [
             {"role": "system", "content": prompt("opening.md")},
             {"role": "user", "content": f"{turn.text}\n(Your reply will go on with: {outcome.gist}.)"},
         ]
-        choices = openings_for(outcome.gist)
-        if not choices:
-            return "", []
+        evidence = self.evidence(turn.session_id)
+        clauses = ClauseStream(lambda piece: not self.checker.violations(piece, evidence), allowed=tuple(choices))
         options = GenerationOptions(max_tokens=self.config.opening_max_tokens, json_schema={"enum": choices})
-        opening = complete_json(self.model, messages, options)
-        if opening not in choices:  # a backend that ignores the grammar gets no say
-            return "", [{"kind": "opening", "value": str(opening)[:80]}]
-        yield Event("token", {"text": opening})
-        return opening, []
+        decoded = iter(self.model.stream(messages, options))
+        raw, closed = "", False
+        try:
+            for chunk in decoded:
+                raw += chunk
+                text, closed = json_string_so_far(raw)
+                for piece in clauses.feed(text, closed):
+                    yield Event("token", {"text": piece})
+                if closed or clauses.refused is not None:
+                    break
+        finally:
+            getattr(decoded, "close", lambda: None)()  # frees the model at once when the line is cut short
+        if not closed and clauses.refused is None:  # ran out of tokens mid-line
+            clauses.refused = json_string_so_far(raw)[0][len(clauses.sent) :]
+        if clauses.refused is not None:
+            violations.append({"kind": "opening", "value": (clauses.sent + clauses.refused)[:80]})
+            rest = clauses.completion()
+            if rest and not self.checker.violations(rest, evidence):
+                yield Event("token", {"text": rest})
+                return clauses.sent + rest
+        return clauses.sent
 
     def _checked(self, session_id: str, body: str) -> tuple[str, list[dict[str, str]]]:
         """The reply body with any sentence that states an unsupported fact removed (none should: it is built

@@ -47,17 +47,28 @@ def variant_cards(product: dict[str, Any], variants: list[dict[str, Any]]) -> li
     return [{"product_id": product["product_id"], "name": product["name"], **variant} for variant in variants]
 
 
-def item_lines(items: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        say(
-            "item_line",
-            name=item["name"],
-            options=options_text(item["options"]),
-            price=money(item["price"]),
-            availability="available" if item.get("available", True) else "out of stock",
-        )
-        for item in items
+def item_text(item: dict[str, Any], key: str = "item_text") -> str:
+    """One catalogue item in words: 'Water Bottle (color: blue) at $47.84, available'."""
+    return say(
+        key,
+        name=item["name"],
+        options=options_text(item["options"]),
+        price=money(item["price"]),
+        availability="available" if item.get("available", True) else "out of stock",
     )
+
+
+def item_lines(items: list[dict[str, Any]]) -> str:
+    """Items one per line, as a list: for the terminal chat, which shows no cards."""
+    return "\n".join(item_text(item, "item_line") for item in items)
+
+
+def prices_text(items: list[dict[str, Any]]) -> str:
+    """The price range of the cards shown, which a product reply says instead of listing them again."""
+    prices = sorted(float(item["price"]) for item in items)
+    if prices[0] == prices[-1]:
+        return say("prices_same", price=money(prices[0]))
+    return say("prices_range", low=money(prices[0]), high=money(prices[-1]))
 
 
 def method_text(method: dict[str, Any]) -> str:

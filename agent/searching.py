@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from agent.nlu import Intent, Understanding
-from agent.replies import PROMPTS, item_lines, money, say
+from agent.replies import PROMPTS, item_text, money, prices_text, say
 from retrieval.filters import ALT, SearchFilters
 from retrieval.language import has_han
 from retrieval.lexical import raw_words, stem
@@ -159,10 +159,11 @@ def find(turn: Turn, words: str) -> Outcome:
     _remember(turn, words, exact or ranked)
     if exact:
         cards = exact[:SHOWN]
-        return Outcome(say("search_results", lines=item_lines(cards)), cards=cards, gist="products found")
+        return Outcome(say("search_results", count=len(cards), prices=prices_text(cards)), cards=cards,
+                       gist="products found")
     cards = ranked[:SHOWN]
     missing = ", ".join(misses[cards[0]["item_id"]])
-    return Outcome(say("search_closest", missing=missing, lines=item_lines(cards)), cards=cards,
+    return Outcome(say("search_closest", missing=missing, count=len(cards), prices=prices_text(cards)), cards=cards,
                    gist="products found")
 
 
@@ -257,7 +258,7 @@ def _shown(turn: Turn, key: str, items: list[dict[str, Any]]) -> Outcome:
 
     turn.state.found = items
     cards = items[:SHOWN]
-    return Outcome(say(key, lines=item_lines(cards)), cards=cards, gist="products found")
+    return Outcome(say(key, item=item_text(cards[0])), cards=cards, gist="products found")
 
 
 # --- a message no flow placed ----------------------------------------------------------------------------------

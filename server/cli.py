@@ -253,12 +253,17 @@ def chat(
 
 
 def _print_turn(events) -> None:  # type: ignore[no-untyped-def]
+    from agent.replies import item_lines
+
     streamed = False
+    cards: list[dict] = []  # type: ignore[type-arg]
     for event in events:
         if event.type == "tool_started":
             console.print(f"[dim]  → {event.data['name']}({json.dumps(event.data['arguments'])})[/]")
         elif event.type == "tool_finished" and not event.data["ok"]:
             console.print(f"[dim]  ✗ {event.data['error']}[/]")
+        elif event.type == "products":  # the widget shows cards; the terminal lists them under the reply's text
+            cards = event.data["products"]
         elif event.type == "token":
             if not streamed:
                 console.print("[bold cyan]agent:[/] ", end="")
@@ -266,6 +271,8 @@ def _print_turn(events) -> None:  # type: ignore[no-untyped-def]
             console.print(event.data["text"], end="", markup=False, highlight=False)
         elif event.type == "message":
             console.print()
+            if cards:
+                console.print(item_lines(cards), markup=False, highlight=False)
             if event.data.get("repaired"):
                 console.print("[dim](the model's wording was replaced by the grounded reply)[/]")
         elif event.type == "error":

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from agent import searching
 from agent.flows.outcome import Outcome
 from agent.nlu import HOW_MANY, Understanding
-from agent.replies import item_lines, money, options_text, say, variant_cards
+from agent.replies import money, options_text, prices_text, say, variant_cards
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -31,7 +31,8 @@ def product(turn: Turn, said: Understanding) -> Outcome:
         if found is None:
             return turn.failed()
     cards = variant_cards(found, list(found["variants"].values())[:8])
-    return Outcome(say("product_details", name=found["name"], lines=item_lines(cards)), cards=cards, gist="a product")
+    body = say("product_details", name=found["name"], count=len(cards), prices=prices_text(cards))
+    return Outcome(body, cards=cards, gist="a product")
 
 
 def count_options(turn: Turn, name: str) -> Outcome:
@@ -44,7 +45,7 @@ def count_options(turn: Turn, name: str) -> Outcome:
         return turn.failed()
     available = [v for v in found["variants"].values() if v["available"]]
     cards = variant_cards(found, available[:8])
-    return Outcome(say("product_count", name=found["name"], count=len(available), lines=item_lines(cards)),
+    return Outcome(say("product_count", name=found["name"], count=len(available), prices=prices_text(cards)),
                    cards=cards, gist="a product's options")
 
 
