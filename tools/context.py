@@ -50,7 +50,7 @@ class StoreContext:
         self.retriever = retriever
         # Consequential actions run only with an approval recorded for exactly these arguments.
         self.require_confirmation = require_confirmation
-        self._approvals: set[str] = set()
+        self._approvals: dict[str, str | None] = {}  # fingerprint → the approval's idempotency key
         self._db: Session | None = None
 
     @property
@@ -102,14 +102,19 @@ class StoreContext:
         if owner_id != self.customer_id:
             raise ToolError(not_found)
 
-    def approve(self, tool_name: str, arguments: dict[str, Any]) -> None:
-        self._approvals.add(action_fingerprint(tool_name, arguments))
+    def approve(self, tool_name: str, arguments: dict[str, Any], *, key: str | None = None) -> None:
+        """Record the customer's yes to exactly this call; `key` (the proposal's id) makes it run exactly once
+        however often the yes is replayed (tools/receipts.py)."""
+        self._approvals[action_fingerprint(tool_name, arguments)] = key
+
+    def approval_key(self, tool_name: str, arguments: dict[str, Any]) -> str | None:
+        return self._approvals.get(action_fingerprint(tool_name, arguments))
 
     def consume_approval(self, tool_name: str, arguments: dict[str, Any]) -> bool:
         if not self.require_confirmation:
             return True
         fingerprint = action_fingerprint(tool_name, arguments)
         if fingerprint in self._approvals:
-            self._approvals.discard(fingerprint)
+            del self._approvals[fingerprint]
             return True
         return False

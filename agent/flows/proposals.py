@@ -4,6 +4,7 @@ to some of its items or paid with another method before the yes."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from agent.nlu import CREDIT_CARD, GIFT_CARD, PAYPAL, Understanding, understand
 from agent.reader import extract
 from agent.reader.acts import Move, PaymentKind
 from agent.replies import address_text, say
+from tools.faults import fault_point
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 def propose(turn: Turn, tool: str, arguments: dict[str, Any], **text: Any) -> Outcome:
     """Ask the customer to confirm the tool's call, in the words of its action's confirmation text."""
     summary = say(ACTIONS[tool].confirm, **text)
-    turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary}
+    # The id is the action's idempotency key: however often the yes reaches the store, it acts once.
+    turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary, "id": secrets.token_urlsafe(16)}
     return Outcome(
         summary + say("confirm_question"),
         confirmation={"action": tool, "summary": summary},
@@ -52,8 +55,9 @@ def execute(turn: Turn) -> Outcome:
     """Run the confirmed proposal (approved for exactly these arguments), then the batch's next order if any."""
     pending, turn.state.pending = turn.state.pending, None
     assert pending is not None
-    turn.ctx.approve(pending["tool"], pending["arguments"])
+    turn.ctx.approve(pending["tool"], pending["arguments"], key=pending.get("id"))  # no id: a proposal from before ids
     result = turn.call(pending["tool"], **pending["arguments"])
+    fault_point("tool_row_stored")
     turn.state.intent = None
     if not result.ok:
         turn.state.batch = None

@@ -1,0 +1,98 @@
+"""Exactly-once actions (issue 21): a confirmed action and its receipt commit in one transaction, so a replayed yes
+reports what was done instead of acting again; the reply and the session state commit together; and a yes turn
+killed (SIGKILL) at each fault point, then continued after a restart, changes the order exactly once and keeps
+every message the customer sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.manager import Agent
+from evals.kill_runs import load_scenarios, run_point
+from tools.context import StoreContext
+from tools.faults import POINTS
+from tools.receipts import ActionReceipt
+from tools.retail.data_model import AuditEntry, Order
+from tools.runner import ToolRunner
+from tools.store import Store
+
+SOFIA = "sofia_rossi_8776"
+SOFIA_PENDING = "#W5918442"
+EMMA_EMAIL = "emma.smith3991@example.com"
+MOVE = "please change the shipping address of order #W2417020 to 1200 Oak Street, Austin, TX 78701"
+
+
+def count(store: Store, model: type, *where) -> int:  # type: ignore[no-untyped-def]
+    with store.session() as db:
+        return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_a_replayed_approval_acts_once_and_reports_the_recorded_result(
+        store: Store, runner: ToolRunner, make_ctx: Callable[..., StoreContext]) -> None:
+    arguments = {"order_id": SOFIA_PENDING, "reason": "no longer needed"}
+    results = []
+    for _ in range(2):  # the same proposal approved twice, as after a crash: two contexts, two turns
+        ctx = make_ctx(SOFIA)
+        ctx.approve("cancel_pending_order", arguments, key="proposal-1")
+        results.append(runner.call(ctx, "cancel_pending_order", arguments))
+    first, second = results
+    assert first.ok and not first.replayed and second.ok and second.replayed
+    assert second.output["status"] == first.output["status"] == "cancelled"
+    assert count(store, AuditEntry, AuditEntry.action == "cancel_pending_order") == 1
+    assert count(store, ActionReceipt) == 1
+
+
+def test_a_new_proposal_is_a_new_action(store: Store, runner: ToolRunner,
+                                        make_ctx: Callable[..., StoreContext]) -> None:
+    """Another key is another action: it runs, and the store's own rules answer (a cancelled order stays so)."""
+    arguments = {"order_id": SOFIA_PENDING, "reason": "no longer needed"}
+    for key in ("proposal-1", "proposal-2"):
+        ctx = make_ctx(SOFIA)
+        ctx.approve("cancel_pending_order", arguments, key=key)
+        result = runner.call(ctx, "cancel_pending_order", arguments)
+    assert not result.ok and "cancel" in (result.error or "")
+    assert count(store, AuditEntry, AuditEntry.action == "cancel_pending_order") == 1
+
+
+def test_a_failed_action_leaves_no_receipt(store: Store, runner: ToolRunner,
+                                           make_ctx: Callable[..., StoreContext]) -> None:
+    arguments = {"order_id": "#W0000000", "reason": "no longer needed"}
+    ctx = make_ctx(SOFIA)
+    ctx.approve("cancel_pending_order", arguments, key="proposal-1")
+    assert not runner.call(ctx, "cancel_pending_order", arguments).ok
+    assert count(store, ActionReceipt) == 0
+
+
+def test_the_yes_sent_twice_changes_the_order_once(store: Store) -> None:
+    """The proposal's id travels with it: a second yes to the same proposal (a retry before the state was saved)
+    is answered from the receipt."""
+    agent = Agent(store)
+    session, _ = agent.open_session()
+    list(agent.turn(session.id, f"my email is {EMMA_EMAIL}"))
+    list(agent.turn(session.id, MOVE))
+    pending = agent.conversations.state(session.id).pending
+    assert pending and pending["id"]
+    list(agent.turn(session.id, "yes"))
+    state = agent.conversations.state(session.id)
+    state.pending = pending  # as if the first yes's state had never been saved
+    agent.conversations.save_state(session.id, state)
+    events = list(agent.turn(session.id, "yes"))
+    reply = next(e.data["text"] for e in events if e.type == "message")
+    assert "#W2417020" in reply and "Error" not in reply
+    assert count(store, AuditEntry, AuditEntry.action == "modify_pending_order_address") == 1
+    with store.session() as db:
+        assert db.get(Order, "#W2417020").address1 == "1200 Oak Street"
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_yes_killed_at_each_point_acts_exactly_once(point: str, store_template: Path, tmp_path: Path) -> None:
+    scenario = load_scenarios()[POINTS.index(point) % len(load_scenarios())]
+    run = run_point(store_template, tmp_path, scenario, point)
+    assert run.killed, "the child was not killed at the point: the point is never reached"
+    assert (run.effects, run.receipts, run.order_as_audited) == (1, 1, True), run
+    assert run.lost == [], run
+    assert scenario.order_id in run.reply, run
