@@ -96,3 +96,33 @@ def test_a_yes_killed_at_each_point_acts_exactly_once(point: str, store_template
     assert (run.effects, run.receipts, run.order_as_audited) == (1, 1, True), run
     assert run.lost == [], run
     assert scenario.order_id in run.reply, run
+
+
+def test_a_worker_that_loses_the_race_rolls_its_action_back(
+        store: Store, runner: ToolRunner, make_ctx: Callable[..., StoreContext],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers with the same approval, the second not yet seeing the first's receipt: its receipt collides,
+    its whole transaction (the action's second audit entry included) rolls back, and it reports the first's."""
+    from tools import receipts
+
+    arguments = {"order_id": "#W2417020", "address1": "1200 Oak Street", "address2": "", "city": "Austin",
+                 "state": "TX", "country": "USA", "zip": "78701"}
+    results = []
+    for blind in (False, True):
+        if blind:
+            monkeypatch.setattr(receipts, "recorded", _blind_once(receipts.recorded))
+        ctx = make_ctx("emma_smith_8564")
+        ctx.approve("modify_pending_order_address", arguments, key="proposal-1")
+        results.append(runner.call(ctx, "modify_pending_order_address", arguments))
+    assert [r.ok for r in results] == [True, True] and results[1].replayed
+    assert count(store, AuditEntry, AuditEntry.action == "modify_pending_order_address") == 1
+
+
+def _blind_once(recorded):  # type: ignore[no-untyped-def]
+    calls = []
+
+    def blind(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return None if len(calls) == 1 else recorded(*args)
+
+    return blind
