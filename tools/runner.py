@@ -105,11 +105,21 @@ class ToolRunner:
         fault_point("effect_committed")
         return result
 
-    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], key: str | None = None) -> ToolResult:
-        """The call in one transaction; with an idempotency key, the action and its receipt commit together, and
-        a key already done returns the recorded result without acting again."""
+    def rehearse(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """A write tool run in a transaction that is always rolled back: whether the store's policy would accept
+        the call (so a proposal is only made for what a yes can do), with nothing changed and no approval used."""
         try:
-            with ctx.store.transaction() as session:
+            clean = self.validate(name, arguments)
+        except ToolError as error:
+            return ToolResult(name, arguments, ok=False, error=str(error))
+        return self._execute(ctx, name, clean, rehearsal=True)
+
+    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], key: str | None = None, *,
+                 rehearsal: bool = False) -> ToolResult:
+        """The call in one transaction (a rehearsal: always rolled back); with an idempotency key, the action and
+        its receipt commit together, and a key already done returns the recorded result without acting again."""
+        try:
+            with (ctx.store.rehearsal() if rehearsal else ctx.store.transaction()) as session:
                 ctx._db = session
                 done = receipts.recorded(session, key, name) if key else None
                 if done is not None:
