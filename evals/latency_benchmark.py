@@ -83,19 +83,45 @@ def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[s
     generated = 0
     generation_s = 0.0
     decode_rate = None
+    pieces: list[str] = []
+    reply = ""
     for event in agent.turn(session_id, text):
-        if event.type == "token" and first_token is None:
-            first_token = time.perf_counter() - started
+        if event.type == "token":
+            pieces.append(event.data["text"])
+            if first_token is None:
+                first_token = time.perf_counter() - started
         if event.type == "message":
             total = time.perf_counter() - started
+            reply = event.data["text"]
     stats = getattr(chat_model, "last_stats", None)
     if stats is not None:
         generated = stats.generated_tokens
         generation_s = float(stats.extra.get("wall_s", 0.0))
         decode_rate = stats.extra.get("decode_tokens_per_s")
+    opening = model_opening(reply)
     return {"text": text, "reader_s": reader_s, "ttft_s": first_token or total, "total_s": total,
             "generated_tokens": generated,
-            "generation_s": generation_s, "decode_tokens_per_s": decode_rate}
+            "generation_s": generation_s, "decode_tokens_per_s": decode_rate,
+            "model_written": opening is not None, "pieces": len(pieces),
+            "opening_pieces": pieces_of(opening, pieces) if opening else 0}
+
+
+def model_opening(reply: str) -> str | None:
+    """The model's opening line the reply starts with (agent/prompts/openings.toml), if it has one."""
+    from agent.voice import OPENINGS
+
+    lines = {line for kind in OPENINGS.values() for line in kind}
+    return next((line for line in sorted(lines, key=len, reverse=True) if reply.startswith(line + " ")), None)
+
+
+def pieces_of(opening: str, pieces: list[str]) -> int:
+    """How many of the streamed pieces the opening line came in."""
+    sent = ""
+    for count, piece in enumerate(pieces, start=1):
+        sent += piece
+        if len(sent.rstrip()) >= len(opening):
+            return count
+    return len(pieces)
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +132,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     tokens = sum(t["generated_tokens"] for t in turns)
     rates = [t["decode_tokens_per_s"] for t in turns if t.get("decode_tokens_per_s")]
     seconds = sum(t["generation_s"] for t in turns)
+    written = [t for t in turns if t.get("model_written")]  # replies with text the model wrote: its opening line
     return {
         "backend": result["backend"],
         "model": result["model"],
@@ -120,7 +147,15 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "decode_tokens_per_s": statistics.median(rates) if rates else None,
         "peak_rss_mb": result["peak_rss_mb"],
         "load_s": result["load_s"],
+        "model_replies": len(written),
+        "model_first_piece_p50_s": statistics.median(t["ttft_s"] for t in written) if written else None,
+        "model_multi_piece_share": share(written, lambda t: t["pieces"] > 1),
+        "opening_multi_piece_share": share(written, lambda t: t["opening_pieces"] > 1),
     }
+
+
+def share(turns: list[dict[str, Any]], holds: Any) -> float | None:
+    return sum(1 for t in turns if holds(t)) / len(turns) if turns else None
 
 
 def write_outputs(summaries: list[dict[str, Any]], raw: list[dict[str, Any]], out: Path) -> None:
@@ -131,20 +166,30 @@ def write_outputs(summaries: list[dict[str, Any]], raw: list[dict[str, Any]], ou
     (out / "latency.json").write_text(json.dumps(payload, indent=2))
     header = (
         "| backend | model | turns | reader p50 / p95 (s) | first token p50 / p95 (s) | full reply p50 / p95 (s) "
-        "| decode tok/s | tok/s incl. prompt | peak RSS (MB) |"
+        "| decode tok/s | tok/s incl. prompt | peak RSS (MB) | model-written replies: first piece p50 (s), "
+        "in >1 piece, opening in >1 piece |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         rate = f"{s['tokens_per_s']:.1f}" if s["tokens_per_s"] else "-"
         decode = f"{s['decode_tokens_per_s']:.1f}" if s["decode_tokens_per_s"] else "-"
         lines.append(
             f"| {s['backend']} | {s['model']} | {s['turns']} | {s['reader_p50_s']:.3f} / {s['reader_p95_s']:.3f} "
             f"| {s['ttft_p50_s']:.3f} / {s['ttft_p95_s']:.3f} | "
-            f"{s['reply_p50_s']:.3f} / {s['reply_p95_s']:.3f} | {decode} | {rate} | {s['peak_rss_mb']:.0f} |"
+            f"{s['reply_p50_s']:.3f} / {s['reply_p95_s']:.3f} | {decode} | {rate} | {s['peak_rss_mb']:.0f} "
+            f"| {streamed_text(s)} |"
         )
     (out / "latency.md").write_text(f"Machine: {machine}\n\n" + "\n".join(lines) + "\n")
     plot(raw, out / "latency.png")
     print("\n".join(lines))
+
+
+def streamed_text(s: dict[str, Any]) -> str:
+    """The streaming columns: over the replies whose opening the model wrote."""
+    if not s.get("model_replies"):
+        return "no model-written reply"
+    return (f"{s['model_first_piece_p50_s']:.3f} s, {s['model_multi_piece_share']:.0%}, "
+            f"{s['opening_multi_piece_share']:.0%} (of {s['model_replies']})")
 
 
 def plot(raw: list[dict[str, Any]], path: Path) -> None:

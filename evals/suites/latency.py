@@ -33,6 +33,10 @@ class LatencyEvaluator(Evaluator):
             if s["decode_tokens_per_s"]:
                 rate = s["decode_tokens_per_s"]
                 metrics[f"{b}_decode_tok_s"] = Metric(rate, tolerance=0.2 * rate)
+            if s["model_replies"]:  # the model's text streamed: its first piece, and how often it came in pieces
+                metrics[f"{b}_model_first_piece_p50_s"] = slower_is_worse(s["model_first_piece_p50_s"])
+                metrics[f"{b}_model_multi_piece_share"] = Metric(s["model_multi_piece_share"], tolerance=0.05)
+                metrics[f"{b}_opening_multi_piece_share"] = Metric(s["opening_multi_piece_share"], tolerance=0.1)
             metrics[f"{b}_peak_rss_mb"] = Metric(s["peak_rss_mb"], better="lower", tolerance=0.1 * s["peak_rss_mb"])
         table = (out_dir / "latency.md").read_text()
         body = (f"{sum(len(c) for c in conversations)} scripted customer turns × {repeats} per backend on a fresh "

@@ -136,6 +136,16 @@ def expected_state(template: StoreTemplate, task: Task, work_dir: Path) -> dict[
         store.dispose()
 
 
+def shown(events: list[Any]) -> str:
+    """What the customer sees of a reply: its text, and the product cards the widget shows with it (the text only
+    sums them up), listed as the terminal chat lists them."""
+    from agent.replies import item_lines
+
+    text = next((e.data["text"] for e in events if e.type == "message"), "")
+    cards = next((e.data["products"] for e in events if e.type == "products"), [])
+    return f"{text}\n{item_lines(cards)}" if cards else text
+
+
 def run_task(
     task: Task,
     *,
@@ -172,7 +182,7 @@ def run_task(
         while message is not None:
             transcript.append(("customer", message))
             events = list(agent.turn(session.id, message))
-            reply = next((e.data["text"] for e in events if e.type == "message"), "")
+            reply = shown(events)
             transcript.append(("agent", reply))
             if any(e.type == "handoff" for e in events):
                 ended_by = "transfer"
