@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -236,12 +237,16 @@ class Agent:
         evidence = self.evidence(turn.session_id)
         clauses = ClauseStream(lambda piece: not self.checker.violations(piece, evidence), allowed=tuple(choices))
         options = GenerationOptions(max_tokens=self.config.opening_max_tokens, json_schema={"enum": choices})
-        decoded = iter(self.model.stream(messages, options))
+        # One line to choose from is no choice: it goes out as the model would have had to write it.
+        decoded = iter(self.model.stream(messages, options) if len(choices) > 1 else [json.dumps(choices[0])])
         raw, closed = "", False
         try:
             for chunk in decoded:
                 raw += chunk
                 text, closed = json_string_so_far(raw)
+                line = None if closed else clauses.settled(text)
+                if line is not None:  # the choice is made: the rest of the line needs no decoding
+                    text, closed = line, True
                 for piece in clauses.feed(text, closed):
                     yield Event("token", {"text": piece})
                 if closed or clauses.refused is not None:

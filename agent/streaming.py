@@ -75,6 +75,14 @@ class ClauseStream:
             return True
         return text in self.allowed if final else any(line.startswith(text) for line in self.allowed)
 
+    def settled(self, text: str) -> str | None:
+        """The one allowed line that `text` (decoded so far) can still become, once only one can: under the
+        grammar the rest of it is forced, so decoding it would only make the customer wait."""
+        if self.allowed is None:
+            return None
+        left = [line for line in self.allowed if line.startswith(text)]
+        return left[0] if len(left) == 1 else None
+
     def completion(self) -> str:
         """After a refusal mid-line: the rest of the first allowed line that starts with what was sent, so that
         the customer never reads half a sentence ('' when nothing was sent or there is no such line)."""

@@ -107,10 +107,11 @@ def time_turn(agent: Any, session_id: str, text: str, chat_model: Any) -> dict[s
 
 
 def model_opening(reply: str) -> str | None:
-    """The model's opening line the reply starts with (agent/prompts/openings.toml), if it has one."""
+    """The model's opening line the reply starts with (agent/prompts/openings.toml), if it has one: a line of a kind
+    with a choice to make (a kind's only line is sent without asking the model)."""
     from agent.voice import OPENINGS
 
-    lines = {line for kind in OPENINGS.values() for line in kind}
+    lines = {line for kind in OPENINGS.values() if len(kind) > 1 for line in kind}
     return next((line for line in sorted(lines, key=len, reverse=True) if reply.startswith(line + " ")), None)
 
 

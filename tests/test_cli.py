@@ -147,6 +147,16 @@ def test_chat_in_the_terminal(no_model) -> None:
     assert "get_order_details" in result.output and "is processed" in result.output
 
 
+def test_the_terminal_chat_lists_the_cards_it_cannot_show(no_model) -> None:
+    """The widget shows product cards and the reply only sums them up; the terminal lists them under the reply."""
+    result = CliRunner().invoke(
+        app, ["chat", "--email", "james.li4495@example.com"], input="do you have a mechanical keyboard?\n\n",
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "matching item" in result.output and "- Mechanical Keyboard (" in result.output
+
+
 def test_chat_with_an_unknown_email_fails_clearly(no_model) -> None:
     result = invoke("chat", "--email", "nobody@example.com")
     assert result.exit_code == 2 and "no customer with email" in result.output

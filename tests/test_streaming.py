@@ -160,16 +160,34 @@ class GrammarIgnoringModel:
         yield from re.findall(r"\S+\s*", json.dumps(self.line))
 
 
-def test_an_opening_that_fails_its_checks_is_never_sent(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
-    model = GrammarIgnoringModel("Sure, your order #W9999999 ships today for $12.34!")
-    agent = Agent(store, retriever=retriever, model=model)
+def turn_with(store: Store, retriever, line: str) -> tuple[list[str], dict[str, Any]]:  # type: ignore[no-untyped-def]
+    agent = Agent(store, retriever=retriever, model=GrammarIgnoringModel(line))
     session, _ = agent.open_session()
     events = list(agent.turn(session.id, "do you have a mechanical keyboard?"))
     pieces = [e.data["text"] for e in events if e.type == "token"]
     message = next(e.data for e in events if e.type == "message")
-    assert not [piece for piece in pieces if "W9999999" in piece or "12.34" in piece]
-    assert message["text"].startswith("Sure, happy to help! ") and message["repaired"] is True
     assert "".join(pieces) == message["text"]
+    return pieces, message
+
+
+def test_an_opening_that_fails_its_checks_is_never_sent(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
+    pieces, message = turn_with(store, retriever, "Your order #W9999999 ships today for $12.34!")
+    assert not [piece for piece in pieces if "W9999999" in piece or "12.34" in piece or "Your order" in piece]
+    assert message["text"].startswith("I found ") and message["repaired"] is True  # the body alone
+
+
+def test_once_one_line_is_left_the_rest_is_not_decoded(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
+    """'Sure' can only become 'Sure, happy to help!' (under the grammar the rest is forced): it is sent at once,
+    clause by clause, and whatever the backend would have gone on to write is never read."""
+    pieces, message = turn_with(store, retriever, "Sure, your order #W9999999 ships today for $12.34!")
+    assert pieces[:2] == ["Sure,", " happy to help!"] and not [piece for piece in pieces if "W9999999" in piece]
+    assert message["text"].startswith("Sure, happy to help! I found ")
+
+
+def test_settled_names_the_line_once_only_one_is_left() -> None:
+    clauses = ClauseStream(lambda piece: True, allowed=("Of course!", "Of course.", "Certainly."))
+    assert clauses.settled("Of cou") is None and clauses.settled("C") == "Certainly."
+    assert clauses.settled("Of course!") == "Of course!" and clauses.settled("Nope") is None
 
 
 def test_a_model_reply_streams_in_pieces_through_the_api(settings: Settings, store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
