@@ -245,11 +245,15 @@ class Agent:
                 raw += chunk
                 text, closed = json_string_so_far(raw)
                 line = None if closed else clauses.settled(text)
-                if line is not None:  # the choice is made: the rest of the line needs no decoding
+                if line is not None:  # the choice is made: the grammar forces the rest, which can go out now
                     text, closed = line, True
                 for piece in clauses.feed(text, closed):
                     yield Event("token", {"text": piece})
-                if closed or clauses.refused is not None:
+                if clauses.refused is not None:
+                    break
+                if closed:  # the forced rest is still decoded, after the customer has it: the prompt cache keeps
+                    for _ in decoded:  # the opening's system prompt only for a generation that ran to its end
+                        pass
                     break
         finally:
             getattr(decoded, "close", lambda: None)()  # frees the model at once when the line is cut short

@@ -77,7 +77,7 @@ class ClauseStream:
 
     def settled(self, text: str) -> str | None:
         """The one allowed line that `text` (decoded so far) can still become, once only one can: under the
-        grammar the rest of it is forced, so decoding it would only make the customer wait."""
+        grammar the rest of it is forced, so the customer need not wait for it to be decoded."""
         if self.allowed is None:
             return None
         left = [line for line in self.allowed if line.startswith(text)]

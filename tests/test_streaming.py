@@ -176,9 +176,9 @@ def test_an_opening_that_fails_its_checks_is_never_sent(store: Store, retriever)
     assert message["text"].startswith("I found ") and message["repaired"] is True  # the body alone
 
 
-def test_once_one_line_is_left_the_rest_is_not_decoded(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_once_one_line_is_left_it_is_sent_at_once(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
     """'Sure' can only become 'Sure, happy to help!' (under the grammar the rest is forced): it is sent at once,
-    clause by clause, and whatever the backend would have gone on to write is never read."""
+    clause by clause, and whatever a backend ignoring the grammar goes on to write is never shown."""
     pieces, message = turn_with(store, retriever, "Sure, your order #W9999999 ships today for $12.34!")
     assert pieces[:2] == ["Sure,", " happy to help!"] and not [piece for piece in pieces if "W9999999" in piece]
     assert message["text"].startswith("Sure, happy to help! I found ")
