@@ -63,6 +63,7 @@ def test_what_goes_with_a_product_shows_cards_with_reasons(chat) -> None:  # typ
     text = reply(events)
     assert text.startswith("These go well with Hiking Boots")
     assert "often bought with Hiking Boots" in text
+    assert "\n- " not in text and f"${cards[0]['price']}" not in text  # the cards show options and prices
     assert cards and all(card["available"] and card["name"] != "Hiking Boots" for card in cards)
     assert suggestion(events) is None  # the answer already is a recommendation
 

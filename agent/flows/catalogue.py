@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from agent import searching
 from agent.flows.outcome import Outcome
 from agent.nlu import HOW_MANY, Understanding
-from agent.replies import money, options_text, prices_text, say, variant_cards
+from agent.replies import prices_text, say, variant_cards
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -68,11 +68,7 @@ def recommend(turn: Turn, said: Understanding) -> Outcome:
     )
     if not picks:  # none, or the tool's error (about its arguments, not something the customer can act on)
         return Outcome(say("recommend_empty"), gist="no recommendations")
-    lines = "\n".join(
-        say("recommend_line", name=p["name"], options=options_text(p["options"]), price=money(p["price"]),
-            reason=p["reason"])
-        for p in picks
-    )
+    lines = "; ".join(say("recommend_line", name=p["name"], reason=p["reason"]) for p in picks)
     if seeds:
         body = say("recommend_with", products=" and ".join(seeds), lines=lines)
     else:
