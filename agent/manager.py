@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent import toolcall
+from agent import locales, toolcall
 from agent.escalation.monitor import EscalationMonitor
 from agent.events import Event
 from agent.flows import Outcome, Turn
@@ -24,8 +24,9 @@ from agent.planner import ModelPlanner
 from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
 from agent.reader.acts import Context
-from agent.replies import PROMPTS, prompt, say, templates
+from agent.replies import PROMPTS, prompt, say
 from retrieval import HybridRetriever
+from retrieval.language import conversation_language
 from tools.context import Role, StoreContext
 from tools.retail.data_model import Product, User
 from tools.runner import ToolRunner
@@ -80,7 +81,7 @@ class Agent:
         self.proactive = proactive or ProactiveEngine(enabled=False)
         self.runner = ToolRunner(toolcall.AGENT_TOOLS)
         self.conversations = ConversationStore(store)
-        self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
+        self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(locales.all_texts("replies")))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
         self.escalation = EscalationMonitor(self) if self.config.escalation else None
         default_reader()  # load the reader now, not on the first customer's message
@@ -136,27 +137,34 @@ class Agent:
         with self._lock(session_id):
             state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
             self.conversations.append(session_id, "user", text)
-            turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
-            try:
-                said = understand(text, Context(state.asked) if state.asked else None)
-                outcome = self.proactive.respond(turn, said) or turn.handle(said)
-                if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
-                    outcome = self.escalation.review(turn, outcome)
-                state.asked = question_asked(state, outcome)
-                if outcome is not None:
-                    outcome.suggestion = self.proactive.offer(turn, said, outcome)
-            except Exception:
-                log.exception("turn failed in session %s", session_id)
-                yield from turn.events
-                yield from self._apology(session_id)
-                return
-            finally:
-                self.conversations.save_state(session_id, state)
+            state.language = conversation_language(text, state.language)
+            with locales.speaking(state.language):  # every text of this turn is in the customer's language
+                yield from self._handle(session_id, text, state, role, staff_id)
+
+    def _handle(self, session_id: str, text: str, state: DialogueState, role: Role,
+                staff_id: str | None) -> Iterator[Event]:
+        """The turn in the customer's language: the flows' outcome, reviewed for escalation, delivered."""
+        turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
+        try:
+            said = understand(text, Context(state.asked) if state.asked else None)
+            outcome = self.proactive.respond(turn, said) or turn.handle(said)
+            if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
+                outcome = self.escalation.review(turn, outcome)
+            state.asked = question_asked(state, outcome)
+            if outcome is not None:
+                outcome.suggestion = self.proactive.offer(turn, said, outcome)
+        except Exception:
+            log.exception("turn failed in session %s", session_id)
             yield from turn.events
-            if outcome is None:  # a person is answering this conversation: the bot stays silent
-                yield Event("done")
-                return
-            yield from self._deliver(session_id, turn, outcome)
+            yield from self._apology(session_id)
+            return
+        finally:
+            self.conversations.save_state(session_id, state)
+        yield from turn.events
+        if outcome is None:  # a person is answering this conversation: the bot stays silent
+            yield Event("done")
+            return
+        yield from self._deliver(session_id, turn, outcome)
 
     def _apology(self, session_id: str) -> Iterator[Event]:
         text = say("apology")
@@ -174,7 +182,8 @@ class Agent:
         if outcome.handoff:  # the customer is told what happens next; the staff summary stays with the ticket
             yield Event("handoff", {"notice": say("handoff_notice")})
         opening, violations = "", []
-        if self.model is not None and self.config.opening_line:
+        # The model's openings are English pleasantries: a reply in another language goes without one.
+        if self.model is not None and self.config.opening_line and locales.current() == locales.DEFAULT:
             try:
                 opening, violations = yield from self._stream_opening(turn, outcome)
             except Exception:
@@ -194,7 +203,8 @@ class Agent:
             "suggestion": outcome.suggestion,
         }
         message = self.conversations.append(session_id, "assistant", text, payload)
-        yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
+        yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations),
+                                "language": locales.current()})
         if outcome.suggestion:  # its own labelled part of the reply, after the answer itself
             yield Event("suggestion", outcome.suggestion)
         yield Event("done")
@@ -263,9 +273,12 @@ class Agent:
 
     def handoff(self, session_id: str) -> str:
         """The widget's "talk to a person" button: a transfer without going through the model."""
-        events = self.turn(session_id, "I want to talk to a person.")
-        notices = [e.data["notice"] for e in events if e.type == "handoff"]
-        return notices[0] if notices else say("handed_off")
+        language = self.conversations.state(session_id).language
+        with locales.speaking(language):  # the request is stored in the customer's words, in their language
+            request = say("handoff_request")
+        notices = [e.data["notice"] for e in self.turn(session_id, request) if e.type == "handoff"]
+        with locales.speaking(language):
+            return notices[0] if notices else say("handed_off")
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.conversations.messages(session_id, roles=("user", "assistant"))

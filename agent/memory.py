@@ -66,6 +66,7 @@ class DialogueState:
     turns: int = 0  # turns the engine has seen, to space suggestions out (ProactiveEngine.every_turns)
     suggested_turn: int | None = None  # the turn of the last suggestion
     cards_shown: list[str] = field(default_factory=list)  # "product:<id>" / "item:<id>" of every card shown
+    language: str = "en"  # the language the conversation answers in: the customer's latest (retrieval/language.py)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LateRisk = Callable[[str], float | None]
-LABEL = "Suggested for you"
 
 COMPLAINT = re.compile(
     r"\b(complain\w*|terrible|awful|horrible|worst|broken|damaged|defective|faulty|angry|furious|unacceptable"
@@ -66,7 +65,7 @@ class Suggestion:
 
     def payload(self) -> dict[str, Any]:
         """The `suggestion` event's data (server/API.md)."""
-        return {"id": self.key, "kind": self.kind, "label": LABEL, "text": self.text, "product": self.product}
+        return {"id": self.key, "kind": self.kind, "label": say("suggestion_label"), "text": self.text, "product": self.product}
 
 
 @cache

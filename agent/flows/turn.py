@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from agent import locales
 from agent.events import Event
 from agent.flows import orders, proposals
 from agent.flows.batches import forget_request, take_up_queued
@@ -132,7 +133,7 @@ class Turn:
     # --- what the flows use ----------------------------------------------------------------------------------
 
     def call(self, name: str, **arguments: Any) -> ToolResult:
-        self.events.append(Event("tool_started", {"name": name, "arguments": arguments}))
+        self.events.append(Event("tool_started", {"name": name, "arguments": arguments, "locale": locales.current()}))
         result = self.agent.runner.call(self.ctx, name, arguments)
         self.state.customer_id = self.ctx.customer_id
         self.results.append(result)
