@@ -180,7 +180,7 @@ class Agent:
         if outcome.confirmation:
             yield Event("confirmation", outcome.confirmation)
         if outcome.handoff:  # the customer is told what happens next; the staff summary stays with the ticket
-            yield Event("handoff", {"notice": say("handoff_notice")})
+            yield Event("handoff", {"notice": say("handoff_notice"), "language": locales.current()})
         opening, violations = "", []
         # The model's openings are English pleasantries: a reply in another language goes without one.
         if self.model is not None and self.config.opening_line and locales.current() == locales.DEFAULT:

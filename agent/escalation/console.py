@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from agent import locales
 from agent.escalation import copilot
 from agent.escalation.handoff import customer_orders, timeline
 from agent.escalation.staff import StaffDirectory
@@ -68,7 +69,7 @@ class ConsoleService:
     def take(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
         ticket = self.desk.take(ticket_id, staff.id)
         if ticket.taken_at is not None:
-            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=True)
+            self._notice(ticket.session_id, "taken", staff)
         return ticket
 
     def reply(self, ticket_id: int, staff: StaffUser, message: str) -> ChatMessage:
@@ -103,7 +104,7 @@ class ConsoleService:
             state.misunderstood = 0
             self.agent.conversations.save_state(ticket.session_id, state)
             self.monitor.reset(ticket.session_id)
-        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=True)
+        self._notice(ticket.session_id, "handed_back", staff)
         return ticket
 
     def _owned(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
@@ -112,6 +113,12 @@ class ConsoleService:
             raise TicketError(f"take ticket {ticket_id} first (it is {ticket.status}"
                               + (f", with {ticket.staff_id})" if ticket.staff_id else ")"))
         return ticket
+
+    def _notice(self, session_id: str, key: str, staff: StaffUser) -> ChatMessage:
+        """A notice to the customer, in the conversation's language."""
+        with locales.speaking(self.agent.conversations.state(session_id).language):
+            message = text("notices", key, name=staff.display_name)
+        return self._say(session_id, message, staff, notice=True)
 
     def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: bool = False) -> ChatMessage:
         payload = {"live": True, "human": not notice, "notice": notice, "staff_id": staff.id,

@@ -27,6 +27,8 @@ def _patterns() -> dict:  # type: ignore[type-arg]
         "explicit": compile_pair(raw["explicit"]),
         "risk": {topic: compile_pair(pair) for topic, pair in raw["risk"].items()},
         "offer": re.compile(raw["offer"]["assistant"], re.I),
+        "frustration": [re.compile(raw["frustration"][language], re.I) for language in ("zh",)],
+        "frustration_score": float(raw["frustration"]["score"]),
     }
 
 
@@ -40,6 +42,12 @@ def risk_topic(text: str) -> str | None:
         if any(p.search(text) for p in patterns):
             return topic
     return None
+
+
+def frustration_floor(text: str) -> float:
+    """The least frustration a message with words of anger or exasperation counts as (signals.toml); else 0."""
+    patterns = _patterns()
+    return patterns["frustration_score"] if any(p.search(text) for p in patterns["frustration"]) else 0.0
 
 
 def offered_person(assistant_text: str) -> bool:

@@ -67,7 +67,8 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
 def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
     session = agent.conversations.get(session_id)
     messages = history_for_customer(agent.history(session_id))
-    return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages}
+    return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages,
+            "language": agent.conversations.state(session_id).language}
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])

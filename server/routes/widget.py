@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+
+from agent import locales
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -29,3 +33,9 @@ def widget_script() -> FileResponse:
 @router.get("/widget.css")
 def widget_style() -> FileResponse:
     return FileResponse(STATIC / "widget.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/widget/strings.json")
+def widget_strings() -> dict[str, Any]:
+    """The widget's own words per locale (agent/locales/<locale>/widget.toml)."""
+    return {locale: locales.entries("widget", locale) for locale in locales.LOCALES}

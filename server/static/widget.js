@@ -38,6 +38,9 @@
     suggestionLabel: "Suggested for you",
     noThanks: "No thanks"
   };
+  // The widget's words per locale from the server (agent/locales/<locale>/widget.toml); TEXT above is the
+  // English fallback for a page that cannot reach it.
+  var STRINGS = null;
   var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
   var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
   var STORAGE_KEY = "shopagent:session:" + config.baseUrl;
@@ -49,7 +52,8 @@
     session: null, // {id, greeting}
     sessionPromise: null, // shared by concurrent callers so only one session is ever created
     conversation: null, // resolves once the greeting and history are on screen (or failed to load)
-    turn: null // the assistant message being streamed
+    turn: null, // the assistant message being streamed
+    language: "en" // the conversation's language, as the server last said
   };
 
   // --- configuration ------------------------------------------------------------------------------------
@@ -235,6 +239,33 @@
     wireEvents();
     document.body.appendChild(ui.root);
     injectStylesheet(function () { ui.root.style.visibility = ""; });
+    loadStrings();
+  }
+
+  // --- the conversation's language ---------------------------------------------------------------------------
+
+  function loadStrings() {
+    api("/widget/strings.json").then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (strings) {
+      STRINGS = strings;
+      setLanguage(state.language);
+    }).catch(function () { /* the English defaults stay */ });
+  }
+
+  /** Speak the conversation's language: `lang` for the screen reader and fonts, the widget's own words. */
+  function setLanguage(language) {
+    if (!language || !ui) return;
+    state.language = language;
+    ui.root.setAttribute("lang", language);
+    var strings = STRINGS && STRINGS[language];
+    if (!strings) return;
+    Object.keys(strings).forEach(function (key) { TEXT[key] = strings[key]; });
+    ui.handoff.textContent = TEXT.talkToPerson;
+    ui.input.setAttribute("placeholder", TEXT.placeholder);
+    ui.input.setAttribute("aria-label", TEXT.messageLabel);
+    ui.send.setAttribute("aria-label", TEXT.sendLabel);
+    ui.close.setAttribute("aria-label", TEXT.closeLabel);
   }
 
   // --- open / close ----------------------------------------------------------------------------------------
@@ -431,6 +462,7 @@
       }
       if (!response.ok) throw httpError(response);
       return response.json().then(function (data) {
+        setLanguage(data.language);
         renderHistory(saved.greeting, data.messages || []);
       });
     });
@@ -746,6 +778,7 @@
       appendToTurn(renderConfirmation(data));
     },
     handoff: function (data) {
+      setLanguage(data.language);
       addNotice(TEXT.handoffTitle, data.notice);
     },
     suggestion: function (data) {
@@ -759,6 +792,7 @@
       scrollToEnd(stick);
     },
     message: function (data) {
+      setLanguage(data.language);
       var node = currentTurn();
       bubbleOf(node).textContent = data.text || "";
       if (data.id !== undefined) node.setAttribute("data-message-id", String(data.id));

@@ -1,0 +1,232 @@
+"""Replies in the customer's language: the catalogues per locale, each message's language, and whole
+conversations through the API in Chinese, in English and switching between them, escalation included."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agent import locales
+from agent.manager import Agent
+from retrieval.language import conversation_language, message_language
+from server.app import create_app
+from server.config import Settings
+from tests.test_api import events_of, new_session
+from tools.store import Store
+
+JAMES_EMAIL = "james.li4495@example.com"
+JAMES_PROCESSED = "#W2611340"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# An English sentence: four Latin words in a row. Product names and options ("Water Bottle", "color：blue") are the
+# catalogue's own words and stay as they are.
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'-]+[A-Za-z]+){3,}")
+
+
+def placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def leaves(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for number, value in enumerate(node):
+            yield from leaves(value, f"{path}[{number}]")
+    else:
+        yield path, str(node)
+
+
+FAMILIES = sorted(path.stem for path in (locales.LOCALES_DIR / "en").glob("*.toml"))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("locale", [locale for locale in locales.LOCALES if locale != locales.DEFAULT])
+def test_every_english_text_has_a_translation_with_the_same_placeholders(family: str, locale: str) -> None:
+    english = dict(leaves(tomllib.loads((locales.LOCALES_DIR / "en" / f"{family}.toml").read_text())))
+    path = locales.LOCALES_DIR / locale / f"{family}.toml"
+    assert path.is_file(), f"{path} is missing"
+    translated = dict(leaves(tomllib.loads(path.read_text(encoding="utf-8"))))
+    assert set(english) - set(translated) == set(), f"{locale}/{family}.toml lacks keys"
+    assert set(translated) - set(english) == set(), f"{locale}/{family}.toml has keys English lacks"
+    for key, text in english.items():
+        assert placeholders(translated[key]) == placeholders(text), f"{locale}/{family}.toml {key}"
+
+
+def test_the_families_are_the_customer_facing_ones() -> None:
+    assert {"replies", "words", "statuses", "escalation", "widget"} <= set(FAMILIES)
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("我要转人工", "zh"),
+    ("有没有 GoPro", "zh"),
+    ("我的订单 #W2611340 到哪了", "zh"),
+    ("Where is my order?", "en"),
+    ("can you cancel #W2611340 please", "en"),
+    ("#W2611340", None),
+    ("yes", None),
+    ("OK", None),
+    ("No thanks", None),
+    (JAMES_EMAIL, None),
+    ("Yusuf Rossi 19122", None),  # a name and zip code: no language of their own
+    ("", None),
+])
+def test_a_message_carries_a_language_or_none(text: str, language: str | None) -> None:
+    assert message_language(text) == language
+
+
+def test_a_message_without_language_keeps_the_conversations() -> None:
+    assert conversation_language("#W2611340", "zh") == "zh"
+    assert conversation_language("yes", "zh") == "zh"
+    assert conversation_language("What about my other order?", "zh") == "en"
+    assert conversation_language("谢谢", "en") == "zh"
+
+
+def test_outside_a_turn_texts_are_english_and_a_turn_sets_its_locale() -> None:
+    assert locales.text("replies", "none_listed") == "none"
+    with locales.speaking("zh"):
+        assert locales.text("replies", "none_listed") == "无"
+        with locales.speaking("xx"):  # a locale not served: the default
+            assert locales.text("replies", "none_listed") == "none"
+    assert locales.current() == "en"
+
+
+# --- conversations through the API ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(tmp_path: Path, store: Store, retriever) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    settings = Settings(home=tmp_path, database_url=store.url, backend="none", token_secret="test-secret",
+                        rate_limit_per_minute=1000)
+    with TestClient(create_app(settings, agent=Agent(store, retriever=retriever))) as test_client:
+        yield test_client
+
+
+def turn(client: TestClient, session_id: str, text: str) -> list[tuple[str, dict[str, Any]]]:
+    response = client.post(f"/api/sessions/{session_id}/messages", json={"text": text})
+    assert response.status_code == 200, response.text
+    return events_of(response)
+
+
+def reply_of(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    return next(data for name, data in events if name == "message")
+
+
+def assert_chinese(text: str) -> None:
+    assert CJK.search(text), text
+    assert not ENGLISH_SENTENCE.search(text), text
+
+
+def assert_english(text: str) -> None:
+    assert not CJK.search(text), text
+    assert ENGLISH_SENTENCE.search(text), text
+
+
+def test_a_chinese_conversation_is_answered_in_chinese(client: TestClient) -> None:
+    session_id = new_session(client)
+    greeting = reply_of(turn(client, session_id, "你好"))
+    assert_chinese(greeting["text"]) and greeting["language"] == "zh"
+
+    asked = reply_of(turn(client, session_id, f"我的订单 {JAMES_PROCESSED} 现在是什么状态？"))
+    assert_chinese(asked["text"])  # identity first, asked in Chinese
+
+    events = turn(client, session_id, JAMES_EMAIL)  # no language of its own: the conversation stays Chinese
+    status = reply_of(events)
+    assert_chinese(status["text"])
+    assert JAMES_PROCESSED in status["text"] and "已处理" in status["text"] and "US$536.65" in status["text"]
+    steps = [data["text"] for name, data in events if name == "status"]
+    assert steps and all(CJK.search(step) for step in steps)
+
+    events = turn(client, session_id, "我要转人工")
+    notices = [data for name, data in events if name == "handoff"]
+    assert notices and notices[0]["language"] == "zh"
+    assert_chinese(notices[0]["notice"])
+    assert_chinese(reply_of(events)["text"])
+    history = client.get(f"/api/sessions/{session_id}/messages").json()
+    assert history["language"] == "zh"
+
+
+def test_an_english_conversation_stays_english(client: TestClient) -> None:
+    session_id = new_session(client)
+    assert_english(reply_of(turn(client, session_id, "hello"))["text"])
+    assert_english(reply_of(turn(client, session_id, f"what's the status of order {JAMES_PROCESSED}?"))["text"])
+    events = turn(client, session_id, JAMES_EMAIL)
+    status = reply_of(events)
+    assert_english(status["text"]) and status["language"] == "en"
+    assert f"Order {JAMES_PROCESSED} is processed" in status["text"]
+    assert ("status", {"text": "Looking up your order…"}) in events
+
+
+def test_the_language_follows_the_customer_mid_conversation(client: TestClient) -> None:
+    session_id = new_session(client)
+    assert_chinese(reply_of(turn(client, session_id, "你好"))["text"])
+    switched = reply_of(turn(client, session_id, "Sorry, can you answer in English? I need help with an order."))
+    assert_english(switched["text"]) and switched["language"] == "en"
+    assert_english(reply_of(turn(client, session_id, "yes"))["text"])  # no language: still English
+    back = reply_of(turn(client, session_id, "谢谢"))
+    assert_chinese(back["text"]) and back["language"] == "zh"
+
+
+def test_the_handoff_button_speaks_the_conversations_language(client: TestClient) -> None:
+    session_id = new_session(client)
+    turn(client, session_id, "你好")
+    response = client.post(f"/api/sessions/{session_id}/handoff")
+    assert response.status_code == 200
+    assert_chinese(response.json()["notice"])
+    history = client.get(f"/api/sessions/{session_id}/messages").json()["messages"]
+    assert CJK.search(history[-2]["text"])  # the button's request is stored in the customer's language
+
+
+def test_the_widget_gets_its_words_per_locale(client: TestClient) -> None:
+    strings = client.get("/widget/strings.json").json()
+    assert set(strings) == set(locales.LOCALES)
+    assert set(strings["zh"]) == set(strings["en"])
+    assert strings["zh"]["talkToPerson"] != strings["en"]["talkToPerson"]
+
+
+# --- escalation in a Chinese conversation ---------------------------------------------------------------
+
+
+def escalated(client: TestClient, messages: list[str]) -> tuple[int | None, list[str]]:
+    """The turn (1-based) at which the conversation was handed to a person, and every reply."""
+    session_id, at, replies = new_session(client), None, []
+    for number, text in enumerate(messages, start=1):
+        events = turn(client, session_id, text)
+        replies.append(next((data["text"] for name, data in events if name == "message"), ""))
+        if at is None and any(name == "handoff" for name, _ in events):
+            at = number
+    return at, replies
+
+
+def test_an_angry_chinese_customer_is_handed_to_a_person_in_chinese(client: TestClient) -> None:
+    at, replies = escalated(client, ["你好", "耳机用了三天就坏了，太差了！", "你们到底管不管？真的受够了！",
+                                     "气死我了，赶紧处理"])
+    assert at is not None and at >= 3  # one angry message alone does not escalate
+    assert_chinese(replies[at - 1])
+
+
+@pytest.mark.parametrize("request_text", ["能帮我找个客服吗", "我要投诉", "转人工"])
+def test_a_chinese_request_for_a_person_escalates_at_once(client: TestClient, request_text: str) -> None:
+    at, replies = escalated(client, ["你好", request_text])
+    assert at == 2
+    assert_chinese(replies[1])
+
+
+@pytest.mark.parametrize("risk", ["我的信用卡被人盗刷了", "收到的电热水壶漏电了", "我要找律师起诉你们"])
+def test_a_chinese_risk_topic_escalates_at_once(client: TestClient, risk: str) -> None:
+    at, replies = escalated(client, [risk])
+    assert at == 1
+    assert_chinese(replies[0])
+
+
+def test_a_calm_chinese_conversation_is_not_escalated(client: TestClient) -> None:
+    at, _ = escalated(client, ["你好", "有没有蓝牙耳机？", "黑色的有吗", "上次的包装有点差，不过这次想买个水杯",
+                               "好的，谢谢"])
+    assert at is None
