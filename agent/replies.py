@@ -39,7 +39,8 @@ def words() -> dict[str, Any]:
     return locales.entries("words")
 
 
-def word(name: str, /, **slots: Any) -> str:
+def term(name: str, /, **slots: Any) -> str:
+    """A term of words.toml in the conversation's language, its slots filled."""
     return locales.text("words", name, **slots)
 
 
@@ -50,23 +51,23 @@ def money(value: Any) -> str:
 def day_text(moment: str) -> str:
     """A day of an ISO time, named the locale's way ("Thursday 26 Nov", "11月26日星期四")."""
     babel_locale = locales.BABEL_LOCALES[locales.current()]
-    return format_date(datetime.fromisoformat(moment), format=word("day"), locale=babel_locale)
+    return format_date(datetime.fromisoformat(moment), format=term("day"), locale=babel_locale)
 
 
 def options_text(options: dict[str, Any]) -> str:
-    separator = word("option_separator")
-    return separator.join(word("option", key=key, value=value) for key, value in options.items()) or word(
+    separator = term("option_separator")
+    return separator.join(term("option", key=key, value=value) for key, value in options.items()) or term(
         "standard_options")
 
 
 def line_text(line: dict[str, Any]) -> str:
     """One order line or catalogue item, e.g. 'Water Bottle (color: blue) $47.84'."""
-    return word("line", name=line["name"], options=options_text(line["options"]), price=money(line["price"]))
+    return term("line", name=line["name"], options=options_text(line["options"]), price=money(line["price"]))
 
 
 def lines_text(lines: list[dict[str, Any]]) -> str:
     """Several order lines or items on one line: 'Water Bottle (...) $47.84; Office Chair (...) $488.81'."""
-    return word("line_separator").join(line_text(line) for line in lines)
+    return term("line_separator").join(line_text(line) for line in lines)
 
 
 def variant_cards(product: dict[str, Any], variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,7 +82,7 @@ def item_lines(items: list[dict[str, Any]]) -> str:
             name=item["name"],
             options=options_text(item["options"]),
             price=money(item["price"]),
-            availability=word("available" if item.get("available", True) else "out_of_stock"),
+            availability=term("available" if item.get("available", True) else "out_of_stock"),
         )
         for item in items
     )
@@ -89,9 +90,9 @@ def item_lines(items: list[dict[str, Any]]) -> str:
 
 def method_text(method: dict[str, Any]) -> str:
     if method["source"] == "credit_card":
-        return word("card", brand=method.get("brand", word("card_brand")), last_four=method.get("last_four", "????"))
+        return term("card", brand=method.get("brand", term("card_brand")), last_four=method.get("last_four", "????"))
     if method["source"] == "gift_card":  # its id is the store's, not theirs
-        return word("gift_card", balance=money(method.get("balance", 0)))
+        return term("gift_card", balance=money(method.get("balance", 0)))
     return str(words().get(method["source"], method["source"].replace("_", " ")))
 
 

@@ -12,6 +12,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent.memory import DialogueState
+from retrieval.language import conversation_language
 from server.customer_events import for_customer, history_for_customer
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
@@ -77,13 +79,15 @@ async def post_message(
 ) -> EventSourceResponse:
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
-    await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, and no database call on the loop
+    session = await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, no database call on the loop
+    # The language the turn will answer in, for the apology should it run out of time.
+    language = conversation_language(body.text, DialogueState.from_json(session.state).language)
     slot = take_slot(request.app.state.turn_slots)
     if slot is None:
         raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.",
                             headers={"Retry-After": "5"})
     queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds,
-                       request.app.state.turn_workers)
+                       request.app.state.turn_workers, language=language)
     return EventSourceResponse(_events(queue), ping=15)
 
 
