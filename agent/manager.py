@@ -107,10 +107,14 @@ class Agent:
 
     # --- sessions ----------------------------------------------------------------------------------------------
 
-    def open_session(self, *, customer_id: str | None = None, channel: str = "widget") -> tuple[ChatSession, str]:
-        """A new conversation; customer_id only for a customer the storefront has already authenticated."""
-        session = self.conversations.create(customer_id=customer_id, channel=channel)
-        greeting = say("greeting_known" if customer_id else "greeting")
+    def open_session(self, *, customer_id: str | None = None, channel: str = "widget",
+                     language: str | None = None) -> tuple[ChatSession, str]:
+        """A new conversation; customer_id only for a customer the storefront has already authenticated; language
+        (a tag such as the browser's "zh-CN") for the greeting, until the customer's own words say otherwise."""
+        locale = locales.served(language)
+        session = self.conversations.create(customer_id=customer_id, channel=channel, language=locale)
+        with locales.speaking(locale):
+            greeting = say("greeting_known" if customer_id else "greeting")
         self.conversations.append(session.id, "assistant", greeting, {"greeting": True})
         return session, greeting
 

@@ -88,8 +88,8 @@ class ConversationStore:
         self.store = store
         Base.metadata.create_all(store.engine, tables=[ChatSession.__table__, ChatMessage.__table__])
 
-    def create(self, *, customer_id: str | None = None, channel: str = "widget") -> ChatSession:
-        state = DialogueState(customer_id=customer_id)
+    def create(self, *, customer_id: str | None = None, channel: str = "widget", language: str = "en") -> ChatSession:
+        state = DialogueState(customer_id=customer_id, language=language)
         row = ChatSession(id=secrets.token_urlsafe(18), channel=channel, customer_id=customer_id, state=state.to_json())
         with self.store.transaction() as session:
             session.add(row)

@@ -3,6 +3,8 @@ that turn tool results into it (their words from words.toml)."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -42,6 +44,23 @@ def words() -> dict[str, Any]:
 def term(name: str, /, **slots: Any) -> str:
     """A term of words.toml in the conversation's language, its slots filled."""
     return locales.text("words", name, **slots)
+
+
+@cache
+def _tool_error_patterns() -> dict[str, re.Pattern[str]]:
+    raw = tomllib.loads((locales.LOCALES_DIR / "tool_errors.toml").read_text(encoding="utf-8"))
+    return {name: re.compile(pattern) for name, pattern in raw.items()}
+
+
+def failure_text(error: str | None) -> str:
+    """A store tool's error in the customer's language: its text in words.toml when a pattern recognises it;
+    else the error itself in English, and a plain "try again" in another language."""
+    texts = words()["tool_errors"]
+    for name, pattern in _tool_error_patterns().items():
+        found = pattern.search(error or "")
+        if found:
+            return str(texts[name]).format(**found.groupdict())
+    return error if error and locales.current() == locales.DEFAULT else str(texts["other"])
 
 
 def money(value: Any) -> str:

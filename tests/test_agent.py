@@ -283,7 +283,7 @@ def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:
 def test_transfer_to_a_person(chat) -> None:
     events = chat("I want to talk to a real person please")
     handoff = next(e.data for e in events if e.type == "handoff")
-    assert set(handoff) == {"notice"} and "Customer said" not in handoff["notice"]  # no staff summary for them
+    assert set(handoff) == {"notice", "language"} and "Customer said" not in handoff["notice"]  # no staff summary
     assert "transferring you" in final(events)
     assert "person from our team" in chat.reply("hello?")
 

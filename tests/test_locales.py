@@ -3,6 +3,7 @@ conversations through the API in Chinese, in English and switching between them,
 
 from __future__ import annotations
 
+import json
 import re
 import string
 import tomllib
@@ -230,3 +231,67 @@ def test_a_calm_chinese_conversation_is_not_escalated(client: TestClient) -> Non
     at, _ = escalated(client, ["你好", "有没有蓝牙耳机？", "黑色的有吗", "上次的包装有点差，不过这次想买个水杯",
                                "好的，谢谢"])
     assert at is None
+
+
+# --- the person who takes over ----------------------------------------------------------------------------
+
+
+def test_the_person_taking_a_chinese_conversation_gets_chinese_drafts_and_notices(
+        client: TestClient, store: Store) -> None:
+    from agent.escalation.staff import StaffDirectory
+
+    StaffDirectory(store).add("dana", "correct horse battery", "Dana")
+    login = client.post("/api/console/login", json={"staff_id": "dana", "password": "correct horse battery"})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    session_id = new_session(client)
+    turn(client, session_id, "你好")
+    turn(client, session_id, "我要投诉")
+    ticket_id = client.get("/api/console/tickets", headers=headers).json()["tickets"][0]["id"]
+    view = client.get(f"/api/console/tickets/{ticket_id}", headers=headers).json()
+    assert view["drafts"] and all(CJK.search(draft["text"]) for draft in view["drafts"])
+
+    client.post(f"/api/console/tickets/{ticket_id}/take", headers=headers)
+    client.post(f"/api/console/tickets/{ticket_id}/handback", headers=headers)
+    stream = client.get(f"/api/sessions/{session_id}/events", params={"wait": 0})
+    notices = [event for event in (json.loads(line[5:]) for line in stream.text.splitlines()
+                                   if line.startswith("data:")) if event.get("notice")]
+    assert len(notices) == 2 and all(CJK.search(n["text"]) and "Dana" in n["text"] for n in notices)
+
+
+@pytest.mark.parametrize(("tag", "language"), [("zh-CN", "zh"), ("zh", "zh"), ("en-GB", "en"), ("fr", "en")])
+def test_a_session_greets_in_the_language_it_is_opened_with(client: TestClient, tag: str, language: str) -> None:
+    response = client.post("/api/sessions", json={"language": tag})
+    assert response.status_code == 201 and response.json()["language"] == language
+    greeting = response.json()["greeting"]
+    assert_chinese(greeting) if language == "zh" else assert_english(greeting)
+    session_id = response.json()["session_id"]
+    reply = reply_of(turn(client, session_id, "#W2611340"))  # no language of its own: the session's
+    assert reply["language"] == language
+
+
+def test_a_language_that_is_not_a_tag_is_refused_and_opens_nothing(client: TestClient, store: Store) -> None:
+    from sqlalchemy import func, select
+
+    from agent.memory import ChatSession
+
+    with store.session() as session:
+        before = session.scalar(select(func.count()).select_from(ChatSession))
+    response = client.post("/api/sessions", json={"language": "<script>"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "language"]
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ChatSession)) == before
+
+
+def test_every_recognised_tool_error_has_its_text() -> None:
+    patterns = tomllib.loads((locales.LOCALES_DIR / "tool_errors.toml").read_text())
+    assert set(patterns) | {"other"} == set(locales.catalogue("words")["tool_errors"])
+
+
+def test_a_failed_step_is_explained_in_chinese(client: TestClient) -> None:
+    session_id = new_session(client)
+    turn(client, session_id, "你好")
+    turn(client, session_id, JAMES_EMAIL)
+    failed = reply_of(turn(client, session_id, "帮我查一下订单 #W0000000"))
+    assert_chinese(failed["text"])
+    assert "#W0000000" in failed["text"]

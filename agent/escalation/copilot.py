@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent import locales
 from agent.escalation.tables import HandoffTicket
 from agent.escalation.texts import text
 from agent.grounding import Evidence
@@ -36,17 +37,24 @@ def suggest(agent: Agent, ticket: HandoffTicket, state: DialogueState, orders: l
     details = _order_details(agent, ticket, state, relevant)
     evidence = Evidence.from_results([*_evidence_texts(agent, ticket), *(json.dumps(d) for d in details)])
     suggestions = Suggestions()
-    candidates = [(_opening(agent, ticket) + text("drafts", "apology")).strip(), *_order_drafts(details)]
-    if ticket.reason.startswith("risk:"):
-        candidates.insert(0, text("drafts", "risk"))
-    if state.pending:
-        candidates.append(text("drafts", "proposal", summary=state.pending["summary"]))
-    candidates.append(text("drafts", "closing"))
+    with locales.speaking(state.language):  # the person writes to the customer in the customer's language
+        candidates = _drafts(agent, ticket, state, details)
     for draft in candidates:
         if not agent.checker.violations(draft, evidence):  # a draft states nothing the tools did not say
             suggestions.drafts.append({"text": draft, "grounded": True})
     suggestions.actions = _actions(agent, ticket, state, details)
     return suggestions
+
+
+def _drafts(agent: Agent, ticket: HandoffTicket, state: DialogueState, details: list[dict[str, Any]]) -> list[str]:
+    opening = _opening(agent, ticket) if locales.current() == locales.DEFAULT else ""  # English pleasantries
+    candidates = [(opening + text("drafts", "apology")).strip(), *_order_drafts(details)]
+    if ticket.reason.startswith("risk:"):
+        candidates.insert(0, text("drafts", "risk"))
+    if state.pending:
+        candidates.append(text("drafts", "proposal", summary=state.pending["summary"]))
+    candidates.append(text("drafts", "closing"))
+    return candidates
 
 
 def _evidence_texts(agent: Agent, ticket: HandoffTicket) -> list[str]:

@@ -21,7 +21,7 @@ from agent.flows.spec import NEEDS_ACCOUNT, SPECS
 from agent.memory import DialogueState
 from agent.nlu import Intent, Understanding, split_requests, understand
 from agent.reader.extract import bare_name
-from agent.replies import money, say
+from agent.replies import failure_text, money, say
 from agent.searching import catalogue_question
 from tools.context import StoreContext
 from tools.runner import ToolResult
@@ -164,7 +164,7 @@ class Turn:
         return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
 
     def failed(self) -> Outcome:
-        return Outcome(say("tool_failed", error=self.results[-1].error), gist="an error")
+        return Outcome(say("tool_failed", error=failure_text(self.results[-1].error)), gist="an error")
 
     def user(self) -> dict[str, Any] | None:
         return self.output("get_user_details", user_id=self.ctx.customer_id)

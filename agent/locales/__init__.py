@@ -25,6 +25,12 @@ BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 _current: ContextVar[str] = ContextVar("shopagent_locale", default=DEFAULT)
 
 
+def served(tag: str | None) -> str:
+    """The locale served for a language tag ("zh-CN" → "zh", "fr" → the default)."""
+    primary = (tag or "").split("-")[0].split("_")[0].lower()
+    return primary if primary in LOCALES else DEFAULT
+
+
 def current() -> str:
     """The locale of the turn being handled ("en" outside any turn)."""
     return _current.get()

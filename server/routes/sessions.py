@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 class SessionCreate(BaseModel):
     token: str | None = Field(default=None, max_length=1024, description="A signed customer token from the storefront")
+    language: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+                                 description="The customer's language tag (e.g. the page's or browser's 'zh-CN'): "
+                                             "the greeting's; one not served gets English")
 
 
 class SessionCreated(BaseModel):
@@ -32,6 +35,7 @@ class SessionCreated(BaseModel):
     customer_id: str | None
     created_at: str
     greeting: str
+    language: str  # the conversation's language so far (the greeting's)
 
 
 class MessageIn(BaseModel):
@@ -59,9 +63,10 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
             raise HTTPException(status_code=401, detail=f"Invalid customer token: {error}.") from None
         if not agent.customer_exists(customer_id):
             raise HTTPException(status_code=401, detail="Invalid customer token: unknown customer.")
-    session, greeting = agent.open_session(customer_id=customer_id)
+    session, greeting = agent.open_session(customer_id=customer_id, language=body.language)
     return SessionCreated(
-        session_id=session.id, customer_id=customer_id, created_at=session.created_at.isoformat(), greeting=greeting
+        session_id=session.id, customer_id=customer_id, created_at=session.created_at.isoformat(), greeting=greeting,
+        language=DialogueState.from_json(session.state).language,
     )
 
 

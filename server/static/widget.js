@@ -253,6 +253,12 @@
     }).catch(function () { /* the English defaults stay */ });
   }
 
+  /** The language the page (else the browser) is in, as a tag the server accepts; undefined when neither says. */
+  function pageLanguage() {
+    var tag = document.documentElement.getAttribute("lang") || navigator.language || "";
+    return /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(tag) ? tag : undefined;
+  }
+
   /** Speak the conversation's language: `lang` for the screen reader and fonts, the widget's own words. */
   function setLanguage(language) {
     if (!language || !ui) return;
@@ -373,6 +379,7 @@
 
   function createSession(useToken) {
     var body = useToken && config.token ? { token: config.token } : {};
+    body.language = pageLanguage();
     return api("/api/sessions", { method: "POST", body: body }).then(function (response) {
       // A forged or expired token is refused (401): carry on as a guest rather than leave the chat dead.
       if (response.status === 401 && useToken && config.token) {
@@ -381,6 +388,7 @@
       }
       if (!response.ok) throw httpError(response);
       return response.json().then(function (data) {
+        setLanguage(data.language);
         var session = { id: data.session_id, greeting: data.greeting || TEXT.fallbackGreeting };
         storeSession(session);
         return session;
