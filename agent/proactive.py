@@ -22,7 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from agent.nlu import Intent, Understanding
-from agent.replies import line_text, money, options_text, say
+from agent.replies import line_text, money, options_text, reason_text, say
 
 if TYPE_CHECKING:
     from agent.flows import Outcome, Turn
@@ -269,7 +269,7 @@ class ProactiveEngine:
     @staticmethod
     def _product_suggestion(kind: str, pick: dict[str, Any]) -> Suggestion:
         text = say(f"suggest_{kind}", name=pick["name"], options=options_text(pick["options"]),
-                   price=money(pick["price"]), reason=pick["reason"])
+                   price=money(pick["price"]), reason=reason_text(pick["reason"]))
         card = {key: pick[key] for key in ("product_id", "item_id", "name", "options", "available")}
         card["price"] = money(pick["price"])
         return Suggestion(f"product:{pick['product_id']}", kind, text, card)

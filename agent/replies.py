@@ -47,20 +47,37 @@ def term(name: str, /, **slots: Any) -> str:
 
 
 @cache
-def _tool_error_patterns() -> dict[str, re.Pattern[str]]:
-    raw = tomllib.loads((locales.LOCALES_DIR / "tool_errors.toml").read_text(encoding="utf-8"))
-    return {name: re.compile(pattern) for name, pattern in raw.items()}
+def _glosses() -> dict[str, dict[str, re.Pattern[str]]]:
+    raw = tomllib.loads((locales.LOCALES_DIR / "glosses.toml").read_text(encoding="utf-8"))
+    return {table: {name: re.compile(pattern) for name, pattern in patterns.items()} for table, patterns in raw.items()}
+
+
+def gloss(table: str, text: str) -> str | None:
+    """An English text of the tools (glosses.toml `table`) in the customer's language; None when no pattern
+    knows it. The pattern's groups are glossed too ("often bought with your earlier orders")."""
+    texts = words()[table]
+    for name, pattern in _glosses()[table].items():
+        found = pattern.search(text)
+        if found:
+            slots = {key: gloss(table, value) or value for key, value in found.groupdict().items()}
+            return str(texts[name]).format(**slots)
+    return None
 
 
 def failure_text(error: str | None) -> str:
     """A store tool's error in the customer's language: its text in words.toml when a pattern recognises it;
     else the error itself in English, and a plain "try again" in another language."""
-    texts = words()["tool_errors"]
-    for name, pattern in _tool_error_patterns().items():
-        found = pattern.search(error or "")
-        if found:
-            return str(texts[name]).format(**found.groupdict())
-    return error if error and locales.current() == locales.DEFAULT else str(texts["other"])
+    known = gloss("tool_errors", error or "")
+    if known is not None:
+        return known
+    return error if error and locales.current() == locales.DEFAULT else str(words()["tool_errors"]["other"])
+
+
+def reason_text(reason: str) -> str:
+    """Why a product is recommended, in the customer's language (the recommender's own words in English)."""
+    if locales.current() == locales.DEFAULT:
+        return reason
+    return gloss("reasons", reason) or reason
 
 
 def money(value: Any) -> str:

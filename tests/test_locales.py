@@ -283,9 +283,24 @@ def test_a_language_that_is_not_a_tag_is_refused_and_opens_nothing(client: TestC
         assert session.scalar(select(func.count()).select_from(ChatSession)) == before
 
 
-def test_every_recognised_tool_error_has_its_text() -> None:
-    patterns = tomllib.loads((locales.LOCALES_DIR / "tool_errors.toml").read_text())
-    assert set(patterns) | {"other"} == set(locales.catalogue("words")["tool_errors"])
+def test_every_recognised_tool_text_has_its_words() -> None:
+    glosses = tomllib.loads((locales.LOCALES_DIR / "glosses.toml").read_text())
+    assert set(glosses["tool_errors"]) | {"other"} == set(locales.catalogue("words")["tool_errors"])
+    assert set(glosses["reasons"]) == set(locales.catalogue("words")["reasons"])
+
+
+@pytest.mark.parametrize(("reason", "chinese"), [
+    ("often bought with Water Bottle", "常与 Water Bottle 一起购买"),
+    ("similar to your earlier orders", "与 您以前的订单 相似"),
+    ("popular in our store", "本店热销"),
+    ("a reason no pattern knows", "a reason no pattern knows"),
+])
+def test_recommendation_reasons_are_glossed_outside_english(reason: str, chinese: str) -> None:
+    from agent.replies import reason_text
+
+    assert reason_text(reason) == reason
+    with locales.speaking("zh"):
+        assert reason_text(reason) == chinese
 
 
 def test_a_failed_step_is_explained_in_chinese(client: TestClient) -> None:
