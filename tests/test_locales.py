@@ -310,3 +310,33 @@ def test_a_failed_step_is_explained_in_chinese(client: TestClient) -> None:
     failed = reply_of(turn(client, session_id, "帮我查一下订单 #W0000000"))
     assert_chinese(failed["text"])
     assert "#W0000000" in failed["text"]
+
+
+def test_a_chinese_cancellation_is_proposed_confirmed_and_done_in_chinese(client: TestClient, store: Store) -> None:
+    from sqlalchemy import select
+
+    from tools.retail.data_model import Order
+
+    with store.session() as session:
+        order_id = session.scalar(select(Order.order_id).where(Order.user_id == "emma_smith_8564",
+                                                               Order.status == "pending").limit(1))
+    session_id = new_session(client)
+    turn(client, session_id, "你好")
+    turn(client, session_id, "emma.smith3991@example.com")
+    events = turn(client, session_id, f"帮我取消订单 {order_id}，我下错单了")
+    proposal = reply_of(events)
+    assert_chinese(proposal["text"]) and "下错单" in proposal["text"] and "不要" in proposal["text"]
+    assert any(name == "confirmation" and CJK.search(data["summary"]) for name, data in events)
+    with store.session() as session:
+        assert session.get(Order, order_id).status == "pending"  # nothing changes before the yes
+    done = reply_of(turn(client, session_id, "是"))
+    assert_chinese(done["text"]) and "已取消" in done["text"]
+    with store.session() as session:
+        assert session.get(Order, order_id).status == "cancelled"
+
+
+def test_a_chinese_customer_accepting_the_offer_of_a_person_is_handed_over(client: TestClient) -> None:
+    at, replies = escalated(client, ["嗯嗯嗯嗯", "啦啦啦啦", "好的"])
+    assert "转接人工客服吗" in replies[1]  # the agent's offer, after two messages it could not place
+    assert at == 3
+    assert_chinese(replies[2])
