@@ -64,13 +64,12 @@ def gloss(table: str, text: str) -> str | None:
     return None
 
 
-def failure_text(error: str | None) -> str:
-    """A store tool's error in the customer's language: its text in words.toml when a pattern recognises it;
-    else the error itself in English, and a plain "try again" in another language."""
-    known = gloss("tool_errors", error or "")
-    if known is not None:
-        return known
-    return error if error and locales.current() == locales.DEFAULT else str(words()["tool_errors"]["other"])
+def failure_text(error: str) -> str | None:
+    """A store tool's error in the customer's language when it is not English (the tools write English): its
+    text in words.toml when a pattern recognises it, else a plain "try again"; None in English."""
+    if locales.current() == locales.DEFAULT:
+        return None
+    return gloss("tool_errors", error) or str(words()["tool_errors"]["other"])
 
 
 def reason_text(reason: str) -> str:

@@ -95,9 +95,18 @@ class ToolRunner:
             return ToolResult(name, clean, ok=False, error=str(error))
         return self._execute(ctx, name, clean)
 
-    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+    def rehearse(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """A write tool run in a transaction that is always rolled back: whether the store's policy would accept
+        the call (so a proposal is only made for what a yes can do), with nothing changed and no approval used."""
         try:
-            with ctx.store.transaction() as session:
+            clean = self.validate(name, arguments)
+        except ToolError as error:
+            return ToolResult(name, arguments, ok=False, error=str(error))
+        return self._execute(ctx, name, clean, rehearsal=True)
+
+    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], rehearsal: bool = False) -> ToolResult:
+        try:
+            with (ctx.store.rehearsal() if rehearsal else ctx.store.transaction()) as session:
                 ctx._db = session
                 output = self.tools[name].func(**arguments, ctx=ctx)  # type: ignore[misc]
             return ToolResult(name, arguments, ok=True, output=output)

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 
 def propose(turn: Turn, tool: str, arguments: dict[str, Any], **text: Any) -> Outcome:
-    """Ask the customer to confirm the tool's call, in the words of its action's confirmation text."""
+    """Ask the customer to confirm the tool's call, in the words of its action's confirmation text; unless the
+    store would refuse it (a rehearsal, rolled back, runs its policy checks): then why not, before any yes."""
+    rehearsed = turn.agent.runner.rehearse(turn.ctx, tool, arguments)
+    if not rehearsed.ok:
+        turn.state.batch = None
+        return Outcome(say("cannot_do", reason=turn.refusal(rehearsed.error or "")), gist="a refusal")
     summary = say(ACTIONS[tool].confirm, **text)
     turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary}
     return Outcome(

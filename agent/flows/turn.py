@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent import locales
 from agent.events import Event
-from agent.flows import orders, proposals
+from agent.flows import orders, proposals, refusals
 from agent.flows.batches import forget_request, take_up_queued
 from agent.flows.cues import STATUS_CUE, TOTAL_BACK
 from agent.flows.outcome import Flow, Outcome, ask
@@ -53,7 +53,8 @@ class Turn:
             answered = proposals.answer(self, said)
             if answered is not None:
                 return answered
-        elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL}:
+        elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL} and self.state.asked != "reason":
+            # (a no to "why would you like to cancel?" declines to give a reason: the cancel flow says why it needs one)
             forget_request(self)
             return Outcome(say("dropped"), gist="the customer dropped the request")
         verified = self.identify(said)
@@ -164,7 +165,12 @@ class Turn:
         return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
 
     def failed(self) -> Outcome:
-        return Outcome(say("tool_failed", error=failure_text(self.results[-1].error)), gist="an error")
+        return Outcome(say("tool_failed", error=self.refusal(self.results[-1].error or "")), gist="an error")
+
+    def refusal(self, error: str) -> str:
+        """A store tool's error as the customer is told it: in English the tool's words with the payment method
+        as they know it; in another language its translation (agent/locales/glosses.toml)."""
+        return failure_text(error) or refusals.in_words(self, error)
 
     def user(self) -> dict[str, Any] | None:
         return self.output("get_user_details", user_id=self.ctx.customer_id)
