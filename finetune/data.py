@@ -248,7 +248,7 @@ class Player:
     """Plays scripts against the real agent (no model: its flows) on a scratch copy of the demo store."""
 
     def __init__(self, store_db: Path | None = None) -> None:
-        from agent.manager import Agent
+        from agent.manager import Agent, AgentConfig
         from server.services import open_retriever
         from tools.retail.loader import load_store
         from tools.store import Store, sqlite_url
@@ -261,7 +261,8 @@ class Player:
         if store_db is None:
             self.store.create_schema()
             load_store(self.store)
-        self.agent = Agent(self.store, retriever=open_retriever(self.store))
+        # The training conversations teach the flows' own behaviour; risk holds are staff policy, kept out of them.
+        self.agent = Agent(self.store, retriever=open_retriever(self.store), config=AgentConfig(risk_rules=None))
 
     def play(self, script: Script, rng: random.Random) -> list[Example]:
         """One example per customer message: the opening messages, then the customer's answers to the agent."""

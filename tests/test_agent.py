@@ -265,6 +265,17 @@ def test_a_change_the_store_would_refuse_is_not_proposed(chat, store: Store) -> 
     assert order_status(store, JAMES_DELIVERED) == "delivered"
 
 
+def test_an_asked_option_that_is_sold_out_is_said_so(chat, store: Store) -> None:
+    """Every value the customer names fits only a sold-out variant: they hear it is out of stock, with what is
+    available, not the bare "which option would you like?" they would answer with the same words again."""
+    sign_in(chat)
+    events = chat(f"exchange the water bottle in {JAMES_DELIVERED} for a 1000ml glass one in blue")
+    reply = final(events)
+    assert "Water Bottle (capacity: 1000ml, material: glass, color: blue) is out of stock" in reply
+    assert "Available instead" in reply and not any(e.type == "confirmation" for e in events)
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+
+
 def test_a_repeated_return_hears_what_is_already_requested_and_what_it_comes_to(chat, store: Store) -> None:
     """Asked again after it is done (or asked what it comes to), a return is described with its amounts, and with
     what the customer paid for the items they keep, instead of "only delivered orders can be returned"."""
@@ -297,8 +308,25 @@ def test_product_search_returns_cards(chat) -> None:
     events = chat("do you have a mechanical keyboard?")
     cards = next(e.data["products"] for e in events if e.type == "products")
     assert cards and all(card["name"] == "Mechanical Keyboard" for card in cards)
-    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available"}
+    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available", "url", "image_url"}
+    assert (cards[0]["url"], cards[0]["image_url"]) == (None, None)  # the demo catalogue has no links
     assert cards[0]["price"] in final(events)
+
+
+def test_cards_carry_the_catalogue_links(agent: Agent, store: Store, chat) -> None:
+    from sqlalchemy import update
+
+    from tools.retail.data_model import Product
+
+    with store.transaction() as session:
+        session.execute(update(Product).where(Product.name == "Mechanical Keyboard").values(
+            product_url="/products/mechanical-keyboard", image_url="https://cdn.example.com/keyboard.jpg"))
+    events = chat("do you have a mechanical keyboard?")
+    cards = next(e.data["products"] for e in events if e.type == "products")
+    assert {(c["url"], c["image_url"]) for c in cards} == {
+        ("/products/mechanical-keyboard", "https://cdn.example.com/keyboard.jpg")}
+    assert "/products/" not in final(events) and "cdn.example.com" not in final(events)  # links are for the card
+    assert agent.history(chat.session_id)[-1]["products"] == cards  # a reload shows the same cards
 
 
 def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:

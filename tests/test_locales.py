@@ -340,3 +340,10 @@ def test_a_chinese_customer_accepting_the_offer_of_a_person_is_handed_over(clien
     assert "转接人工客服吗" in replies[1]  # the agent's offer, after two messages it could not place
     assert at == 3
     assert_chinese(replies[2])
+
+
+def test_the_widget_catalogue_has_every_word_the_widget_uses() -> None:
+    script = (Path(__file__).parent.parent / "server" / "static" / "widget.js").read_text()
+    block = script[script.index("var TEXT = {"):script.index("};", script.index("var TEXT = {"))]
+    used = set(re.findall(r"^\s+(\w+):", block, re.M)) - {"title"}  # the title is the page's (data-title)
+    assert used <= set(locales.catalogue("widget")), used - set(locales.catalogue("widget"))

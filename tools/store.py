@@ -12,9 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tools.retail.data_model import Base, Product
+from tools.schema_upgrade import add_missing_columns
 
-# The modules that declare tables on the store's metadata: the store, order histories, conversations, escalations.
-TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "agent.memory", "agent.escalation.tables")
+# The modules that declare tables on the store's metadata: the store, order histories, conversations, escalations,
+# held actions.
+TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "agent.memory", "agent.escalation.tables",
+                 "agent.risk.tables")
 
 
 def sqlite_url(path: Path) -> str:
@@ -42,6 +45,11 @@ class Store:
         for module in TABLE_MODULES:  # every table, whatever the caller happened to import before
             importlib.import_module(module)
         Base.metadata.create_all(self.engine)
+        self.upgrade_schema()
+
+    def upgrade_schema(self) -> list[str]:
+        """Add the optional columns a database created by an older version lacks; returns those added."""
+        return add_missing_columns(self.engine, Base.metadata.sorted_tables)
 
     def is_empty(self) -> bool:
         if not inspect(self.engine).has_table("products"):

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent import locales
 
-CUSTOMER_SECTIONS = {"escalated", "notices", "drafts"}  # the drafts are replies the person may send
+CUSTOMER_SECTIONS = {"escalated", "notices", "holds", "drafts"}  # drafts: replies the person may send
 
 
 @cache

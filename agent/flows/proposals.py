@@ -57,19 +57,21 @@ def execute(turn: Turn) -> Outcome:
     """Run the confirmed proposal (approved for exactly these arguments), then the batch's next order if any."""
     pending, turn.state.pending = turn.state.pending, None
     assert pending is not None
-    turn.ctx.approve(pending["tool"], pending["arguments"])
+    turn.ctx.approve(pending["tool"], pending["arguments"], pending["summary"])
     result = turn.call(pending["tool"], **pending["arguments"])
     turn.state.intent = None
+    if result.held:  # risk control: a person approves it first; the customer hears what happens next
+        return next_in_batch(turn, Outcome(say("held_for_approval"), gist="the action waits for approval"))
     if not result.ok:
         turn.state.batch = None
         return turn.failed()
     action = ACTIONS[pending["tool"]]
     if turn.state.refunds is not None:  # the customer asked what all this refunds
         turn.state.refunds.append(action.refunded(result.output) if action.refunded else 0.0)
-    return next_in_batch(turn, Outcome(_done_text(action, result.output), gist="the action is done"))
+    return next_in_batch(turn, Outcome(done_text(action, result.output), gist="the action is done"))
 
 
-def _done_text(action: Action, output: dict[str, Any]) -> str:
+def done_text(action: Action, output: dict[str, Any]) -> str:
     """The action's done text, from the tool's output: the order it changed, or the account's new address."""
     if "order_id" in output:
         return say(action.done, order_id=output["order_id"], status=output["status"])

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent.escalation.presence import person_in
 from agent.memory import DialogueState
 from retrieval.language import conversation_language
 from server.customer_events import for_customer, history_for_customer
@@ -75,6 +76,7 @@ def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
     session = agent.conversations.get(session_id)
     messages = history_for_customer(agent.history(session_id))
     return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages,
+            "person": person_in(agent.store, session_id),
             "language": agent.conversations.state(session_id).language}
 
 
