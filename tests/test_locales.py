@@ -347,3 +347,27 @@ def test_the_widget_catalogue_has_every_word_the_widget_uses() -> None:
     block = script[script.index("var TEXT = {"):script.index("};", script.index("var TEXT = {"))]
     used = set(re.findall(r"^\s+(\w+):", block, re.M)) - {"title"}  # the title is the page's (data-title)
     assert used <= set(locales.catalogue("widget")), used - set(locales.catalogue("widget"))
+
+
+def test_a_held_action_and_its_decision_are_told_in_chinese(client: TestClient, store: Store) -> None:
+    from agent.escalation.staff import StaffDirectory
+    from tools.retail.data_model import Order
+
+    StaffDirectory(store).add("sam", "correct horse battery", "Sam", role="supervisor")
+    from server.tokens import sign_customer_token
+
+    token = sign_customer_token("test-secret", "liam_thomas_8833")  # his high-value order is held for approval
+    session_id = client.post("/api/sessions", json={"token": token, "language": "zh-CN"}).json()["session_id"]
+    proposal = reply_of(turn(client, session_id, "请帮我取消订单 #W3761872，不再需要了"))
+    assert_chinese(proposal["text"])
+    held = reply_of(turn(client, session_id, "是"))
+    assert_chinese(held["text"]) and "审核" in held["text"]
+    login = client.post("/api/console/login", json={"staff_id": "sam", "password": "correct horse battery"})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    hold_id = client.get("/api/console/holds", headers=headers).json()["holds"][0]["id"]
+    assert client.post(f"/api/console/holds/{hold_id}/reject", headers=headers).json()["status"] == "rejected"
+    with store.session() as db:
+        assert db.get(Order, "#W3761872").status == "pending"
+    stream = client.get(f"/api/sessions/{session_id}/events", params={"wait": 0})
+    told = [json.loads(line[5:])["text"] for line in stream.text.splitlines() if line.startswith("data:")][-1]
+    assert_chinese(told) and "#W3761872" in told
