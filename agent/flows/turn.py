@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from agent.manager import Agent
 
 
+# The request a message would make that, right after the agent asked for this detail, is the answer instead.
+ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS}
+
+
 class Turn:
     FLOWS: ClassVar[dict[Intent, Flow]] = {intent: spec.flow for intent, spec in SPECS.items()}
 
@@ -81,6 +85,8 @@ class Turn:
         intent = said.intent
         if intent is Intent.ORDER_STATUS and self.state.intent and not STATUS_CUE.search(said.text):
             intent = None  # "order #W3614011" or "it's for my order" answers the open question
+        if self.state.intent and self.state.intent != intent and ANSWERED_BY.get(self.state.asked or "") == intent:
+            intent = None  # "I'd like to use PayPal" answers "which payment method?", it is no request of its own
         if verified and intent in {Intent.GREET, Intent.THANKS} and self.state.intent:
             intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:
@@ -142,7 +148,8 @@ class Turn:
             self.session_id,
             "tool",
             result.content(),
-            {"name": name, "arguments": result.arguments, "ok": result.ok, "error": result.error},
+            {"name": name, "arguments": result.arguments, "ok": result.ok, "error": result.error,
+             "replayed": result.replayed},
         )
         self.events.append(Event("tool_finished", {"name": name, "ok": result.ok, "error": result.error}))
         return result
