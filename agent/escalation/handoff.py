@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.escalation.tables import EscalationTurn
-from agent.escalation.texts import reason_words, text
+from agent.escalation.texts import reason_words, text, tool_words
 from agent.memory import ChatMessage
 from tools.retail.data_model import Order, User
 
@@ -93,8 +93,9 @@ def _action(message: ChatMessage) -> dict[str, Any]:
 
 
 def _action_line(action: dict[str, Any]) -> str:
-    arguments = ", ".join(f"{k}={v}" for k, v in action["arguments"].items() if k != "summary")
-    return f"{action['name']}({arguments})"
+    """In words with the values it used ("Order details (#W2378156)"): the summary is read by people."""
+    values = ", ".join(str(v) for k, v in action["arguments"].items() if k != "summary")
+    return tool_words(action["name"]) + (f" ({values})" if values else "")
 
 
 def _mentioned_orders(actions: list[dict[str, Any]], discussed: str | None) -> list[str]:
