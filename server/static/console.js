@@ -136,9 +136,9 @@
       var kind = m.role === "tool" ? "tool" : m.human ? "human" : m.role;
       var who = m.role === "user" ? "Customer" : m.role === "tool" ? m.tool : m.author || "Bot";
       var item = el("li", { class: kind, "data-role": kind });
-      item.appendChild(el("strong", {}, who + (m.role === "tool" ? "" : ": ")));
+      if (m.role === "tool" && m.result) item.appendChild(toolResult(m));
+      else item.appendChild(el("strong", {}, who + (m.role === "tool" ? "" : ": ")));
       if (m.role !== "tool") item.appendChild(document.createTextNode(m.text));
-      else if (m.result) item.appendChild(dataTable(m.result, 0));
       else if (!m.ok) item.appendChild(el("p", { class: "failed" }, m.text));
       list.appendChild(item);
     });
@@ -147,7 +147,17 @@
 
   // --- tool results as small tables ----------------------------------------------------------------------------
 
-  var MAX_DEPTH = 2;
+  var ID_FIELDS = ["order_id", "user_id", "product_id", "item_id"];
+
+  // Folded under its name and the id it is about ("Order details · #W6247578"); opened, a small table.
+  function toolResult(m) {
+    var box = el("details", { class: "tool-result" });
+    var about = Array.isArray(m.result) ? "" : ID_FIELDS.map(function (k) { return m.result[k]; })
+      .filter(Boolean)[0];
+    box.appendChild(el("summary", {}, m.tool + (about ? " · " + about : "")));
+    box.appendChild(dataTable(m.result, 0));
+    return box;
+  }
 
   function words(key) { return key.replace(/_/g, " ").replace(/^./, function (c) { return c.toUpperCase(); }); }
 
@@ -157,13 +167,13 @@
     return String(value);
   }
 
-  // An object as rows of label and value; a list of objects as rows with one column per field; deeper parts
-  // as short text, so a result never turns into a wall of JSON.
+  // An object as rows of label and value; a list of objects (the items) as rows with one column per field;
+  // anything deeper as one line of text, so a result stays small and never turns into a wall of JSON.
   function dataTable(value, depth) {
     if (Array.isArray(value)) return listTable(value, depth);
     if (value === null || typeof value !== "object") return el("span", {}, scalar(value));
     var wrap = el("div", { class: "table-wrap" });
-    var table = el("table", { class: "data", "data-testid": "console-tool-table" });
+    var table = el("table", { class: "data fields", "data-testid": "console-tool-table" });
     Object.keys(value).forEach(function (key) {
       var row = el("tr");
       row.appendChild(el("th", { scope: "row" }, words(key)));
@@ -202,7 +212,8 @@
   }
 
   function cellValue(value, depth) {
-    if (value !== null && typeof value === "object" && depth < MAX_DEPTH) return dataTable(value, depth + 1);
+    var rows = Array.isArray(value) && value.length && typeof value[0] === "object" && value[0] !== null;
+    if (rows && depth === 0) return listTable(value, 1);
     if (value !== null && typeof value === "object") return el("span", {}, flat(value));
     return el("span", {}, scalar(value));
   }
