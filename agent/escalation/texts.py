@@ -30,3 +30,8 @@ def escalation_reply(reason: str) -> str:
 
 def reason_words(reason: str) -> str:
     return _staff_texts()["reasons"].get(reason, reason)
+
+
+def tool_words(tool: str | None) -> str:
+    tools = _staff_texts()["tools"]
+    return tools.get(tool or "other", tools["other"])
