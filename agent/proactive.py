@@ -51,7 +51,7 @@ DECLINE = re.compile(
     r"^\s*(no|nope|nah|not interested|not now|not really|maybe later|i'?m (good|fine|ok|okay)|pass|no need)\b",
     re.I,
 )
-SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip"}
+SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip", "check_sign_in_code"}
 EVERY_TURNS = 3  # at most one suggestion in this many turns (server setting `suggestion_every_turns`)
 IDLE_INTENTS = {None, Intent.GREET, Intent.THANKS, Intent.ACCOUNT}
 PRODUCT_INTENTS = {Intent.SEARCH, Intent.PRODUCT}

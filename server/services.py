@@ -12,7 +12,9 @@ from tools.store import Store
 if TYPE_CHECKING:
     from agent.llm.base import ChatModel
     from agent.manager import Agent
+    from agent.sign_in_mail import CodeMailer
     from retrieval import HybridRetriever
+    from server.dev_mail import DevOutbox
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,15 @@ def open_model(settings: Settings) -> ChatModel | None:
     )
 
 
-def build_agent(settings: Settings, steps: StartupSteps | None = None) -> Agent:
+def code_mailer(settings: Settings, outbox: DevOutbox | None = None) -> CodeMailer:
+    """How sign-in codes are mailed: to the demo's local sink when there is one, else to the configured server."""
+    from agent.sign_in_mail import CodeMailer
+    from tools.mail import Mailer
+
+    return CodeMailer(Mailer(outbox.smtp if outbox is not None else settings.smtp()))
+
+
+def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox: DevOutbox | None = None) -> Agent:
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model.
 
     Each part is a step of `steps` (shown by `shopagent serve`; silent by default)."""
@@ -84,7 +94,8 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None) -> Agent:
         # The proactive engine warns about orders the delivery predictor finds likely to be late.
         proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id),
                                     every_turns=settings.suggestion_every_turns)
-        agent = Agent(store, model=model, retriever=retriever, proactive=proactive)
+        agent = Agent(store, model=model, retriever=retriever, proactive=proactive, identity=settings.identity,
+                      code_mail=code_mailer(settings, outbox))
         step.result = "Agent ready"
     return agent
 

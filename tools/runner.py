@@ -100,6 +100,8 @@ class ToolRunner:
             with ctx.store.transaction() as session:
                 ctx._db = session
                 output = self.tools[name].func(**arguments, ctx=ctx)  # type: ignore[misc]
+            for effect in ctx.after_commit:  # e.g. the mail with a code, only once the code is stored
+                effect()
             return ToolResult(name, arguments, ok=True, output=output)
         except ToolError as error:
             return ToolResult(name, arguments, ok=False, error=str(error))
@@ -113,3 +115,4 @@ class ToolRunner:
             return ToolResult(name, arguments, ok=False, error=message)
         finally:
             ctx._db = None
+            ctx.after_commit.clear()

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tools.retail.data_model import Base, Product
 
-# The modules that declare tables on the store's metadata: the store, order histories, conversations, escalations.
-TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "agent.memory", "agent.escalation.tables")
+# The modules that declare tables on the store's metadata: the store, order histories, sign-in codes, conversations,
+# escalations.
+TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.sign_in_codes", "agent.memory",
+                 "agent.escalation.tables")
 
 
 def sqlite_url(path: Path) -> str:
