@@ -18,7 +18,7 @@ from evals.tasks.dbdiff import FieldDifference, differences, snapshot
 from evals.tasks.loader import Task
 from evals.tasks.paraphrase import Phrasing
 from evals.tasks.replay import replay
-from tools.context import StoreContext
+from tools.context import IdentityPolicy, StoreContext
 from tools.runner import ToolResult, ToolRunner
 from tools.store import Store, sqlite_url
 
@@ -156,7 +156,7 @@ def run_task(
     transcript: list[tuple[str, str]] = []
     recorder: RecordingRunner | None = None
     try:
-        agent = Agent(store, model=model, retriever=retriever)
+        agent = Agent(store, model=model, retriever=retriever, identity=IdentityPolicy.BENCHMARK)  # tau2's rule
         recorder = RecordingRunner(agent.runner)
         agent.runner = recorder
         if agent.planner is not None:
