@@ -254,8 +254,10 @@ def chat(
     from server.services import build_agent
 
     quiet_third_party()
+    settings = get_settings()
     with console.status("Loading the store, its search index and the model..."):
-        agent = build_agent(get_settings())
+        outbox = _demo_outbox(settings, StartupSteps())  # demo mode: the sign-in codes are printed here
+        agent = build_agent(settings, outbox=outbox)
     customer_id = _customer_by_email(agent.store, email) if email else None
     session, greeting = agent.open_session(customer_id=customer_id, channel="terminal")
     console.print(f"[bold cyan]agent:[/] {greeting}\n[dim](session {session.id}; empty line or Ctrl+D to quit)[/]")
@@ -266,7 +268,23 @@ def chat(
             break
         if not text:
             break
-        _print_turn(agent.turn(session.id, text))
+        caught = outbox.caught if outbox is not None else 0
+        events = list(agent.turn(session.id, text))
+        _print_turn(events)
+        if outbox is not None and any(e.data.get("name") == "send_sign_in_code" for e in events):
+            _print_new_mail(outbox, caught)
+
+
+def _print_new_mail(outbox: DevOutbox, caught: int) -> None:
+    """Demo mode: the sign-in mail the turn sent, if any (it goes out in the background: wait for it a moment)."""
+    import time
+
+    deadline = time.monotonic() + 3
+    while outbox.caught == caught and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if outbox.caught > caught:
+        mail = outbox.mails()[0]
+        console.print(f"[dim](demo outbox: mail to {mail.to}: {mail.subject})[/]", highlight=False)
 
 
 def _print_turn(events) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ class DevOutbox:
         self.sender = sender
         self._mails: deque[CaughtMail] = deque(maxlen=KEPT)
         self._lock = threading.Lock()
+        self.caught = 0  # mails caught since start (the kept ones are only the newest)
         self._controller = Controller(self, hostname=host, port=self.port)
 
     def start(self) -> DevOutbox:
@@ -60,6 +61,7 @@ class DevOutbox:
                           received_at=datetime.now(UTC))
         with self._lock:
             self._mails.append(mail)
+            self.caught += 1
         return "250 Message accepted for delivery"
 
 

@@ -21,6 +21,11 @@ def demo_page_style() -> FileResponse:
     return FileResponse(STATIC / "storefront.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/storefront.js")
+def demo_page_script() -> FileResponse:
+    return FileResponse(STATIC / "storefront.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/widget.js")
 def widget_script() -> FileResponse:
     return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
