@@ -206,6 +206,18 @@ def test_a_new_code_supersedes_the_last_and_sends_are_limited(patient_client: Te
     assert replies == [say("code_sent", email=nobody)] * 3 + [say("code_throttled")]
 
 
+def test_a_row_for_an_address_without_account_never_verifies(store: Store) -> None:
+    from tools.sign_in_codes import Checked, CodeRules, _hash, check
+
+    now = datetime.now(UTC)
+    with store.transaction() as session:  # as issue() leaves it for an unknown address, with a known code
+        session.add(SignInCode(session_id="s1", email_key="k", user_id=None, salt="00" * 16,
+                               code_hash=_hash("123456", "00" * 16), created_at=now, expires_at=now + timedelta(1)))
+    with store.transaction() as session:
+        assert check(session, "s1", "123456", CodeRules()) == (Checked.WRONG, None)
+        assert check(session, "another conversation", "123456", CodeRules()) == (Checked.NONE, None)
+
+
 def test_six_digits_are_no_code_while_none_is_out(client: TestClient) -> None:
     chat = Chat(client)
     chat("123456")

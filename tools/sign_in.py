@@ -6,6 +6,7 @@ Not offered to the model (agent/toolcall.py AGENT_TOOLS): only the identity flow
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from langchain_core.tools import InjectedToolArg
@@ -16,6 +17,7 @@ from tools.runner import ToolKind, store_tool
 from tools.sign_in_codes import Checked, CodeRules, check, issue
 
 Ctx = Annotated[StoreContext, InjectedToolArg]
+log = logging.getLogger(__name__)
 
 
 def _conversation(ctx: StoreContext) -> str:
@@ -35,9 +37,12 @@ def send_sign_in_code(email: str, ctx: Ctx) -> dict:
     if issued.throttled:
         return {"sent": False, "reason": "too many codes requested"}
     mail = ctx.code_mail
-    if issued.code is not None and issued.email is not None and mail is not None:
-        code, to = issued.code, issued.email
-        ctx.after_commit.append(lambda: mail.send_code(to, code))
+    if issued.code is not None and issued.email is not None:
+        if mail is None:
+            log.warning("no mailer configured: a sign-in code could not be sent")
+        else:
+            code, to = issued.code, issued.email
+            ctx.after_commit.append(lambda: mail.send_code(to, code))
     return {"sent": True}
 
 
