@@ -8,12 +8,15 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from agent import toolcall
+from agent.cards import product_cards, suggestion_with_links
 from agent.escalation.monitor import EscalationMonitor
+from agent.escalation.presence import live_fields
 from agent.events import Event
 from agent.flows import Outcome, Turn
 from agent.grounding import Evidence, GroundingChecker
@@ -25,6 +28,8 @@ from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
 from agent.reader.acts import Context
 from agent.replies import PROMPTS, prompt, say, templates
+from agent.risk.guard import RiskGuard
+from agent.risk.rules import DEFAULT_RULES
 from retrieval import HybridRetriever
 from tools.context import CodeMail, IdentityPolicy, Role, StoreContext
 from tools.retail.data_model import Product, User
@@ -60,6 +65,8 @@ class AgentConfig:
     model_planner: bool = True  # the model picks a tool when no flow recognises the request
     max_misunderstood: int = 2  # then offer a person
     escalation: bool = True  # score every turn and hand over to a person when the policy says so
+    # Risk control (agent/risk/): the rules whose matching customer actions wait for staff approval; None: off.
+    risk_rules: Path | None = DEFAULT_RULES
 
 
 class Agent:
@@ -87,7 +94,9 @@ class Agent:
         self.config = config or AgentConfig()
         # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
         self.proactive = proactive or ProactiveEngine(enabled=False)
-        self.runner = ToolRunner([*toolcall.AGENT_TOOLS, *SIGN_IN_TOOLS])  # the sign-in tools: flows only
+        guard = RiskGuard.from_file(self.config.risk_rules) if self.config.risk_rules else None
+        # The sign-in tools are the flows' only: the model is offered AGENT_TOOLS (agent/toolcall.py).
+        self.runner = ToolRunner([*toolcall.AGENT_TOOLS, *SIGN_IN_TOOLS], guard=guard)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
@@ -178,7 +187,8 @@ class Agent:
         yield Event("done")
 
     def _deliver(self, session_id: str, turn: Turn, outcome: Outcome) -> Iterator[Event]:
-        cards = [_card(card) for card in outcome.cards]
+        cards = product_cards(self.store, outcome.cards)
+        suggestion = suggestion_with_links(self.store, outcome.suggestion)
         if cards:
             yield Event("products", {"products": cards})
         if outcome.confirmation:
@@ -203,12 +213,12 @@ class Agent:
             "confirmation": outcome.confirmation,
             "grounding_violations": violations,
             "repaired": bool(violations),
-            "suggestion": outcome.suggestion,
+            "suggestion": suggestion,
         }
         message = self.conversations.append(session_id, "assistant", text, payload)
         yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
-        if outcome.suggestion:  # its own labelled part of the reply, after the answer itself
-            yield Event("suggestion", outcome.suggestion)
+        if suggestion:  # its own labelled part of the reply, after the answer itself
+            yield Event("suggestion", suggestion)
         yield Event("done")
 
     def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
@@ -292,17 +302,7 @@ class Agent:
                 "greeting": bool(row.payload.get("greeting")),
                 "confirmation": row.payload.get("confirmation"),
                 "suggestion": row.payload.get("suggestion"),
+                **live_fields(row.payload),  # a person's words and notices: who wrote them
             }
             for row in rows
         ]
-
-
-def _card(hit: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "product_id": hit["product_id"],
-        "item_id": hit["item_id"],
-        "name": hit["name"],
-        "options": hit["options"],
-        "price": f"{float(hit['price']):.2f}",
-        "available": bool(hit["available"]),
-    }

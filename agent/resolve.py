@@ -344,6 +344,33 @@ def replacement_variant(
     return None, alternatives
 
 
+def unavailable_wanted(product: dict[str, Any], current: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The variant with every option value the text names ("maple, 34 inch, graphic"), when only sold-out variants
+    have them all: it is told it is sold out instead of being asked which option again. A value counts as named
+    when all its words are in the text and it is the only value of its option that is; bare numbers and letters
+    ("9", "500", "S") name nothing alone ("500 pieces less" is an amount, "it's" no size)."""
+    words = _words(PREFER.sub(" ", text))
+    wanted = {}
+    for key in current["options"]:
+        values = {str(v["options"].get(key)) for v in product["variants"].values()}
+        named = [value for value in values if _names_value(value, words)]
+        if len(named) == 1:
+            wanted[key] = named[0]
+    if all(current["options"].get(key) == value for key, value in wanted.items()):
+        return None  # nothing named, or only what the customer has
+    fitting = [v for v in product["variants"].values()
+               if v["item_id"] != current["item_id"] and all(v["options"].get(k) == x for k, x in wanted.items())]
+    if not fitting or any(variant["available"] for variant in fitting):
+        return None
+    return min(fitting, key=lambda v: sum(current["options"].get(k) != x for k, x in v["options"].items()))
+
+
+def _names_value(value: str, words: set[str]) -> bool:
+    own = _words(value)
+    telling = {word for word in own if not word.isdigit() and len(word) > 1 and word not in {"no", "none", "yes"}}
+    return bool(telling) and own <= words
+
+
 def payment_method(user: dict[str, Any], text: str) -> dict[str, Any] | None:
     """The customer's own payment method named in the text, if any."""
     methods = list(user["payment_methods"].values())

@@ -248,7 +248,7 @@ class Player:
     """Plays scripts against the real agent (no model: its flows) on a scratch copy of the demo store."""
 
     def __init__(self, store_db: Path | None = None) -> None:
-        from agent.manager import Agent
+        from agent.manager import Agent, AgentConfig
         from server.services import open_retriever
         from tools.context import IdentityPolicy
         from tools.retail.loader import load_store
@@ -262,8 +262,10 @@ class Player:
         if store_db is None:
             self.store.create_schema()
             load_store(self.store)
+        # The training conversations teach the flows' own behaviour; risk holds are staff policy, kept out of them.
         # Played as the tau2 tasks are: the customer is identified by email or name + zip (the benchmark policy).
-        self.agent = Agent(self.store, retriever=open_retriever(self.store), identity=IdentityPolicy.BENCHMARK)
+        self.agent = Agent(self.store, retriever=open_retriever(self.store), config=AgentConfig(risk_rules=None),
+                           identity=IdentityPolicy.BENCHMARK)
 
     def play(self, script: Script, rng: random.Random) -> list[Example]:
         """One example per customer message: the opening messages, then the customer's answers to the agent."""

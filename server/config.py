@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     suggestion_every_turns: int = 3
     """At most one proactive suggestion in this many turns (3: a suggestion, then at least two turns without);
     1 allows one every turn. None ever comes on the turn the customer signs in."""
+    risk_rules: Path | None = None
+    """The risk-control rules (TOML, the layout of agent/risk/rules.toml); default: the shipped ones. A file with
+    no rules holds nothing."""
     host: str = "127.0.0.1"
     port: int = 8000
 

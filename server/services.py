@@ -32,6 +32,8 @@ def open_store(*, create: bool = False, settings: Settings | None = None) -> Sto
         raise StoreNotReadyError(
             f"the store at {store.url} is empty: run `shopagent store load` (or `shopagent run`) first"
         )
+    else:
+        store.upgrade_schema()  # a store made by an older version gets the optional columns added since
     return store
 
 
@@ -74,9 +76,10 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model.
 
     Each part is a step of `steps` (shown by `shopagent serve`; silent by default)."""
-    from agent.manager import Agent
+    from agent.manager import Agent, AgentConfig
     from agent.proactive import ProactiveEngine
     from agent.reader import default_reader
+    from agent.risk.rules import DEFAULT_RULES
     from tools.logistics.api import late_risk
 
     steps = steps or StartupSteps()
@@ -94,9 +97,10 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox
         # The proactive engine warns about orders the delivery predictor finds likely to be late.
         proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id),
                                     every_turns=settings.suggestion_every_turns)
-        agent = Agent(store, model=model, retriever=retriever, proactive=proactive, identity=settings.identity,
-                      code_mail=code_mailer(settings, outbox))
-        step.result = "Agent ready"
+        config = AgentConfig(risk_rules=settings.risk_rules or DEFAULT_RULES)
+        agent = Agent(store, model=model, retriever=retriever, proactive=proactive, config=config,
+                      identity=settings.identity, code_mail=code_mailer(settings, outbox))
+        step.result = f"Agent ready ({len(agent.runner.guard.rules) if agent.runner.guard else 0} risk rules)"
     return agent
 
 

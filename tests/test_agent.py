@@ -250,17 +250,56 @@ def test_cancel_of_a_processed_order_is_explained_not_attempted(chat) -> None:
     assert not any(e.type == "confirmation" for e in events)
 
 
-def test_a_tool_error_is_relayed_politely(chat, store: Store) -> None:
-    """The gift card (balance 17.00) cannot pay a dearer exchange: the tool refuses, the agent says why."""
+def test_a_change_the_store_would_refuse_is_not_proposed(chat, store: Store) -> None:
+    """The gift card (balance 17.00) cannot pay a dearer exchange: the store's own check, rehearsed and rolled back
+    before any proposal, says why in the customer's words, and nothing is proposed or changed."""
     sign_in(chat)
     chat(f"exchange the hiking boots in {JAMES_DELIVERED}")
     events = chat("size 11 in leather")  # 259.75 against 239.78 paid: 19.97 more than the card holds
-    confirmation = next(e.data for e in events if e.type == "confirmation")
-    assert "size: 11, material: leather" in confirmation["summary"] and "19.97" in confirmation["summary"]
-    events = chat("yes")
     reply = final(events)
-    assert reply.startswith("I'm sorry, I couldn't do that:")
+    assert not any(e.type == "confirmation" for e in events)
+    assert reply.startswith("I can't set that up.") and "Your gift card has a balance of 17.00" in reply
+    assert "gift_card_" not in reply  # the store's id of the card is not the customer's word for it
+    assert "exchange_delivered_order_items" not in tools_called(events)
     assert order_status(store, JAMES_DELIVERED) == "delivered"
+    assert "Shall I go ahead" not in chat.reply("yes")  # a yes to nothing changes nothing
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+
+
+def test_an_asked_option_that_is_sold_out_is_said_so(chat, store: Store) -> None:
+    """Every value the customer names fits only a sold-out variant: they hear it is out of stock, with what is
+    available, not the bare "which option would you like?" they would answer with the same words again."""
+    sign_in(chat)
+    events = chat(f"exchange the water bottle in {JAMES_DELIVERED} for a 1000ml glass one in blue")
+    reply = final(events)
+    assert "Water Bottle (capacity: 1000ml, material: glass, color: blue) is out of stock" in reply
+    assert "Available instead" in reply and not any(e.type == "confirmation" for e in events)
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+
+
+def test_a_repeated_return_hears_what_is_already_requested_and_what_it_comes_to(chat, store: Store) -> None:
+    """Asked again after it is done (or asked what it comes to), a return is described with its amounts, and with
+    what the customer paid for the items they keep, instead of "only delivered orders can be returned"."""
+    sign_in(chat)
+    chat(f"I'd like to return the water bottle from {JAMES_DELIVERED} to my gift card")
+    chat("yes")
+    assert order_status(store, JAMES_DELIVERED) == "return requested"
+    reply = chat.reply("I want to return the water bottle")
+    assert "already requested" in reply and "47.76" in reply  # the bottle's refund
+    assert "Hiking Boots" in reply and "239.78" in reply  # the item kept, and what it came to
+    assert "only delivered orders" not in reply
+    status = chat.reply(f"what's the status of {JAMES_DELIVERED}?")
+    assert "return requested" in status and "47.76" in status
+
+
+def test_declining_to_give_a_cancel_reason_hears_the_policy(chat, store: Store) -> None:
+    """A no to "why would you like to cancel?" declines the question, not the request: the policy is explained."""
+    sign_in(chat, EMMA)
+    order = _pending_order_of(store, EMMA["id"])
+    assert "Why would you like to cancel" in chat.reply(f"cancel {order}")
+    reply = chat.reply("I'd rather not say")
+    assert "no longer needed, or it was ordered by mistake" in reply
+    assert order_status(store, order) == "pending"
 
 
 # --- catalogue, hand-off, conversation -----------------------------------------------------------------------
@@ -270,8 +309,25 @@ def test_product_search_returns_cards(chat) -> None:
     events = chat("do you have a mechanical keyboard?")
     cards = next(e.data["products"] for e in events if e.type == "products")
     assert cards and all(card["name"] == "Mechanical Keyboard" for card in cards)
-    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available"}
+    assert set(cards[0]) == {"product_id", "item_id", "name", "options", "price", "available", "url", "image_url"}
+    assert (cards[0]["url"], cards[0]["image_url"]) == (None, None)  # the demo catalogue has no links
     assert cards[0]["price"] in final(events)
+
+
+def test_cards_carry_the_catalogue_links(agent: Agent, store: Store, chat) -> None:
+    from sqlalchemy import update
+
+    from tools.retail.data_model import Product
+
+    with store.transaction() as session:
+        session.execute(update(Product).where(Product.name == "Mechanical Keyboard").values(
+            product_url="/products/mechanical-keyboard", image_url="https://cdn.example.com/keyboard.jpg"))
+    events = chat("do you have a mechanical keyboard?")
+    cards = next(e.data["products"] for e in events if e.type == "products")
+    assert {(c["url"], c["image_url"]) for c in cards} == {
+        ("/products/mechanical-keyboard", "https://cdn.example.com/keyboard.jpg")}
+    assert "/products/" not in final(events) and "cdn.example.com" not in final(events)  # links are for the card
+    assert agent.history(chat.session_id)[-1]["products"] == cards  # a reload shows the same cards
 
 
 def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:

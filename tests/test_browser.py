@@ -213,7 +213,7 @@ def test_a_product_question_streams_a_reply_with_product_cards(page: Page) -> No
 
 
 def test_the_storefront_has_no_demo_sign_in_outside_demo_mode(page: Page) -> None:
-    open_chat(page)  # storefront.js mounted the widget
+    open_chat(page)  # demo-account.js mounted the widget
     expect(by_id(page, "demo-account")).to_be_hidden()
     expect(by_id(page, "demo-sign-in")).to_be_hidden()
 

@@ -4,10 +4,12 @@ again. The server and browser fixtures are test_browser.py's."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from test_browser import app, base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+from test_browser_cards import png
 
 expect = sync_api.expect
 PASSWORD = "console password 1"
@@ -55,6 +57,14 @@ def test_a_person_takes_over_and_the_widget_shows_their_reply(browser: Any, base
         expect(person).to_have_count(1, timeout=TIMEOUT_MS)
         expect(person).to_contain_text("Which order is it about?")
         expect(page.locator("[data-author=notice]").first).to_contain_text("Dana from our team has joined")
+        expect_a_person_is_there(page, person)
+
+        # After a reload the widget still knows who is there (from the history), not only from the live stream.
+        page.reload()
+        open_chat(page)
+        person = page.locator("[data-testid=shopagent-message][data-author=person]")
+        expect(person).to_have_count(1)
+        expect_a_person_is_there(page, person)
 
         # The customer answers; the person sees it in the console, and the bot stays silent.
         bot_replies_before = page.locator("[data-role=assistant]:not([data-author])").count()
@@ -68,12 +78,29 @@ def test_a_person_takes_over_and_the_widget_shows_their_reply(browser: Any, base
         by_id(console, "console-handback").click()
         expect(page.locator("[data-author=notice]").last).to_contain_text("handed the conversation back",
                                                                           timeout=TIMEOUT_MS)
+        expect(by_id(page, "shopagent-person")).to_be_hidden()  # the assistant answers again
+        expect(page.get_by_role("button", name="Talk to a person")).to_be_visible()
         by_id(page, "shopagent-input").fill("do you have a mechanical keyboard?")
         by_id(page, "shopagent-input").press("Enter")
         expect(page.get_by_test_id("shopagent-product-card").first).to_be_visible(timeout=TIMEOUT_MS)
     finally:
         customer.close()
         agent_side.close()
+
+
+def expect_a_person_is_there(page: Any, person: Any) -> None:
+    """Dana's words carry her name and initials and say who speaks; the header says she is there; the hand-off
+    button steps aside."""
+    expect(person.get_by_test_id("shopagent-author")).to_have_text("DDana")  # initials badge, then the name
+    expect(person.get_by_test_id("shopagent-avatar")).to_have_text("D")
+    expect(person.get_by_test_id("shopagent-speaker")).to_have_text("Dana said:")
+    expect(page.locator("[data-role=assistant]:not([data-author]) [data-testid=shopagent-speaker]").first
+           ).to_have_text("Shop assistant said:")
+    banner = by_id(page, "shopagent-person")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_text("DYou are talking to Dana")
+    expect(banner).to_have_attribute("role", "status")
+    expect(by_id(page, "shopagent-handoff-button")).to_be_hidden()
 
 
 def test_the_console_refuses_a_wrong_password(browser: Any, base_url: str, staff: str) -> None:  # noqa: F811
@@ -86,5 +113,38 @@ def test_the_console_refuses_a_wrong_password(browser: Any, base_url: str, staff
         by_id(console, "console-sign-in").click()
         expect(console.locator("#login-error")).to_contain_text("Wrong staff id or password")
         expect(console.locator("#desk")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_a_person_with_a_picture_is_shown_with_it(browser: Any, app: Any, base_url: str) -> None:  # noqa: F811
+    """Sam has a picture (add-staff --avatar): it shows beside his words and in the header, instead of initials."""
+    from agent.escalation.console import ConsoleService
+    from agent.escalation.staff import StaffDirectory
+
+    sam = StaffDirectory(app.state.agent.store).add("sam", PASSWORD, "Sam Lee", avatar_url="/staff/sam.png")
+    context = browser.new_context(base_url=base_url)
+    try:
+        page = context.new_page()
+        page.route("**/staff/sam.png", lambda route: route.fulfill(content_type="image/png", body=png(6)))
+        page.goto("/")
+        open_chat(page)
+        by_id(page, "shopagent-handoff-button").click()
+        expect(by_id(page, "shopagent-handoff")).to_be_visible(timeout=TIMEOUT_MS)
+        session_id = json.loads(page.evaluate(f"localStorage.getItem('shopagent:session:{base_url}')"))["id"]
+
+        console = ConsoleService(app.state.agent)  # what the console's routes do for Sam
+        ticket = console.desk.open_ticket(session_id)
+        console.take(ticket.id, sam)
+        console.reply(ticket.id, sam, "Hello, Sam here.")
+
+        person = page.locator("[data-testid=shopagent-message][data-author=person]")
+        expect(person).to_have_count(1, timeout=TIMEOUT_MS)
+        for place in (person.get_by_test_id("shopagent-author"), by_id(page, "shopagent-person")):
+            image = place.locator("img[data-testid=shopagent-avatar]")
+            expect(image).to_have_attribute("alt", "")  # the name is written beside it
+            assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 6
+        expect(by_id(page, "shopagent-person")).to_have_text("You are talking to Sam Lee")
+        expect(person.get_by_test_id("shopagent-speaker")).to_have_text("Sam Lee said:")
     finally:
         context.close()

@@ -131,3 +131,55 @@ def test_instacart_catalogue(store: Store, data_dir: Path) -> None:
     again = import_catalog(store, source, column_map=mapping)
     assert (again.products_added, again.products_updated) == (0, 49_688)
     assert counts(store) == (49_688, 49_688)
+
+
+def test_product_and_image_urls_are_imported(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "linked.csv"
+    path.write_text("product_id,name,link,picture\n"
+                    "p1,Boot,https://shop.example.com/p/boot,/images/boot.jpg\n"
+                    "p2,Mug,,\n")
+    report = import_catalog(store, path, column_map={"product_url": "link", "image_url": "picture"})
+    assert report.products_added == 2 and report.ignored_columns == []
+    with store.session() as session:
+        boot, mug = session.get(Product, "p1"), session.get(Product, "p2")
+        assert (boot.product_url, boot.image_url) == ("https://shop.example.com/p/boot", "/images/boot.jpg")
+        assert (mug.product_url, mug.image_url) == (None, None)  # empty cells: no link, no picture
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["javascript:alert(1)", "data:image/svg+xml,<svg/>", "//evil.example.com/x", "ftp://shop.example.com/a",
+     "https://", "https://shop.example.com/a b", "/p/1\\x", "boot.jpg"],
+)
+def test_a_url_that_is_not_a_web_address_is_refused(store: Store, tmp_path: Path, address: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    rows = [{"product_id": "p1", "name": "Fine", "image_url": "https://cdn.example.com/1.jpg"},
+            {"product_id": "p2", "name": "Bad", "product_url": address}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(CatalogImportError, match=r"line 2: product_url: .*(http\(s\) URL|spaces)"):
+        import_catalog(store, path)
+    assert counts(store) == (0, 0)
+
+
+def test_a_store_made_before_the_url_columns_gets_them(tmp_path: Path) -> None:
+    """A database created by an older version (products without the URL columns) keeps working."""
+    from sqlalchemy import create_engine, inspect
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE products (product_id VARCHAR(64) PRIMARY KEY, name VARCHAR(512), "
+                                   "description TEXT, category VARCHAR(256))")
+        connection.exec_driver_sql("INSERT INTO products VALUES ('p0', 'Old Lamp', '', NULL)")
+    old.dispose()
+    store = Store(url)
+    try:
+        store.create_schema()
+        columns = {c["name"] for c in inspect(store.engine).get_columns("products")}
+        assert {"product_url", "image_url"} <= columns
+        assert store.upgrade_schema() == []  # idempotent
+        with store.session() as session:
+            lamp = session.get(Product, "p0")
+            assert (lamp.name, lamp.product_url) == ("Old Lamp", None)
+    finally:
+        store.dispose()

@@ -165,6 +165,36 @@ def test_take_reply_and_the_customer_stream_carries_the_reply(client: TestClient
     assert agent.escalation.desk.open_ticket(session_id) is None
 
 
+def test_the_customer_sees_who_joined_and_when_they_left(client: TestClient, agent: Agent, store: Store) -> None:
+    StaffDirectory(store).add("sam", PASSWORD, "Sam Lee", avatar_url="/staff/sam.png")
+    session_id = escalated_session(agent, "I want to talk to a person")
+    assert client.get(f"/api/sessions/{session_id}/messages").json()["person"] is None  # waiting: nobody yet
+    headers = staff_headers(client, "sam")
+    ticket_id = agent.escalation.desk.open_ticket(session_id).id
+    client.post(f"/api/console/tickets/{ticket_id}/take", headers=headers)
+    client.post(f"/api/console/tickets/{ticket_id}/messages", json={"text": "Hello, Sam here."}, headers=headers)
+
+    history = client.get(f"/api/sessions/{session_id}/messages").json()
+    assert history["person"] == {"name": "Sam Lee", "avatar_url": "/staff/sam.png"}
+    joined, said = history["messages"][-2:]
+    assert (joined["notice"], joined["presence"], joined["author"]) == (True, "joined", "Sam Lee")
+    assert (said["notice"], said["presence"], said["author"], said["avatar_url"]) == (
+        False, None, "Sam Lee", "/staff/sam.png")
+    assert "sam" not in json.dumps(history).replace("Sam", "").replace("sam.png", "")  # never the login name
+
+    client.post(f"/api/console/tickets/{ticket_id}/resolve", headers=headers)
+    stream = client.get(f"/api/sessions/{session_id}/events", params={"wait": 0})
+    events = [json.loads(line[5:]) for line in stream.text.splitlines() if line.startswith("data:")]
+    assert [(e["presence"], e["notice"]) for e in events] == [("joined", True), (None, False), ("left", True)]
+    assert client.get(f"/api/sessions/{session_id}/messages").json()["person"] is None
+
+
+def test_a_staff_picture_must_be_a_web_address(store: Store) -> None:
+    with pytest.raises(StaffError, match="http"):
+        StaffDirectory(store).add("eve", PASSWORD, "Eve", avatar_url="javascript:alert(1)")
+    assert StaffDirectory(store).get("eve") is None
+
+
 def test_an_approved_action_runs_under_the_same_policy_and_is_audited_as_staff(
         client: TestClient, agent: Agent, store: Store, db_rows) -> None:  # type: ignore[no-untyped-def]
     session_id = escalated_session(agent, "I want to talk to a person")
@@ -219,5 +249,13 @@ def test_add_staff_cli(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-
         assert StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}")).authenticate("dana", PASSWORD)
         short = CliRunner().invoke(app, ["escalation", "add-staff", "lee", "--password", "short"])
         assert short.exit_code == 2
+        pictured = CliRunner().invoke(app, ["escalation", "add-staff", "sam", "--name", "Sam", "--avatar",
+                                            "https://cdn.example.com/sam.png", "--password", PASSWORD])
+        assert pictured.exit_code == 0, pictured.output
+        assert StaffDirectory(Store(f"sqlite:///{tmp_path / 'store.db'}")).get("sam").avatar_url == (
+            "https://cdn.example.com/sam.png")
+        bad = CliRunner().invoke(app, ["escalation", "add-staff", "eve", "--avatar", "javascript:x", "--password",
+                                       PASSWORD])
+        assert bad.exit_code == 2 and "http" in bad.output
     finally:
         get_settings.cache_clear()

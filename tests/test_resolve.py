@@ -67,3 +67,23 @@ def test_a_clause_before_the_item_is_named_is_about_something_else() -> None:
 def test_two_alike_lines_without_a_latin_name_ask_which() -> None:
     speakers = [_line("30", "蓝牙音箱", 300.0, color="蓝色"), _line("31", "蓝牙音箱", 320.0, color="红色")]
     assert resolve.order_lines({"items": speakers}, "我想退蓝牙音箱", []) is None  # which one: ask, never a crash
+
+
+BOARD = _line("10", "Skateboard", 180.0, deck="plastic", length="34 inch", design="custom")
+BOARDS = {"variants": {
+    "11": {"item_id": "11", "available": False, "price": 196.0,
+           "options": {"deck": "maple", "length": "34 inch", "design": "graphic"}},
+    "12": {"item_id": "12", "available": True, "price": 187.0,
+           "options": {"deck": "maple", "length": "31 inch", "design": "graphic"}},
+    "13": {"item_id": "13", "available": True, "price": 175.0,
+           "options": {"deck": "plastic", "length": "28 inch", "design": "custom"}},
+}}
+
+
+def test_every_named_value_fitting_only_a_sold_out_variant_finds_it() -> None:
+    wanted = resolve.unavailable_wanted(BOARDS, BOARD, "change the skateboard to maple, 34 inch, graphic")
+    assert wanted is not None and wanted["item_id"] == "11"
+    assert resolve.unavailable_wanted(BOARDS, BOARD, "change it to maple, 31 inch") is None  # in stock
+    assert resolve.unavailable_wanted(BOARDS, BOARD, "a shorter one please") is None  # no value named
+    assert resolve.unavailable_wanted(BOARDS, BOARD, "keep it plastic and 34 inch") is None  # only what they have
+    assert resolve.unavailable_wanted(BOARDS, BOARD, "34 graphic") is None  # a bare number names no length

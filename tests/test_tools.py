@@ -502,6 +502,19 @@ def test_write_without_approval_refused(refuse, confirming: StoreContext) -> Non
     refuse("cancel_pending_order", cancel_args(PENDING_GIFT), "explicit confirmation", context=confirming)
 
 
+def test_a_rehearsal_tells_the_outcome_and_changes_nothing(store, runner: ToolRunner, confirming, db_rows) -> None:
+    """A write rehearsed before it is proposed: the store's checks run (a refusal comes back as it would after the
+    yes), no approval is needed or used, and every row stays as it was, audit log included."""
+    before = db_rows(store)
+    accepted = runner.rehearse(confirming, "cancel_pending_order", cancel_args(PENDING_GIFT))
+    refused = runner.rehearse(confirming, "cancel_pending_order", cancel_args(PENDING_GIFT, "too expensive"))
+    assert accepted.ok and accepted.output["status"] == "cancelled"
+    assert not refused.ok and refused.error
+    assert db_rows(store) == before
+    refuse_without_approval = runner.call(confirming, "cancel_pending_order", cancel_args(PENDING_GIFT))
+    assert not refuse_without_approval.ok  # the rehearsal granted nothing
+
+
 def test_write_with_approval_for_other_arguments_refused(refuse, confirming: StoreContext) -> None:
     confirming.approve("cancel_pending_order", cancel_args(PENDING_GIFT, "ordered by mistake"))
     confirming.approve("cancel_pending_order", cancel_args(PENDING_CARD))

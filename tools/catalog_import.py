@@ -13,6 +13,8 @@ Schema (one row per sellable item; see README "Catalogue import"):
 | category      | no       | product category                                                        |
 | options       | no       | a JSON object of option name → value (CSV: a JSON string)               |
 | option.<name> | no       | CSV: one column per option                                              |
+| product_url   | no       | the product's page: an http(s) URL or a path on the storefront ("/p/1")  |
+| image_url     | no       | the product's picture: an http(s) URL or a path on the storefront       |
 
 `column_map` renames source columns to these fields (e.g. {"name": "product_name"}); other columns are ignored
 and reported.
@@ -34,8 +36,10 @@ from sqlalchemy import insert, select, update
 
 from tools.retail.data_model import Item, Product, to_money
 from tools.store import Store
+from tools.web_address import MAX_URL, web_address
 
-KNOWN_FIELDS = {"product_id", "name", "item_id", "price", "available", "description", "category", "options"}
+KNOWN_FIELDS = {"product_id", "name", "item_id", "price", "available", "description", "category", "options",
+                "product_url", "image_url"}
 OPTION_PREFIX = "option."
 BATCH = 5000
 
@@ -55,6 +59,13 @@ class CatalogRow(BaseModel):
     description: str = ""
     category: str | None = None
     options: dict[str, str] = Field(default_factory=dict)
+    product_url: str | None = Field(default=None, max_length=MAX_URL)
+    image_url: str | None = Field(default=None, max_length=MAX_URL)
+
+    @field_validator("product_url", "image_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> str | None:
+        return web_address(value)
 
     @field_validator("price", mode="before")
     @classmethod
@@ -208,6 +219,8 @@ def _upsert(session: Any, rows: list[CatalogRow], report: ImportReport) -> None:
             "name": row.name,
             "description": row.description,
             "category": row.category,
+            "product_url": row.product_url,
+            "image_url": row.image_url,
         }
         items.append(
             {

@@ -59,6 +59,7 @@ class StoreContext:
         customer_id: str | None = None,
         session_id: str | None = None,
         staff_id: str | None = None,
+        staff_role: str | None = None,
         retriever: HybridRetriever | None = None,
         require_confirmation: bool = True,
         identity: IdentityPolicy = IdentityPolicy.STORE,
@@ -70,10 +71,12 @@ class StoreContext:
         self.customer_id = customer_id
         self.session_id = session_id
         self.staff_id = staff_id
+        self.staff_role = staff_role  # "agent" or "supervisor": which risk-held actions this person may run
         self.retriever = retriever
         # Consequential actions run only with an approval recorded for exactly these arguments.
         self.require_confirmation = require_confirmation
         self._approvals: set[str] = set()
+        self._summaries: dict[str, str] = {}  # what the customer was shown for each approval, in their words
         self._db: Session | None = None
         self.identity = identity
         self.code_mail = code_mail  # how a one-time sign-in code reaches the account's mailbox
@@ -125,8 +128,14 @@ class StoreContext:
         if owner_id != self.customer_id:
             raise ToolError(not_found)
 
-    def approve(self, tool_name: str, arguments: dict[str, Any]) -> None:
-        self._approvals.add(action_fingerprint(tool_name, arguments))
+    def approve(self, tool_name: str, arguments: dict[str, Any], summary: str = "") -> None:
+        fingerprint = action_fingerprint(tool_name, arguments)
+        self._approvals.add(fingerprint)
+        self._summaries[fingerprint] = summary
+
+    def approved_summary(self, tool_name: str, arguments: dict[str, Any]) -> str:
+        """The confirmation text the customer approved these arguments with ("" if none was given)."""
+        return self._summaries.get(action_fingerprint(tool_name, arguments), "")
 
     def consume_approval(self, tool_name: str, arguments: dict[str, Any]) -> bool:
         if not self.require_confirmation:

@@ -7,17 +7,19 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from tools.context import StoreContext
+from tools.context import Role, StoreContext
 from tools.errors import ConfirmationRequired, ToolError
 
 log = logging.getLogger(__name__)
+HELD = "This change waits for a staff member's approval; nothing was changed yet."
 
 
 class ToolKind(StrEnum):
@@ -43,6 +45,14 @@ def tool_kind(store_tool: BaseTool) -> ToolKind:
     return ToolKind((store_tool.metadata or {}).get("kind", ToolKind.READ))
 
 
+class ActionGuard(Protocol):
+    """Reviews a confirmed write inside its transaction, before it runs (agent/risk/: risk control): True holds
+    it (recorded in that transaction, not run; the reason is for staff, never the customer); a ToolError
+    refuses it (a staff member whose role may not run it)."""
+
+    def hold(self, db: Session, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> bool: ...
+
+
 @dataclass
 class ToolResult:
     name: str
@@ -50,6 +60,7 @@ class ToolResult:
     ok: bool
     output: Any = None
     error: str | None = None
+    held: bool = False  # a write waiting for a person's approval: nothing changed yet
 
     def content(self) -> str:
         """What the model sees: the JSON result, or the error to relay."""
@@ -59,8 +70,9 @@ class ToolResult:
 
 
 class ToolRunner:
-    def __init__(self, tools: Iterable[BaseTool]) -> None:
+    def __init__(self, tools: Iterable[BaseTool], guard: ActionGuard | None = None) -> None:
         self.tools = {t.name: t for t in tools}
+        self.guard = guard  # risk control on customers' and staff's writes (agent/risk/); None: none
 
     def schemas(self) -> list[dict[str, Any]]:
         """OpenAI-style function schemas, the injected context excluded."""
@@ -95,12 +107,34 @@ class ToolRunner:
             return ToolResult(name, clean, ok=False, error=str(error))
         return self._execute(ctx, name, clean)
 
-    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+    def run_within(self, db: Session, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> Any:
+        """Run a tool inside the caller's transaction, so that a decision about it and the action commit
+        together (an approved held action); raises ToolError when the call is invalid or the policy refuses it."""
+        clean = self.validate(name, arguments)
+        ctx._db = db
         try:
-            with ctx.store.transaction() as session:
+            return self.tools[name].func(**clean, ctx=ctx)  # type: ignore[misc]
+        finally:
+            ctx._db = None
+
+    def rehearse(self, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """A write tool run in a transaction that is always rolled back: whether the store's policy would accept
+        the call (so a proposal is only made for what a yes can do), with nothing changed and no approval used.
+        Risk rules are not rehearsed: a held action is still proposed, and the yes tells the customer of the hold."""
+        try:
+            clean = self.validate(name, arguments)
+        except ToolError as error:
+            return ToolResult(name, arguments, ok=False, error=str(error))
+        return self._execute(ctx, name, clean, rehearsal=True)
+
+    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], rehearsal: bool = False) -> ToolResult:
+        try:
+            with (ctx.store.rehearsal() if rehearsal else ctx.store.transaction()) as session:
                 ctx._db = session
+                if not rehearsal and self._held(session, ctx, name, arguments):
+                    return ToolResult(name, arguments, ok=False, held=True, error=HELD)
                 output = self.tools[name].func(**arguments, ctx=ctx)  # type: ignore[misc]
-            for effect in ctx.after_commit:  # e.g. the mail with a code, only once the code is stored
+            for effect in [] if rehearsal else ctx.after_commit:  # e.g. the mail with a code, once it is stored
                 effect()
             return ToolResult(name, arguments, ok=True, output=output)
         except ToolError as error:
@@ -116,3 +150,9 @@ class ToolRunner:
         finally:
             ctx._db = None
             ctx.after_commit.clear()
+
+    def _held(self, session: Session, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> bool:
+        """A write the guard holds for a person (maintenance and evaluation jobs are not reviewed)."""
+        if self.guard is None or ctx.role is Role.SYSTEM or self.kind(name) is not ToolKind.WRITE:
+            return False
+        return self.guard.hold(session, ctx, name, arguments)

@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tools.retail.data_model import Base, Product
+from tools.schema_upgrade import add_missing_columns
 
 # The modules that declare tables on the store's metadata: the store, order histories, sign-in codes, conversations,
-# escalations.
+# escalations, held actions.
 TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.sign_in_codes", "agent.memory",
-                 "agent.escalation.tables")
+                 "agent.escalation.tables", "agent.risk.tables")
 
 
 def sqlite_url(path: Path) -> str:
@@ -44,6 +45,11 @@ class Store:
         for module in TABLE_MODULES:  # every table, whatever the caller happened to import before
             importlib.import_module(module)
         Base.metadata.create_all(self.engine)
+        self.upgrade_schema()
+
+    def upgrade_schema(self) -> list[str]:
+        """Add the optional columns a database created by an older version lacks; returns those added."""
+        return add_missing_columns(self.engine, Base.metadata.sorted_tables)
 
     def is_empty(self) -> bool:
         if not inspect(self.engine).has_table("products"):
@@ -59,6 +65,17 @@ class Store:
         """One unit of work: committed if the block returns, rolled back entirely if it raises."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A unit of work that is always rolled back: what a write would do (or why it would refuse), undone."""
+        session = self._sessions()
+        try:
+            session.begin()
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -41,6 +41,10 @@ def train_sentiment(
 def add_staff(
     staff_id: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, '.', '_' or '-'.")],
     name: Annotated[str | None, typer.Option(help="The name customers see, e.g. 'Dana'.")] = None,
+    avatar: Annotated[str | None, typer.Option(help="Their picture in the chat widget: an http(s) URL or a "
+                                               "storefront path; without one the widget shows initials.")] = None,
+    role: Annotated[str, typer.Option(help="agent (its own and unassigned tickets) or supervisor (all tickets, "
+                                           "approves held actions).")] = "agent",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           envvar="SHOPAGENT_STAFF_PASSWORD",
                                           help="At least 10 characters (prompted when not given).")] = "",
@@ -50,11 +54,28 @@ def add_staff(
     from server.services import open_store
 
     try:
-        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name)
+        user = StaffDirectory(open_store(create=True)).add(staff_id, password, name, avatar, role)
     except StaffError as error:
         console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from None
-    console.print(f"Added staff user {user.id} ({user.display_name}); they sign in at /console")
+    console.print(f"Added staff user {user.id} ({user.display_name}, {user.role}); they sign in at /console")
+
+
+@app.command("set-role")
+def set_role(
+    staff_id: Annotated[str, typer.Argument(help="The staff user's login name.")],
+    role: Annotated[str, typer.Option(help="agent or supervisor.")],
+) -> None:
+    """Change a staff user's role (staff from before roles existed are agents)."""
+    from agent.escalation.staff import StaffDirectory, StaffError
+    from server.services import open_store
+
+    try:
+        user = StaffDirectory(open_store(create=True)).set_role(staff_id, role)
+    except StaffError as error:
+        console.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    console.print(f"{user.id} is now a {user.role}")
 
 
 @app.command("tickets")
@@ -69,4 +90,24 @@ def list_tickets() -> None:
     for row in TicketDesk(open_store(create=True)).queue():
         table.add_row(str(row["id"]), f"{row['priority']:.2f}", row["status"], row["reason"],
                       row["customer_id"] or "-", row["created_at"][:19], row["staff_id"] or "-")
+    console.print(table)
+
+
+@app.command("holds")
+def list_holds() -> None:
+    """Actions held by risk control, waiting for a person's approval in the console (oldest first)."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from agent.risk.tables import HELD, RiskHold, create_tables
+    from server.services import open_store
+
+    store = open_store(create=True)
+    create_tables(store.engine)
+    with store.session() as session:
+        holds = list(session.scalars(select(RiskHold).where(RiskHold.status == HELD).order_by(RiskHold.id)))
+    table = Table("id", "held since", "customer", "action", "rules", "approved by")
+    for hold in holds:
+        table.add_row(str(hold.id), hold.created_at.isoformat()[:19], hold.customer_id or "-", hold.tool,
+                      ", ".join(hold.rules), hold.approver)
     console.print(table)

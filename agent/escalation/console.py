@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from agent.escalation import copilot
 from agent.escalation.handoff import customer_orders, timeline
-from agent.escalation.staff import StaffDirectory
+from agent.escalation.holds import HoldDesk
+from agent.escalation.presence import JOINED, LEFT
+from agent.escalation.roles import StaffRole
+from agent.escalation.staff import StaffDirectory, role_of
 from agent.escalation.tables import HandoffTicket, StaffUser
 from agent.escalation.texts import text
-from agent.escalation.tickets import TicketDesk, TicketError, priority
+from agent.escalation.tickets import NotYourTicket, StaffForbidden, TicketDesk, TicketError, priority
 from agent.memory import ChatMessage
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
@@ -33,14 +36,16 @@ class ConsoleService:
         self.monitor = agent.escalation
         self.desk: TicketDesk = agent.escalation.desk
         self.staff = StaffDirectory(agent.store)
+        self.holds = HoldDesk(agent)
 
     # --- reading -------------------------------------------------------------------------------------------
 
-    def queue(self) -> list[dict[str, Any]]:
-        return self.desk.queue()
+    def queue(self, staff: StaffUser) -> list[dict[str, Any]]:
+        """The open tickets this person may work: an agent's own and the unassigned ones; a supervisor's all."""
+        return [row for row in self.desk.queue() if self._may_see(row["staff_id"], staff)]
 
-    def view(self, ticket_id: int) -> dict[str, Any]:
-        ticket = self.desk.get(ticket_id)
+    def view(self, ticket_id: int, staff: StaffUser) -> dict[str, Any]:
+        ticket = self._visible(ticket_id, staff)
         state = self.agent.conversations.state(ticket.session_id)
         with self.agent.store.session() as session:
             orders = customer_orders(session, ticket.customer_id,
@@ -57,6 +62,12 @@ class ConsoleService:
             "actions": suggestions.actions,
         }
 
+    def colleagues(self, staff: StaffUser) -> list[dict[str, str]]:
+        """The active staff, for a supervisor to assign tickets to."""
+        if not is_supervisor(staff):
+            raise StaffForbidden("only a supervisor assigns tickets")
+        return [{"staff_id": u.id, "display_name": u.display_name, "role": u.role} for u in self.staff.active()]
+
     def transcript(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.agent.conversations.messages(session_id)
         return [{"id": r.id, "role": r.role, "text": r.text, "at": r.created_at.isoformat(),
@@ -67,10 +78,21 @@ class ConsoleService:
     # --- changes -------------------------------------------------------------------------------------------
 
     def take(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
-        ticket = self.desk.take(ticket_id, staff.id)
+        ticket = self.desk.take(ticket_id, staff.id, supervisor=is_supervisor(staff))
         if ticket.taken_at is not None:
-            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=True)
+            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=JOINED)
         return ticket
+
+    def claim(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
+        return self.desk.assign(ticket_id, staff.id, supervisor=is_supervisor(staff))
+
+    def assign(self, ticket_id: int, staff: StaffUser, to_staff_id: str) -> HandoffTicket:
+        """A supervisor gives the ticket to a staff member (an agent may only claim it for themselves)."""
+        if not is_supervisor(staff):
+            raise StaffForbidden("only a supervisor assigns tickets to others; claim it for yourself instead")
+        if self.staff.get(to_staff_id) is None:
+            raise LookupError(f"no staff user {to_staff_id}")
+        return self.desk.assign(ticket_id, to_staff_id, supervisor=True)
 
     def reply(self, ticket_id: int, staff: StaffUser, message: str) -> ChatMessage:
         ticket = self._owned(ticket_id, staff)
@@ -84,8 +106,8 @@ class ConsoleService:
             return ToolResult(tool, arguments, ok=False, error=f"Tool '{tool}' is not available in the console.")
         state = self.agent.conversations.state(ticket.session_id)
         ctx = StoreContext(self.agent.store, role=Role.STAFF, customer_id=state.customer_id,
-                           session_id=ticket.session_id, staff_id=staff.id, retriever=self.agent.retriever,
-                           identity=self.agent.identity)
+                           session_id=ticket.session_id, staff_id=staff.id, staff_role=staff.role,
+                           retriever=self.agent.retriever, identity=self.agent.identity)
         if self.agent.runner.kind(tool) is ToolKind.WRITE:
             with contextlib.suppress(ToolError):  # invalid arguments: the runner refuses them below
                 ctx.approve(tool, self.agent.runner.validate(tool, arguments))
@@ -105,7 +127,16 @@ class ConsoleService:
             state.misunderstood = 0
             self.agent.conversations.save_state(ticket.session_id, state)
             self.monitor.reset(ticket.session_id)
-        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=True)
+        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=LEFT)
+        return ticket
+
+    def _may_see(self, owner: str | None, staff: StaffUser) -> bool:
+        return owner in (None, staff.id) or is_supervisor(staff)
+
+    def _visible(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
+        ticket = self.desk.get(ticket_id)
+        if not self._may_see(ticket.staff_id, staff):
+            raise NotYourTicket(f"ticket {ticket_id} is assigned to {ticket.staff_id}")
         return ticket
 
     def _owned(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
@@ -115,7 +146,12 @@ class ConsoleService:
                               + (f", with {ticket.staff_id})" if ticket.staff_id else ")"))
         return ticket
 
-    def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: bool = False) -> ChatMessage:
-        payload = {"live": True, "human": not notice, "notice": notice, "staff_id": staff.id,
-                   "author": staff.display_name}
+    def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: str | None = None) -> ChatMessage:
+        """A person's words (notice None) or a notice that they joined or left, on the customer's live stream."""
+        payload = {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
+                   "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
         return self.agent.conversations.append(session_id, "assistant", message, payload)
+
+
+def is_supervisor(staff: StaffUser) -> bool:
+    return role_of(staff) is StaffRole.SUPERVISOR

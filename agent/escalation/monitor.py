@@ -84,7 +84,7 @@ class EscalationMonitor:
             stuck.append("repeated_question")
         if not outcome.handoff and not unplaced and similar(outcome.body, last_reply):
             stuck.append("same_reply")  # a canned "I didn't understand" again is counted once, as unplaced
-        if any(not result.ok for result in turn.results):
+        if any(not result.ok and not result.held for result in turn.results):  # a held action is no failure
             stuck.append("tool_error")
         if unplaced:
             stuck.append("misunderstood")

@@ -1,4 +1,5 @@
-"""Staff accounts for the console: salted scrypt password hashes (hashlib), constant-time checks."""
+"""Staff accounts for the console: salted scrypt password hashes (hashlib), constant-time checks, and a role
+(agent or supervisor, agent/escalation/roles.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import secrets
 
 from sqlalchemy import func, select
 
+from agent.escalation.roles import StaffRole
 from agent.escalation.tables import StaffUser, create_tables
 from tools.store import Store
+from tools.web_address import web_address
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB, ~50 ms per check: slow for guessing, fine for a sign-in
 STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -50,14 +53,19 @@ class StaffDirectory:
         self.store = store
         create_tables(store.engine)
 
-    def add(self, staff_id: str, password: str, display_name: str | None = None) -> StaffUser:
+    def add(self, staff_id: str, password: str, display_name: str | None = None,
+            avatar_url: str | None = None, role: str = StaffRole.AGENT) -> StaffUser:
         staff_id = staff_id.strip().lower()
         if not STAFF_ID.match(staff_id):
             raise StaffError("a staff id is 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
         if len(password) < MIN_PASSWORD:
             raise StaffError(f"the password must have at least {MIN_PASSWORD} characters")
-        user = StaffUser(id=staff_id, display_name=(display_name or staff_id).strip()[:128],
-                         password_hash=hash_password(password))
+        try:
+            avatar = web_address(avatar_url)
+        except ValueError as error:
+            raise StaffError(f"the picture's address {error}") from None
+        user = StaffUser(id=staff_id, display_name=(display_name or staff_id).strip()[:128], avatar_url=avatar,
+                         password_hash=hash_password(password), role=checked_role(role))
         with self.store.transaction() as session:
             if session.get(StaffUser, staff_id) is not None:
                 raise StaffError(f"staff user {staff_id!r} already exists")
@@ -77,7 +85,29 @@ class StaffDirectory:
         with self.store.session() as session:
             return session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.active)) or 0
 
+    def set_role(self, staff_id: str, role: str) -> StaffUser:
+        with self.store.transaction() as session:
+            user = session.get(StaffUser, staff_id.strip().lower())
+            if user is None:
+                raise StaffError(f"no staff user {staff_id!r}")
+            user.role = checked_role(role)
+        return user
+
+    def active(self) -> list[StaffUser]:
+        with self.store.session() as session:
+            return list(session.scalars(select(StaffUser).where(StaffUser.active).order_by(StaffUser.id)))
+
     def get(self, staff_id: str) -> StaffUser | None:
         with self.store.session() as session:
             user = session.get(StaffUser, staff_id)
         return user if user is not None and user.active else None
+
+
+def checked_role(role: str) -> str:
+    if role not in {r.value for r in StaffRole}:
+        raise StaffError(f"a role is one of: {', '.join(r.value for r in StaffRole)}")
+    return StaffRole(role).value
+
+
+def role_of(user: StaffUser) -> StaffRole:
+    return StaffRole(user.role or StaffRole.AGENT)

@@ -17,6 +17,14 @@ class TicketError(ValueError):
     """A ticket change that is not allowed in the ticket's state; nothing was changed."""
 
 
+class StaffForbidden(TicketError):
+    """The staff member's role does not allow this (HTTP 403); nothing was changed."""
+
+
+class NotYourTicket(StaffForbidden):
+    """The ticket is assigned to another staff member, and the caller's role may not take it from them."""
+
+
 @dataclass(frozen=True)
 class PriorityWeights:
     frustration: float = 0.45  # peak smoothed frustration, 0..1
@@ -80,9 +88,24 @@ class TicketDesk:
         rows = [{**t.to_json(), "priority": priority(t, now)} for t in tickets]
         return sorted(rows, key=lambda row: (-row["priority"], row["created_at"]))
 
-    def take(self, ticket_id: int, staff_id: str) -> HandoffTicket:
+    def take(self, ticket_id: int, staff_id: str, *, supervisor: bool = False) -> HandoffTicket:
+        """Start working the ticket: unassigned or assigned to the taker (a supervisor may take any waiting one)."""
         return self._change(ticket_id, ("waiting", "active"), status="active", staff_id=staff_id,
-                            taken_at=datetime.now(UTC), owner=staff_id)
+                            taken_at=datetime.now(UTC), owner=staff_id, others=supervisor)
+
+    def assign(self, ticket_id: int, staff_id: str, *, supervisor: bool = False) -> HandoffTicket:
+        """Give an open ticket to a staff member: claimed by an agent for themselves (unassigned ones only), or
+        assigned by a supervisor to anyone (an active ticket then moves to its new owner)."""
+        with self.store.transaction() as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            if ticket is None:
+                raise LookupError(f"no handoff ticket {ticket_id}")
+            if ticket.status not in OPEN_STATUSES:
+                raise TicketError(f"ticket {ticket_id} is {ticket.status}")
+            if not supervisor and ticket.staff_id not in (None, staff_id):
+                raise NotYourTicket(f"ticket {ticket_id} is assigned to {ticket.staff_id}")
+            ticket.staff_id = staff_id
+        return ticket
 
     def hand_back(self, ticket_id: int, staff_id: str) -> HandoffTicket:
         return self._change(ticket_id, ("active",), status="returned", closed_at=datetime.now(UTC), owner=staff_id)
@@ -90,7 +113,8 @@ class TicketDesk:
     def resolve(self, ticket_id: int, staff_id: str) -> HandoffTicket:
         return self._change(ticket_id, ("active",), status="resolved", closed_at=datetime.now(UTC), owner=staff_id)
 
-    def _change(self, ticket_id: int, allowed: tuple[str, ...], *, owner: str, **changes: Any) -> HandoffTicket:
+    def _change(self, ticket_id: int, allowed: tuple[str, ...], *, owner: str, others: bool = False,
+                **changes: Any) -> HandoffTicket:
         with self.store.transaction() as session:
             ticket = session.get(HandoffTicket, ticket_id)
             if ticket is None:
@@ -99,6 +123,8 @@ class TicketDesk:
                 raise TicketError(f"ticket {ticket_id} is {ticket.status}")
             if ticket.status == "active" and ticket.staff_id != owner:
                 raise TicketError(f"ticket {ticket_id} is being handled by {ticket.staff_id}")
+            if not others and ticket.staff_id not in (None, owner):
+                raise NotYourTicket(f"ticket {ticket_id} is assigned to {ticket.staff_id}")
             for name, value in changes.items():
                 setattr(ticket, name, value)
         return ticket

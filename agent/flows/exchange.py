@@ -101,11 +101,13 @@ def _replacement(turn: Turn, line: Line, clause: str) -> Line | Outcome:
     variant, alternatives = resolve.replacement_variant(product, line, clause)
     if not alternatives:
         return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
-    if variant is None:
+    if variant is None:  # (what the customer named fits only sold-out variants: said so, not asked again)
         options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
         cards = variant_cards(product, alternatives[:8])
-        return Outcome(say("ask_new_option", item=line_text(line), options=options), cards=cards, asks=True,
-                       asked="option")
+        sold_out = resolve.unavailable_wanted(product, line, clause)
+        key, wanted = ("option_sold_out", options_text(sold_out["options"])) if sold_out else ("ask_new_option", "")
+        return Outcome(say(key, item=line_text(line), name=line["name"], wanted=wanted, options=options), cards=cards,
+                       asks=True, asked="option")
     return variant
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent import resolve
-from agent.flows import cues
+from agent.flows import cues, requested
 from agent.flows.address import TO_TARGET, names_a_place, names_city
 from agent.flows.cues import status_hinted
 from agent.flows.outcome import Outcome, ask
@@ -32,6 +32,8 @@ def order_in(turn: Turn, said: Understanding, intent: Intent) -> Order | Outcome
     spec = SPECS[intent]
     if isinstance(found, Outcome) or found["status"] in spec.statuses:
         return found
+    if (done := requested.already(turn, found, intent)) is not None:  # asked again, or asked what it comes to
+        return Outcome(done, gist="what the order already has requested")
     (status,) = spec.statuses  # "not_pending": "only pending orders can be cancelled"
     return Outcome(say(f"not_{status}", order_id=found["order_id"], status=found["status"], action=say(spec.verb)),
                    gist="an error")

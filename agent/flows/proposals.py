@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent import resolve
+from agent.flows import refusals
 from agent.flows.batches import forget_request, next_in_batch
 from agent.flows.outcome import Outcome
 from agent.flows.spec import ACTIONS, NARROWABLE, REPLACES_PROPOSAL, Action
@@ -21,7 +22,12 @@ if TYPE_CHECKING:
 
 
 def propose(turn: Turn, tool: str, arguments: dict[str, Any], **text: Any) -> Outcome:
-    """Ask the customer to confirm the tool's call, in the words of its action's confirmation text."""
+    """Ask the customer to confirm the tool's call, in the words of its action's confirmation text; unless the
+    store would refuse it (a rehearsal, rolled back, runs its policy checks): then why not, before any yes."""
+    rehearsed = turn.agent.runner.rehearse(turn.ctx, tool, arguments)
+    if not rehearsed.ok:
+        turn.state.batch = None
+        return Outcome(say("cannot_do", reason=refusals.in_words(turn, rehearsed.error or "")), gist="a refusal")
     summary = say(ACTIONS[tool].confirm, **text)
     turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary}
     return Outcome(
@@ -52,19 +58,21 @@ def execute(turn: Turn) -> Outcome:
     """Run the confirmed proposal (approved for exactly these arguments), then the batch's next order if any."""
     pending, turn.state.pending = turn.state.pending, None
     assert pending is not None
-    turn.ctx.approve(pending["tool"], pending["arguments"])
+    turn.ctx.approve(pending["tool"], pending["arguments"], pending["summary"])
     result = turn.call(pending["tool"], **pending["arguments"])
     turn.state.intent = None
+    if result.held:  # risk control: a person approves it first; the customer hears what happens next
+        return next_in_batch(turn, Outcome(say("held_for_approval"), gist="the action waits for approval"))
     if not result.ok:
         turn.state.batch = None
         return turn.failed()
     action = ACTIONS[pending["tool"]]
     if turn.state.refunds is not None:  # the customer asked what all this refunds
         turn.state.refunds.append(action.refunded(result.output) if action.refunded else 0.0)
-    return next_in_batch(turn, Outcome(_done_text(action, result.output), gist="the action is done"))
+    return next_in_batch(turn, Outcome(done_text(action, result.output), gist="the action is done"))
 
 
-def _done_text(action: Action, output: dict[str, Any]) -> str:
+def done_text(action: Action, output: dict[str, Any]) -> str:
     """The action's done text, from the tool's output: the order it changed, or the account's new address."""
     if "order_id" in output:
         return say(action.done, order_id=output["order_id"], status=output["status"])

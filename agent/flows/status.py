@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agent.flows import requested
 from agent.flows.cues import ADDRESS_ASKED
 from agent.flows.outcome import Outcome
 from agent.flows.slots import paid
@@ -36,6 +37,7 @@ def order_status(turn: Turn, said: Understanding) -> Outcome:
         tracking = say("order_sent_to", address=address_text(order["address"])) + tracking
     body = say("order_status", order_id=order["order_id"], status=order["status"], items=items, tracking=tracking,
                paid=say("order_paid", amount=turn.total(amounts)) if amounts else "")
+    body += requested.summary(turn, order)  # a requested return or exchange, with what it comes to
     return Outcome(body, gist="the order's status")
 
 

@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent.events import Event
-from agent.flows import identity, orders, proposals
+from agent.flows import identity, orders, proposals, refusals
 from agent.flows.batches import forget_request, take_up_queued
 from agent.flows.cues import STATUS_CUE, TOTAL_BACK
 from agent.flows.outcome import Flow, Outcome
@@ -52,7 +52,8 @@ class Turn:
             answered = proposals.answer(self, said)
             if answered is not None:
                 return answered
-        elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL}:
+        elif said.no and not set(said.intents) - {Intent.THANKS, Intent.CANCEL} and self.state.asked != "reason":
+            # (a no to "why would you like to cancel?" declines to give a reason: the cancel flow says why it needs one)
             forget_request(self)
             return Outcome(say("dropped"), gist="the customer dropped the request")
         verified = self.identify(said)
@@ -169,7 +170,7 @@ class Turn:
         return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
 
     def failed(self) -> Outcome:
-        return Outcome(say("tool_failed", error=self.results[-1].error), gist="an error")
+        return Outcome(say("tool_failed", error=refusals.in_words(self, self.results[-1].error or "")), gist="an error")
 
     def user(self) -> dict[str, Any] | None:
         return self.output("get_user_details", user_id=self.ctx.customer_id)

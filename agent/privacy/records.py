@@ -26,6 +26,7 @@ from agent.escalation.tables import OPEN_STATUSES, HandoffTicket
 from agent.memory import ChatMessage, ChatSession
 from agent.privacy.mask import NAME_MASK, KnownValues, customer_values
 from agent.reader import extract
+from agent.risk.tables import HELD, RiskHold
 from tools.retail.data_model import AuditEntry, Base, Order, User
 from tools.store import TABLE_MODULES, Store
 
@@ -56,11 +57,14 @@ class Report:
 
 
 def expired_sessions(db: Session, cutoff: datetime) -> list[ChatSession]:
-    """Sessions with no activity since `cutoff`, not already anonymised, and not with a person right now."""
+    """Sessions with no activity since `cutoff`, not already anonymised, and not with a person right now (an open
+    ticket, or an action held for a person's approval)."""
     recent = select(ChatMessage.session_id).where(ChatMessage.created_at >= cutoff)
     open_tickets = select(HandoffTicket.session_id).where(HandoffTicket.status.in_(OPEN_STATUSES))
+    waiting_holds = select(RiskHold.session_id).where(RiskHold.status == HELD)
     rows = db.scalars(select(ChatSession).where(ChatSession.updated_at < cutoff, ChatSession.id.not_in(recent),
-                                                ChatSession.id.not_in(open_tickets)).order_by(ChatSession.id))
+                                                ChatSession.id.not_in(open_tickets),
+                                                ChatSession.id.not_in(waiting_holds)).order_by(ChatSession.id))
     return [row for row in rows if not (row.state or {}).get(ANONYMISED)]
 
 
@@ -159,6 +163,10 @@ def _anonymise(db: Session, rows: list[ChatSession], now: datetime) -> None:
             ticket.summary = masker.text(ticket.summary)
             ticket.actions_done = masker.value(ticket.actions_done or [])
             ticket.orders = masker.value(ticket.orders or [])
+        for hold in db.scalars(select(RiskHold).where(RiskHold.session_id == row.id)):
+            hold.customer_id = None
+            hold.summary = masker.text(hold.summary)
+            hold.arguments = masker.value(hold.arguments or {})
         row.customer_id = None
         row.state = {ANONYMISED: now.isoformat(timespec="seconds")}
 

@@ -148,7 +148,7 @@ def run_task(
     max_turns: int = 20,
     phrasing: Phrasing | None = None,
 ) -> TaskRun:
-    from agent.manager import Agent
+    from agent.manager import Agent, AgentConfig
 
     started = time.perf_counter()
     wording = phrasing or Phrasing()
@@ -156,7 +156,11 @@ def run_task(
     transcript: list[tuple[str, str]] = []
     recorder: RecordingRunner | None = None
     try:
-        agent = Agent(store, model=model, retriever=retriever, identity=IdentityPolicy.BENCHMARK)  # tau2's rule
+        # tau2's expected store assumes every confirmed action runs: its world has no staff to approve a held one
+        # (the shipped risk rules would hold actions in 10 of the 74 tasks' ground truths). Its customers are
+        # identified by email or name + zip: the benchmark identity policy.
+        agent = Agent(store, model=model, retriever=retriever, config=AgentConfig(risk_rules=None),
+                      identity=IdentityPolicy.BENCHMARK)
         recorder = RecordingRunner(agent.runner)
         agent.runner = recorder
         if agent.planner is not None:

@@ -1,5 +1,6 @@
 """The copilot console for human agents: sign-in, the queue of handoffs, a ticket's context and suggestions,
-replies to the customer, approved actions, hand-back. Every /api/console route but login needs a staff token."""
+replies to the customer, approved actions, hand-back, ticket assignment and held actions. Every /api/console
+route but login needs a staff token; what the staff member's role allows is checked here, on the server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from agent.escalation.tickets import TicketError
+from agent.escalation.tickets import StaffForbidden, TicketError
 from server.client_address import client_address
 from server.console_deps import ConsoleDep, StaffDep
 from server.deps import RateLimited, SettingsDep, too_many
@@ -32,6 +33,10 @@ class Action(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class Assignment(BaseModel):
+    staff_id: str = Field(min_length=1, max_length=64)
+
+
 @router.post("/login", dependencies=[RateLimited])
 def login(body: Login, console: ConsoleDep, settings: SettingsDep, request: Request) -> dict[str, str]:
     throttle: SignInThrottle = request.app.state.sign_in_throttle
@@ -44,22 +49,38 @@ def login(body: Login, console: ConsoleDep, settings: SettingsDep, request: Requ
         throttle.failed(body.staff_id, address)
         raise HTTPException(status_code=401, detail="Wrong staff id or password.")
     return {"token": sign_staff_token(settings.staff_secret(), staff.id), "staff_id": staff.id,
-            "display_name": staff.display_name}
+            "display_name": staff.display_name, "role": staff.role}
 
 
 @router.get("/me")
 def me(staff: StaffDep) -> dict[str, str]:
-    return {"staff_id": staff.id, "display_name": staff.display_name}
+    return {"staff_id": staff.id, "display_name": staff.display_name, "role": staff.role}
+
+
+@router.get("/staff")
+def staff_list(staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    """Whom a supervisor can assign tickets to."""
+    return _guard(lambda: {"staff": console.colleagues(staff)})
 
 
 @router.get("/tickets")
 def queue(staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
-    return {"tickets": console.queue()}
+    return {"tickets": console.queue(staff)}
 
 
 @router.get("/tickets/{ticket_id}")
 def ticket(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
-    return _guard(lambda: console.view(ticket_id))
+    return _guard(lambda: console.view(ticket_id, staff))
+
+
+@router.post("/tickets/{ticket_id}/claim")
+def claim(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.claim(ticket_id, staff).to_json())
+
+
+@router.post("/tickets/{ticket_id}/assign")
+def assign(ticket_id: int, body: Assignment, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.assign(ticket_id, staff, body.staff_id).to_json())
 
 
 @router.post("/tickets/{ticket_id}/take")
@@ -90,11 +111,28 @@ def resolve(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, A
     return _guard(lambda: console.hand_back(ticket_id, staff, resolve=True).to_json())
 
 
+@router.get("/holds")
+def holds(staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return {"holds": console.holds.waiting(staff)}
+
+
+@router.post("/holds/{hold_id}/approve")
+def approve_hold(hold_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.holds.approve(hold_id, staff).to_json())
+
+
+@router.post("/holds/{hold_id}/reject")
+def reject_hold(hold_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    return _guard(lambda: console.holds.reject(hold_id, staff).to_json())
+
+
 def _guard(action):  # type: ignore[no-untyped-def]
     try:
         return action()
     except LookupError as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
+    except StaffForbidden as error:
+        raise HTTPException(status_code=403, detail=str(error)) from None
     except TicketError as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent.escalation.presence import person_in
 from server.customer_events import for_customer, history_for_customer
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
@@ -67,7 +68,8 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
 def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
     session = agent.conversations.get(session_id)
     messages = history_for_customer(agent.history(session_id))
-    return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages}
+    return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages,
+            "person": person_in(agent.store, session_id)}
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])

@@ -7,7 +7,7 @@
 
   var TOKEN_KEY = "shopagent:staff-token";
   var POLL_MS = 2000;
-  var state = { token: sessionStorage.getItem(TOKEN_KEY), ticketId: null, poll: null };
+  var state = { token: sessionStorage.getItem(TOKEN_KEY), ticketId: null, poll: null, role: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -64,7 +64,10 @@
 
   function start() {
     api("/api/console/me").then(function (me) {
-      $("who").textContent = me.display_name + " (" + me.staff_id + ")";
+      $("who").textContent = me.display_name + " (" + me.staff_id + ", " + me.role + ")";
+      state.role = me.role;
+      $("assign-box").hidden = me.role !== "supervisor";
+      if (me.role === "supervisor") loadStaff();
       $("login").hidden = true;
       $("desk").hidden = false;
       $("signout").hidden = false;
@@ -76,6 +79,7 @@
 
   function refresh() {
     loadQueue();
+    loadHolds();
     if (state.ticketId !== null) loadTicket(state.ticketId);
   }
 
@@ -201,6 +205,7 @@
   }
 
   $("take").addEventListener("click", function () { ticketCommand("take"); });
+  $("claim").addEventListener("click", function () { ticketCommand("claim"); });
   $("handback").addEventListener("click", function () { ticketCommand("handback"); });
   $("resolve").addEventListener("click", function () { ticketCommand("resolve"); });
 
@@ -213,6 +218,54 @@
       .then(function () { $("reply-text").value = ""; loadTicket(state.ticketId); },
         function (error) { $("ticket-error").textContent = error.message; });
   });
+
+  // --- assignment (supervisors) and held actions (risk control) ------------------------------------------------
+
+  function loadStaff() {
+    api("/api/console/staff").then(function (data) {
+      var select = $("assign-to");
+      select.textContent = "";
+      data.staff.forEach(function (s) {
+        select.appendChild(el("option", { value: s.staff_id }, s.display_name + " (" + s.role + ")"));
+      });
+    });
+  }
+
+  $("assign").addEventListener("click", function () {
+    $("ticket-error").textContent = "";
+    api("/api/console/tickets/" + state.ticketId + "/assign", { method: "POST", body: { staff_id: $("assign-to").value } })
+      .then(function () { refresh(); }, function (error) { $("ticket-error").textContent = error.message; });
+  });
+
+  function loadHolds() {
+    api("/api/console/holds").then(function (data) {
+      var list = $("holds");
+      list.textContent = "";
+      data.holds.forEach(function (hold) {
+        var item = el("li", { "data-testid": "console-hold", "data-hold-id": String(hold.id) });
+        item.appendChild(el("span", {}, (hold.customer_id || "guest") + ": " + hold.summary));
+        item.appendChild(el("span", { class: "reason" }, hold.rules.join(", ") + " · needs " + hold.approver));
+        if (hold.can_decide) {
+          item.appendChild(holdButton(hold, "approve", "Approve"));
+          item.appendChild(holdButton(hold, "reject", "Reject"));
+        }
+        list.appendChild(item);
+      });
+      if (!data.holds.length) list.appendChild(el("li", {}, "Nothing is held."));
+    });
+  }
+
+  function holdButton(hold, decision, label) {
+    var button = el("button", { type: "button", "data-testid": "console-hold-" + decision }, label);
+    button.addEventListener("click", function () {
+      api("/api/console/holds/" + hold.id + "/" + decision, { method: "POST", body: {} }).then(function (result) {
+        $("hold-result").textContent = "Held action #" + hold.id + ": " + result.status +
+          (result.outcome ? " (" + result.outcome + ")" : "");
+        loadHolds();
+      }, function (error) { $("hold-result").textContent = error.message; });
+    });
+    return button;
+  }
 
   if (state.token) start();
 })();

@@ -1,78 +1,36 @@
 /*
- * The demo storefront page: mounts the chat widget, and in demo mode (SHOPAGENT_DEMO) offers "Sign in as a demo
- * customer", as a real storefront's login would: the server mints a signed customer token for a demo customer and
- * the widget is mounted with it (data-token), so the chat starts signed in and shows that customer's orders.
- * A file, not inline: the page's Content-Security-Policy allows no inline script. Text goes in with textContent.
+ * The demo storefront's cart: how a host page takes the widget's "Add to cart" (server/API.md, "Cards").
+ * The widget dispatches a bubbling `shopagent:add-to-cart` CustomEvent whose detail is
+ * {product_id, item_id, name, price, options}; a real store would post it to its own cart API here.
  */
 (function () {
   "use strict";
 
-  var KEY = "shopagent-demo:customer"; // {token, name, customer_id} for this tab
+  var lines = {}; // item_id -> {detail, quantity, node}
 
-  function signedIn() {
-    try {
-      return JSON.parse(window.sessionStorage.getItem(KEY) || "null");
-    } catch (ignored) {
-      return null;
+  function describe(detail) {
+    var options = Object.keys(detail.options || {}).map(function (name) {
+      return detail.options[name];
+    }).join(", ");
+    return detail.name + (options ? " (" + options + ")" : "") + (detail.price ? " — $" + detail.price : "");
+  }
+
+  function add(detail) {
+    var line = lines[detail.item_id];
+    if (!line) {
+      var node = document.createElement("li");
+      node.setAttribute("data-testid", "cart-item");
+      node.setAttribute("data-item-id", detail.item_id);
+      document.querySelector("[data-testid=cart-items]").appendChild(node);
+      line = lines[detail.item_id] = { detail: detail, quantity: 0, node: node };
     }
+    line.quantity += 1;
+    line.node.textContent = line.quantity + " × " + describe(detail); // text only: names come from the catalogue
+    var total = Object.keys(lines).reduce(function (sum, id) { return sum + lines[id].quantity; }, 0);
+    document.querySelector("[data-testid=cart-count]").textContent = String(total);
   }
 
-  function mountWidget(customer) {
-    var tag = document.createElement("script");
-    tag.src = "/widget.js";
-    if (customer && customer.token) tag.setAttribute("data-token", customer.token);
-    document.body.appendChild(tag);
-  }
-
-  function signIn(button) {
-    button.disabled = true;
-    fetch("/api/demo/sign-in", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: "{}"
-    }).then(function (response) {
-      if (!response.ok) throw new Error("sign-in failed: " + response.status);
-      return response.json();
-    }).then(function (customer) {
-      window.sessionStorage.setItem(KEY, JSON.stringify(customer));
-      window.location.reload(); // the widget is mounted again, with the customer's token
-    }).catch(function () {
-      button.disabled = false;
-    });
-  }
-
-  function signOut() {
-    window.sessionStorage.removeItem(KEY);
-    window.location.reload();
-  }
-
-  function showDemoBar(info, customer) {
-    var bar = document.getElementById("demo-account");
-    var who = document.getElementById("demo-who");
-    var signInButton = document.getElementById("demo-sign-in");
-    var signOutButton = document.getElementById("demo-sign-out");
-    var outbox = document.getElementById("demo-outbox");
-    if (customer) {
-      who.textContent = "Signed in as " + customer.name + " (" + customer.customer_id + ").";
-      signOutButton.hidden = false;
-    } else {
-      signInButton.hidden = false;
-    }
-    if (info.outbox) {
-      outbox.href = info.outbox;
-      outbox.hidden = false;
-    }
-    signInButton.addEventListener("click", function () { signIn(signInButton); });
-    signOutButton.addEventListener("click", signOut);
-    bar.hidden = false;
-  }
-
-  var customer = signedIn();
-  mountWidget(customer);
-  // Demo mode only: elsewhere /api/demo answers 404 and the page stays a plain storefront.
-  fetch("/api/demo", { headers: { Accept: "application/json" } }).then(function (response) {
-    return response.ok ? response.json() : null;
-  }).then(function (info) {
-    if (info) showDemoBar(info, customer);
-  }).catch(function () { /* no demo bar */ });
+  document.addEventListener("shopagent:add-to-cart", function (event) {
+    if (event.detail && event.detail.item_id) add(event.detail);
+  });
 })();

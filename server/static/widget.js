@@ -36,7 +36,13 @@
     inStock: "In stock",
     outOfStock: "Out of stock",
     suggestionLabel: "Suggested for you",
-    noThanks: "No thanks"
+    noThanks: "No thanks",
+    addToCart: "Add to cart",
+    addToCartLabel: "Add {name} to cart",
+    talkingTo: "You are talking to {name}",
+    personSaid: "{name} said:",
+    assistantSaid: "{name} said:",
+    youSaid: "You said:"
   };
   var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
   var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
@@ -49,7 +55,8 @@
     session: null, // {id, greeting}
     sessionPromise: null, // shared by concurrent callers so only one session is ever created
     conversation: null, // resolves once the greeting and history are on screen (or failed to load)
-    turn: null // the assistant message being streamed
+    turn: null, // the assistant message being streamed
+    person: null // {name, avatar_url}: who from the team is in the conversation; null while the assistant answers
   };
 
   // --- configuration ------------------------------------------------------------------------------------
@@ -178,6 +185,10 @@
     }, [icon(SEND_ICON)]);
     var form = el("form", { class: "shopagent-composer", "data-testid": "shopagent-composer" }, [input, send]);
 
+    // Who from the team is in the conversation (hidden while the assistant answers): a status, so it is announced.
+    var person = el("div", { class: "shopagent-person", "data-testid": "shopagent-person", role: "status" });
+    person.hidden = true;
+
     var panel = el("section", {
       id: "shopagent-panel",
       class: "shopagent-panel",
@@ -187,6 +198,7 @@
       "aria-labelledby": "shopagent-title"
     }, [
       el("header", { class: "shopagent-header" }, [title, handoffButton, closeButton]),
+      person,
       log,
       status,
       form
@@ -199,7 +211,7 @@
 
     return {
       root: root, launcher: launcher, panel: panel, log: log, status: status,
-      form: form, input: input, send: send, close: closeButton, handoff: handoffButton
+      form: form, input: input, send: send, close: closeButton, handoff: handoffButton, person: person
     };
   }
 
@@ -414,10 +426,36 @@
     source.addEventListener("person", function (event) {
       var data = JSON.parse(event.data);
       if (ui.log.querySelector("[data-message-id='" + Number(data.id) + "']")) return;
-      var node = addMessage("assistant", data.text);
-      node.setAttribute("data-message-id", String(data.id));
-      node.setAttribute("data-author", data.notice ? "notice" : "person");
+      addLiveMessage(data);
+      if (data.presence === "left") setPerson(null);
+      else if (data.presence === "joined" || !data.notice) setPerson({ name: data.author, avatar_url: data.avatar_url });
     });
+  }
+
+  /** A person's words (with their name and picture) or a notice that they joined or left. */
+  function addLiveMessage(data) {
+    var node = data.notice ? addMessage("assistant", data.text) : addPersonMessage(data);
+    node.setAttribute("data-message-id", String(data.id));
+    node.setAttribute("data-author", data.notice ? "notice" : "person");
+    return node;
+  }
+
+  /** Who from the team is in the conversation (null: the assistant answers): the header says so, and the
+   * "Talk to a person" button steps aside until they leave. */
+  function setPerson(person) {
+    person = person && person.name ? { name: person.name, avatar_url: person.avatar_url || null } : null;
+    var same = JSON.stringify(person) === JSON.stringify(state.person);
+    state.person = person;
+    if (same) return; // the status line is announced on change only
+    if (person && document.activeElement === ui.handoff) ui.input.focus(); // never leave focus on a hidden button
+    ui.handoff.hidden = Boolean(person);
+    ui.person.hidden = !person;
+    ui.person.textContent = "";
+    if (person) {
+      ui.person.appendChild(avatar(person.name, person.avatar_url));
+      ui.person.appendChild(el("span", { class: "shopagent-person-text", "data-testid": "shopagent-person-text" },
+        fill(TEXT.talkingTo, { name: person.name })));
+    }
   }
 
   function restoreHistory(saved) {
@@ -432,6 +470,7 @@
       if (!response.ok) throw httpError(response);
       return response.json().then(function (data) {
         renderHistory(saved.greeting, data.messages || []);
+        setPerson(data.person); // the person who has the conversation now, if any
       });
     });
   }
@@ -444,7 +483,8 @@
     }
     addGreeting(greeting);
     messages.forEach(function (message, index) {
-      var node = addMessage(message.role === "user" ? "user" : "assistant", message.text);
+      var node = message.author ? addLiveMessage(message)
+        : addMessage(message.role === "user" ? "user" : "assistant", message.text);
       node.setAttribute("data-message-id", String(message.id));
       if (message.products && message.products.length) node.appendChild(renderProducts(message.products));
       if (message.handoff) addNotice(TEXT.handoffHistory, null);
@@ -464,7 +504,8 @@
 
   // --- rendering messages ---------------------------------------------------------------------------------
 
-  function addMessage(role, text) {
+  /** A message in the log; `speaker` is what a screen reader hears first (default: you / the assistant). */
+  function addMessage(role, text, speaker) {
     var bubble = el("div", { class: "shopagent-bubble", "data-testid": "shopagent-bubble" }, text || "");
     var node = el("div", {
       class: "shopagent-message shopagent-message--" + role,
@@ -472,11 +513,72 @@
       "data-role": role,
       "data-state": "final"
     }, [
-      el("span", { class: "shopagent-visually-hidden" }, role === "user" ? "You said:" : TEXT.title + " said:"),
+      el("span", { class: "shopagent-visually-hidden", "data-testid": "shopagent-speaker" },
+        speaker || (role === "user" ? TEXT.youSaid : fill(TEXT.assistantSaid, { name: TEXT.title }))),
       bubble
     ]);
     appendToLog(node);
     return node;
+  }
+
+  /** A person from the team speaks: their picture (or initials) and name above the bubble, and in the label. */
+  function addPersonMessage(data) {
+    var name = data.author || "";
+    var node = addMessage("assistant", data.text, fill(TEXT.personSaid, { name: name }));
+    node.classList.add("shopagent-message--person");
+    node.insertBefore(el("div", { class: "shopagent-author", "data-testid": "shopagent-author", "aria-hidden": "true" },
+      [avatar(name, data.avatar_url), el("span", { class: "shopagent-author-name" }, name)]), bubbleOf(node));
+    return node;
+  }
+
+  /** A person's picture, or their initials when there is none (or it fails to load). Decorative: the name is
+   * always written beside it. */
+  function avatar(name, url) {
+    var initialsBadge = function () {
+      return el("span", { class: "shopagent-avatar shopagent-avatar--initials", "data-testid": "shopagent-avatar",
+        "aria-hidden": "true" }, initials(name));
+    };
+    return imageOr(url, { class: "shopagent-avatar", "data-testid": "shopagent-avatar" }, initialsBadge);
+  }
+
+  /** An <img> of a web address (http(s) or a path on this page's site), or fallback() when there is none or
+   * it does not load: never a broken image. */
+  function imageOr(url, attrs, fallback) {
+    var src = webAddress(url);
+    if (!src) return fallback();
+    var image = el("img", attrs);
+    image.setAttribute("alt", "");
+    image.setAttribute("loading", "lazy");
+    image.addEventListener("error", function () {
+      if (image.parentNode) image.parentNode.replaceChild(fallback(), image);
+    });
+    image.setAttribute("src", src);
+    return image;
+  }
+
+  /** The address resolved against the page, if it is http(s); null for anything else (javascript:, data:…). */
+  function webAddress(url) {
+    if (!url || typeof url !== "string") return null;
+    try {
+      var parsed = new URL(url, document.baseURI);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (ignored) {
+      return null;
+    }
+  }
+
+  function initials(name) {
+    var words = String(name || "").trim().split(/\s+/).filter(Boolean).slice(0, 2);
+    // The first character of each word, a surrogate pair kept whole.
+    return words.map(function (word) { return word.match(/^[\uD800-\uDBFF][\uDC00-\uDFFF]|^./)[0]; })
+      .join("").toUpperCase() || "?";
+  }
+
+  /** "{name} said:" with its slots filled; the result only ever goes into textContent or an attribute. */
+  function fill(template, slots) {
+    return template.replace(/\{(\w+)\}/g, function (whole, key) {
+      return slots[key] !== undefined && slots[key] !== null ? String(slots[key]) : whole;
+    });
   }
 
   function bubbleOf(message) {
@@ -518,25 +620,77 @@
   function renderProductCard(card) {
     var available = card.available !== false;
     var options = formatOptions(card.options);
+    var link = webAddress(card.url);
     return el("li", {
       class: "shopagent-product-card",
       "data-testid": "shopagent-product-card",
       "data-product-id": card.product_id,
       "data-item-id": card.item_id
     }, [
-      el("p", { class: "shopagent-product-name", "data-testid": "shopagent-product-name" }, card.name || ""),
-      options ? el("p", { class: "shopagent-product-options", "data-testid": "shopagent-product-options" }, options)
-        : null,
-      el("div", { class: "shopagent-product-footer" }, [
-        el("span", { class: "shopagent-product-price", "data-testid": "shopagent-product-price" },
-          formatPrice(card.price)),
-        el("span", {
-          class: "shopagent-badge " + (available ? "shopagent-badge--in-stock" : "shopagent-badge--out-of-stock"),
-          "data-testid": "shopagent-product-availability",
-          "data-available": String(available)
-        }, available ? TEXT.inStock : TEXT.outOfStock)
+      productImage(card),
+      el("div", { class: "shopagent-product-body" }, [
+        el("p", { class: "shopagent-product-name", "data-testid": "shopagent-product-name" }, link
+          ? [el("a", { class: "shopagent-product-link", "data-testid": "shopagent-product-link", href: link },
+            card.name || "")]
+          : card.name || ""),
+        options ? el("p", { class: "shopagent-product-options", "data-testid": "shopagent-product-options" }, options)
+          : null,
+        el("div", { class: "shopagent-product-footer" }, [
+          el("span", { class: "shopagent-product-price", "data-testid": "shopagent-product-price" },
+            formatPrice(card.price)),
+          el("span", {
+            class: "shopagent-badge " + (available ? "shopagent-badge--in-stock" : "shopagent-badge--out-of-stock"),
+            "data-testid": "shopagent-product-availability",
+            "data-available": String(available)
+          }, available ? TEXT.inStock : TEXT.outOfStock),
+          addToCartButton(card, available)
+        ])
       ])
     ]);
+  }
+
+  /** The catalogue's picture, or the product's initials on a tinted square (no network fetch, no broken image). */
+  function productImage(card) {
+    var placeholder = function () {
+      return el("span", {
+        class: "shopagent-product-image shopagent-product-image--placeholder shopagent-tint-" + tint(card.product_id),
+        "data-testid": "shopagent-product-image",
+        "aria-hidden": "true"
+      }, initials(card.name));
+    };
+    return imageOr(card.image_url, { class: "shopagent-product-image", "data-testid": "shopagent-product-image" },
+      placeholder);
+  }
+
+  function tint(key) {
+    var hash = 0;
+    String(key || "").split("").forEach(function (ch) { hash = (hash * 31 + ch.charCodeAt(0)) >>> 0; });
+    return hash % 6; // widget.css has .shopagent-tint-0 … -5
+  }
+
+  /** "Add to cart" hands the item to the host page, which owns the cart: a bubbling DOM event (server/API.md). */
+  function addToCartButton(card, available) {
+    var options = formatOptions(card.options);
+    var button = el("button", {
+      type: "button",
+      class: "shopagent-add-to-cart",
+      "data-testid": "shopagent-add-to-cart",
+      "aria-label": fill(TEXT.addToCartLabel, { name: (card.name || "") + (options ? " (" + options + ")" : "") })
+    }, TEXT.addToCart);
+    button.disabled = !available;
+    button.addEventListener("click", function () {
+      button.dispatchEvent(new CustomEvent("shopagent:add-to-cart", {
+        bubbles: true,
+        detail: {
+          product_id: card.product_id,
+          item_id: card.item_id,
+          name: card.name,
+          price: card.price,
+          options: JSON.parse(JSON.stringify(card.options || {})) // the page's copy: it cannot change our card
+        }
+      }));
+    });
+    return button;
   }
 
   function renderProducts(cards) {

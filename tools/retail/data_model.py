@@ -65,6 +65,9 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(512), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(256), default=None)
+    # Where the storefront shows the product, and its picture: the widget's cards link and show them.
+    product_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    image_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     items: Mapped[list[Item]] = relationship(
         back_populates="product", order_by="Item.position", cascade="all, delete-orphan"
     )
