@@ -206,6 +206,25 @@ def test_a_new_code_supersedes_the_last_and_sends_are_limited(patient_client: Te
     assert replies == [say("code_sent", email=nobody)] * 3 + [say("code_throttled")]
 
 
+def test_wrong_codes_count_as_failed_identity_checks_for_the_risk_rules(patient_client: TestClient,
+                                                                       outbox: DevOutbox, store: Store) -> None:
+    from agent.risk.tables import RiskHold
+
+    yusuf = "yusuf.rossi7301@example.com"
+    chat = Chat(patient_client)
+    chat("I want to cancel an order")
+    chat(f"my email is {yusuf}")
+    code = code_in(mails_to(outbox, yusuf)[0])
+    assert [chat(other_code(code)) for _ in range(2)] == [say("code_wrong")] * 2
+    chat(code)
+    chat("order #W6247578, no longer needed")
+    reply = chat("yes")
+    with store.session() as session:
+        [hold] = session.scalars(select(RiskHold)).all()
+    assert hold.rules == ["action after failed identity checks"] and hold.customer_id == "yusuf_rossi_9620"
+    assert "review" in reply
+
+
 def test_a_row_for_an_address_without_account_never_verifies(store: Store) -> None:
     from tools.sign_in_codes import Checked, CodeRules, _hash, check
 
