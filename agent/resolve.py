@@ -9,7 +9,8 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from agent.nlu import CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
-from agent.reader.extract import CARD_ENDING
+from agent.reader import extract
+from agent.reader.extract import CARD_ENDING, ORIGINAL_METHOD
 
 MATCH_THRESHOLD = 80
 EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b([^.;]*)", re.I)
@@ -371,13 +372,23 @@ def _names_value(value: str, words: set[str]) -> bool:
     return bool(telling) and own <= words
 
 
-def payment_method(user: dict[str, Any], text: str) -> dict[str, Any] | None:
-    """The customer's own payment method named in the text, if any."""
+def payment_method(user: dict[str, Any], text: str, original: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The customer's own payment method named in the text, if any ("the original payment method": `original`).
+    A text of several lines is an answer above the request it answers: the newest line naming a method decides."""
+    for line in text.splitlines() or [text]:
+        if CARD_ENDING.search(line) or ORIGINAL_METHOD.search(line) or extract.payment_kind(line) is not None:
+            return _method_in(user, line, original)
+    return None
+
+
+def _method_in(user: dict[str, Any], text: str, original: dict[str, Any] | None) -> dict[str, Any] | None:
     methods = list(user["payment_methods"].values())
     ending = CARD_ENDING.search(text)
     for method in methods:
         if ending and method.get("last_four") == ending.group(1):
             return method
+    if original is not None and ORIGINAL_METHOD.search(text):
+        return original
     wanted = (
         "gift_card"
         if GIFT_CARD.search(text)

@@ -277,6 +277,17 @@ def test_an_asked_option_that_is_sold_out_is_said_so(chat, store: Store) -> None
     assert order_status(store, JAMES_DELIVERED) == "delivered"
 
 
+def test_the_customer_chooses_the_method_for_a_price_difference(chat, store: Store) -> None:
+    """Policy: the customer provides the method paying the difference; with a choice on file and none named, it
+    is asked, and "PayPal, please" answers that question (it is no payment change of its own)."""
+    sign_in(chat, EMMA)
+    reply = chat.reply("exchange the digital camera in #W5605613 for the 10x zoom one with an SD card")
+    assert "Which payment method should pay or receive the price difference?" in reply
+    events = chat("I'd like to use my PayPal for that")
+    confirmation = next(e.data for e in events if e.type == "confirmation")
+    assert confirmation["action"] == "exchange_delivered_order_items" and "charged to paypal" in confirmation["summary"]
+
+
 def test_a_repeated_return_hears_what_is_already_requested_and_what_it_comes_to(chat, store: Store) -> None:
     """Asked again after it is done (or asked what it comes to), a return is described with its amounts, and with
     what the customer paid for the items they keep, instead of "only delivered orders can be returned"."""

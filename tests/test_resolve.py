@@ -87,3 +87,18 @@ def test_every_named_value_fitting_only_a_sold_out_variant_finds_it() -> None:
     assert resolve.unavailable_wanted(BOARDS, BOARD, "a shorter one please") is None  # no value named
     assert resolve.unavailable_wanted(BOARDS, BOARD, "keep it plastic and 34 inch") is None  # only what they have
     assert resolve.unavailable_wanted(BOARDS, BOARD, "34 graphic") is None  # a bare number names no length
+
+
+GIFT = {"id": "gift_card_1", "source": "gift_card", "balance": 20.0}
+PAYPAL = {"id": "paypal_1", "source": "paypal"}
+VISA = {"id": "credit_card_1", "source": "credit_card", "brand": "visa", "last_four": "1234"}
+CUSTOMER = {"payment_methods": {m["id"]: m for m in (GIFT, PAYPAL, VISA)}}
+
+
+def test_the_newest_line_naming_a_method_decides_and_the_original_is_named_by_its_role() -> None:
+    answer_then_request = "actually PayPal\nrefund it to my gift card"  # an answer is read above its request
+    assert resolve.payment_method(CUSTOMER, answer_then_request) == PAYPAL
+    assert resolve.payment_method(CUSTOMER, "the original payment method is fine", VISA) == VISA
+    assert resolve.payment_method(CUSTOMER, "退回原支付方式", VISA) == VISA
+    assert resolve.payment_method(CUSTOMER, "the original payment method is fine") is None  # no order to say which
+    assert resolve.payment_method(CUSTOMER, "whatever you think") is None

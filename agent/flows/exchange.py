@@ -37,9 +37,12 @@ def exchange(turn: Turn, said: Understanding) -> Outcome:
     user, method = original_payment(turn, order)
     if user is None:
         return turn.failed()
-    method = resolve.payment_method(user, said.text) or method
+    # Policy: the customer chooses the method that pays or receives the price difference (asked when they have a
+    # choice and named none).
+    methods = list(user["payment_methods"].values())
+    method = resolve.payment_method(user, said.text, method) or (methods[0] if len(methods) == 1 else None)
     if method is None:
-        return ask("ask_payment", methods=methods_text(user), gist="asking how to pay")
+        return ask("ask_difference_method", methods=methods_text(user), gist="asking how to pay")
     return _propose(turn, order, swaps, method)
 
 

@@ -25,11 +25,15 @@ def give_back(turn: Turn, said: Understanding) -> Outcome:
     user, original = original_payment(turn, order)
     if user is None:
         return turn.failed()
-    method = resolve.payment_method(user, said.text)
-    if method is None or (method["source"] != "gift_card" and method is not original):
-        method = original  # policy: refund to the original payment method or a gift card
+    # Policy: the refund goes to the original payment method or a gift card, as the customer chooses; asked when
+    # they named none of those and there is a choice.
+    eligible = [m for m in user["payment_methods"].values() if m is original or m["source"] == "gift_card"]
+    method = resolve.payment_method(user, said.text, original)
+    if method not in eligible:
+        method = eligible[0] if len(eligible) == 1 else None
     if method is None:
-        return ask("ask_payment", methods=methods_text(user), gist="asking how to refund")
+        methods = "; ".join(method_text(m) for m in eligible) or methods_text(user)
+        return ask("ask_refund_method", methods=methods, gist="asking where the refund goes")
     arguments = {
         "order_id": order["order_id"],
         "item_ids": [line["item_id"] for line in lines],

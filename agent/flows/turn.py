@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from agent.manager import Agent
 
 
+# The request a message would make that, right after the agent asked for this detail, is the answer instead.
+ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS}
+
+
 class Turn:
     FLOWS: ClassVar[dict[Intent, Flow]] = {intent: spec.flow for intent, spec in SPECS.items()}
 
@@ -84,6 +88,8 @@ class Turn:
         intent = said.intent
         if intent is Intent.ORDER_STATUS and self.state.intent and not STATUS_CUE.search(said.text):
             intent = None  # "order #W3614011" or "it's for my order" answers the open question
+        if self.state.intent and self.state.intent != intent and ANSWERED_BY.get(self.state.asked or "") == intent:
+            intent = None  # "I'd like to use PayPal" answers "which payment method?", it is no request of its own
         if verified and intent in {Intent.GREET, Intent.THANKS} and self.state.intent:
             intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:

@@ -62,6 +62,10 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 GIFT_CARD_WORDS = r"\bgift ?card\b"
 PAYPAL_WORDS = r"\bpay ?pal\b"
 CREDIT_CARD_WORDS = r"\b(?:credit|debit|visa|mastercard|amex|card)\b"  # "master card" is a card too
+# "The original payment method", "the same card I paid with", 原路退回: the method the order was paid with.
+ORIGINAL_METHOD = re.compile(r"\boriginal (?:payment|method|card|form of payment)"
+                             r"|\bsame (?:card|payment method|method)\b|\b(?:card|method) I (?:paid|used)\b"
+                             r"|原路|原支付方式|原来的(?:支付方式|卡|账户)", re.I)
 PAYMENT_NAMES = [
     (PaymentKind.GIFT_CARD, re.compile(GIFT_CARD_WORDS + r"|礼品卡|购物卡", re.I)),
     (PaymentKind.PAYPAL, re.compile(PAYPAL_WORDS + r"|贝宝", re.I)),
