@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from agent.risk.guard import RiskGuard
 from agent.risk.rules import DEFAULT_RULES
 from retrieval import HybridRetriever
 from tools.context import CodeMail, IdentityPolicy, Role, StoreContext
+from tools.faults import fault_point
 from tools.retail.data_model import Product, User
 from tools.runner import ToolRunner
 from tools.sign_in import SIGN_IN_TOOLS
@@ -153,40 +154,55 @@ class Agent:
     def turn(
         self, session_id: str, text: str, *, role: Role = Role.CUSTOMER, staff_id: str | None = None
     ) -> Iterator[Event]:
-        """Run one customer turn; yields events as they happen. Every step is persisted before it is yielded."""
+        """Run one customer turn; yields events as they happen. Every step is persisted before it is yielded: the
+        customer's message before the turn works on it, a confirmed action with its receipt (exactly once), then
+        the reply together with the state it leaves."""
         with self._lock(session_id):
             state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
             self.conversations.append(session_id, "user", text)
+            fault_point("message_stored")
             turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
             try:
-                said = understand(text, Context(state.asked) if state.asked else None)
-                outcome = self.proactive.respond(turn, said) or turn.handle(said)
-                if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
-                    outcome = self.escalation.review(turn, outcome)
-                state.asked = question_asked(state, outcome)
-                if outcome is not None:
-                    outcome.suggestion = self.proactive.offer(turn, said, outcome)
+                outcome = self._respond(turn, state, text)
             except Exception:
                 log.exception("turn failed in session %s", session_id)
+                apology = self._apology(session_id, state)  # stored before anything is yielded
                 yield from turn.events
-                yield from self._apology(session_id)
+                yield from apology
                 return
+            finished = False
+            try:
+                yield from turn.events
+                if outcome is None:  # a person is answering this conversation: the bot stays silent
+                    self.conversations.save_state(session_id, state)
+                    finished = True
+                    yield Event("done")
+                    return
+                finished = yield from self._deliver(session_id, turn, outcome, state)
             finally:
-                self.conversations.save_state(session_id, state)
-            yield from turn.events
-            if outcome is None:  # a person is answering this conversation: the bot stays silent
-                yield Event("done")
-                return
-            yield from self._deliver(session_id, turn, outcome)
+                if not finished:  # the caller stopped listening before the reply was stored: keep the state
+                    self.conversations.save_state(session_id, state)
 
-    def _apology(self, session_id: str) -> Iterator[Event]:
+    def _respond(self, turn: Turn, state: DialogueState, text: str) -> Outcome | None:
+        said = understand(text, Context(state.asked) if state.asked else None)
+        outcome = self.proactive.respond(turn, said) or turn.handle(said)
+        if self.escalation is not None:  # may hand off, or keep the bot silent while a person has it
+            outcome = self.escalation.review(turn, outcome)
+        state.asked = question_asked(state, outcome)
+        if outcome is not None:
+            outcome.suggestion = self.proactive.offer(turn, said, outcome)
+        return outcome
+
+    def _apology(self, session_id: str, state: DialogueState) -> list[Event]:
         text = say("apology")
-        message = self.conversations.append(session_id, "assistant", text, {"error": True})
-        yield Event("error", {"detail": "The assistant failed to handle this message."})
-        yield Event("message", {"id": message.id, "text": text, "repaired": False})
-        yield Event("done")
+        message = self.conversations.finish(session_id, state, text, {"error": True})
+        return [Event("error", {"detail": "The assistant failed to handle this message."}),
+                Event("message", {"id": message.id, "text": text, "repaired": False}), Event("done")]
 
-    def _deliver(self, session_id: str, turn: Turn, outcome: Outcome) -> Iterator[Event]:
+    def _deliver(
+        self, session_id: str, turn: Turn, outcome: Outcome, state: DialogueState
+    ) -> Generator[Event, None, bool]:
+        """The reply's events; True once the reply and the state are stored."""
         cards = product_cards(self.store, outcome.cards)
         suggestion = suggestion_with_links(self.store, outcome.suggestion)
         if cards:
@@ -215,11 +231,14 @@ class Agent:
             "repaired": bool(violations),
             "suggestion": suggestion,
         }
-        message = self.conversations.append(session_id, "assistant", text, payload)
+        fault_point("before_reply")
+        message = self.conversations.finish(session_id, state, text, payload)
+        fault_point("reply_stored")
         yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
         if suggestion:  # its own labelled part of the reply, after the answer itself
             yield Event("suggestion", suggestion)
         yield Event("done")
+        return True
 
     def _stream_opening(self, turn: Turn, outcome: Outcome):  # type: ignore[no-untyped-def]
         """The model's opening line, chosen by the model among fixed pleasantries (decoding constrained to them)."""

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tools.receipts import ActionReceipt
 from tools.retail.data_model import Base, utcnow
 from tools.store import Store
 
@@ -86,7 +87,9 @@ class ConversationStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        Base.metadata.create_all(store.engine, tables=[ChatSession.__table__, ChatMessage.__table__])
+        # The receipts of confirmed actions too: a store made before them gets the table on its first conversation.
+        tables = [ChatSession.__table__, ChatMessage.__table__, ActionReceipt.__table__]
+        Base.metadata.create_all(store.engine, tables=tables)
 
     def create(self, *, customer_id: str | None = None, channel: str = "widget") -> ChatSession:
         state = DialogueState(customer_id=customer_id)
@@ -107,11 +110,16 @@ class ConversationStore:
 
     def save_state(self, session_id: str, state: DialogueState) -> None:
         with self.store.transaction() as session:
-            row = session.get(ChatSession, session_id)
-            if row is None:
-                raise SessionNotFound(f"no chat session {session_id!r}")
-            row.state = state.to_json()
-            row.customer_id = state.customer_id
+            _write_state(session, session_id, state)
+
+    def finish(self, session_id: str, state: DialogueState, text: str, payload: dict[str, Any]) -> ChatMessage:
+        """The turn's reply and the state it leaves, in one transaction: a crash keeps both or neither, so a
+        proposal still open after a crash was never answered."""
+        message = ChatMessage(session_id=session_id, role="assistant", text=text, payload=payload)
+        with self.store.transaction() as session:
+            _write_state(session, session_id, state)
+            session.add(message)
+        return message
 
     def append(self, session_id: str, role: str, text: str = "", payload: dict[str, Any] | None = None) -> ChatMessage:
         message = ChatMessage(session_id=session_id, role=role, text=text, payload=payload or {})
@@ -126,3 +134,11 @@ class ConversationStore:
             query = query.where(ChatMessage.role.in_(roles))
         with self.store.session() as session:
             return list(session.scalars(query))
+
+
+def _write_state(session: Session, session_id: str, state: DialogueState) -> None:
+    row = session.get(ChatSession, session_id)
+    if row is None:
+        raise SessionNotFound(f"no chat session {session_id!r}")
+    row.state = state.to_json()
+    row.customer_id = state.customer_id

@@ -9,8 +9,8 @@ from evals import suites
 from evals.base import EvalConfig, Evaluator
 
 # The order suites run in with --all (cheap first); suites not listed here run after, by name.
-ORDER = ("retrieval", "chatsearch", "recommender", "logistics", "sentiment", "escalation", "toolcalls", "latency",
-         "tasks")
+ORDER = ("retrieval", "chatsearch", "recommender", "logistics", "sentiment", "escalation", "security", "toolcalls",
+         "latency", "tasks")
 
 
 def available_suites() -> list[str]:

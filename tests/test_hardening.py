@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from agent.escalation.staff import StaffDirectory
 from agent.manager import Agent
+from evals.security_http import MALFORMED_BODIES
 from server.app import create_app
 from server.cli import uvicorn_options
 from server.config import Settings
@@ -59,7 +60,7 @@ def new_session(client: TestClient, **headers: str) -> str:
 # --- bad bodies -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [b'{"text": NaN}', b'{"text": Infinity}', b'{"text": "hi"', b"not json", b"[1, 2"])
+@pytest.mark.parametrize("body", MALFORMED_BODIES)  # the security eval sends the same
 def test_malformed_or_nan_json_is_422(client: TestClient, body: bytes) -> None:
     session_id = new_session(client)
     response = client.post(f"/api/sessions/{session_id}/messages", content=body,

@@ -75,7 +75,7 @@ class StoreContext:
         self.retriever = retriever
         # Consequential actions run only with an approval recorded for exactly these arguments.
         self.require_confirmation = require_confirmation
-        self._approvals: set[str] = set()
+        self._approvals: dict[str, str | None] = {}  # fingerprint → the approval's idempotency key
         self._summaries: dict[str, str] = {}  # what the customer was shown for each approval, in their words
         self._db: Session | None = None
         self.identity = identity
@@ -128,10 +128,15 @@ class StoreContext:
         if owner_id != self.customer_id:
             raise ToolError(not_found)
 
-    def approve(self, tool_name: str, arguments: dict[str, Any], summary: str = "") -> None:
+    def approve(self, tool_name: str, arguments: dict[str, Any], summary: str = "", *, key: str | None = None) -> None:
+        """Record the customer's yes to exactly this call; `key` (the proposal's id) makes it run exactly once
+        however often the yes is replayed (tools/receipts.py)."""
         fingerprint = action_fingerprint(tool_name, arguments)
-        self._approvals.add(fingerprint)
+        self._approvals[fingerprint] = key
         self._summaries[fingerprint] = summary
+
+    def approval_key(self, tool_name: str, arguments: dict[str, Any]) -> str | None:
+        return self._approvals.get(action_fingerprint(tool_name, arguments))
 
     def approved_summary(self, tool_name: str, arguments: dict[str, Any]) -> str:
         """The confirmation text the customer approved these arguments with ("" if none was given)."""
@@ -142,6 +147,6 @@ class StoreContext:
             return True
         fingerprint = action_fingerprint(tool_name, arguments)
         if fingerprint in self._approvals:
-            self._approvals.discard(fingerprint)
+            del self._approvals[fingerprint]
             return True
         return False

@@ -12,11 +12,14 @@ from typing import Any, Protocol
 from langchain_core.tools import BaseTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from tools import receipts
 from tools.context import Role, StoreContext
 from tools.errors import ConfirmationRequired, ToolError
+from tools.faults import fault_point
 
 log = logging.getLogger(__name__)
 HELD = "This change waits for a staff member's approval; nothing was changed yet."
@@ -61,6 +64,7 @@ class ToolResult:
     output: Any = None
     error: str | None = None
     held: bool = False  # a write waiting for a person's approval: nothing changed yet
+    replayed: bool = False  # an approved action already done under the same key: its recorded result, not a rerun
 
     def content(self) -> str:
         """What the model sees: the JSON result, or the error to relay."""
@@ -100,12 +104,18 @@ class ToolRunner:
             clean = self.validate(name, arguments)
         except ToolError as error:
             return ToolResult(name, arguments, ok=False, error=str(error))
-        if self.kind(name) is ToolKind.WRITE and not ctx.consume_approval(name, clean):
+        if self.kind(name) is not ToolKind.WRITE:
+            return self._execute(ctx, name, clean)
+        key = ctx.approval_key(name, clean)
+        if not ctx.consume_approval(name, clean):
             error = ConfirmationRequired(
                 "This action needs the customer's explicit confirmation of exactly these details first."
             )
             return ToolResult(name, clean, ok=False, error=str(error))
-        return self._execute(ctx, name, clean)
+        fault_point("before_effect")
+        result = self._execute(ctx, name, clean, key)
+        fault_point("effect_committed")
+        return result
 
     def run_within(self, db: Session, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> Any:
         """Run a tool inside the caller's transaction, so that a decision about it and the action commit
@@ -127,16 +137,28 @@ class ToolRunner:
             return ToolResult(name, arguments, ok=False, error=str(error))
         return self._execute(ctx, name, clean, rehearsal=True)
 
-    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], rehearsal: bool = False) -> ToolResult:
+    def _execute(self, ctx: StoreContext, name: str, arguments: dict[str, Any], key: str | None = None, *,
+                 rehearsal: bool = False) -> ToolResult:
+        """The call in one transaction (a rehearsal: always rolled back); with an idempotency key, the action and
+        its receipt commit together, and a key already done returns the recorded result without acting again."""
         try:
             with (ctx.store.rehearsal() if rehearsal else ctx.store.transaction()) as session:
                 ctx._db = session
+                done = receipts.recorded(session, key, name) if key else None
+                if done is not None:
+                    return ToolResult(name, arguments, ok=True, output=done, replayed=True)
                 if not rehearsal and self._held(session, ctx, name, arguments):
                     return ToolResult(name, arguments, ok=False, held=True, error=HELD)
                 output = self.tools[name].func(**arguments, ctx=ctx)  # type: ignore[misc]
+                if key:
+                    receipts.record(session, key, name)
             for effect in [] if rehearsal else ctx.after_commit:  # e.g. the mail with a code, once it is stored
                 effect()
             return ToolResult(name, arguments, ok=True, output=output)
+        except (IntegrityError, OperationalError):
+            # With a key: another worker may have committed the same approval meanwhile (its receipt won).
+            log.exception("tool %s hit a conflicting write", name)
+            return self._replay(ctx, name, arguments, key)
         except ToolError as error:
             return ToolResult(name, arguments, ok=False, error=str(error))
         except StaleDataError:
@@ -150,6 +172,17 @@ class ToolRunner:
         finally:
             ctx._db = None
             ctx.after_commit.clear()
+
+    def _replay(self, ctx: StoreContext, name: str, arguments: dict[str, Any], key: str | None) -> ToolResult:
+        """After a conflicting write: the result recorded under the key if another worker did the action."""
+        done = None
+        if key:
+            with ctx.store.session() as session:
+                done = receipts.recorded(session, key, name)
+        if done is None:  # nothing was changed
+            message = "The store could not complete this right now; nothing was changed."
+            return ToolResult(name, arguments, ok=False, error=message)
+        return ToolResult(name, arguments, ok=True, output=done, replayed=True)
 
     def _held(self, session: Session, ctx: StoreContext, name: str, arguments: dict[str, Any]) -> bool:
         """A write the guard holds for a person (maintenance and evaluation jobs are not reviewed)."""

@@ -4,6 +4,7 @@ to some of its items or paid with another method before the yes."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from agent.nlu import CREDIT_CARD, GIFT_CARD, PAYPAL, Understanding, understand
 from agent.reader import extract
 from agent.reader.acts import Move, PaymentKind
 from agent.replies import address_text, say
+from tools.faults import fault_point
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -29,7 +31,8 @@ def propose(turn: Turn, tool: str, arguments: dict[str, Any], **text: Any) -> Ou
         turn.state.batch = None
         return Outcome(say("cannot_do", reason=refusals.in_words(turn, rehearsed.error or "")), gist="a refusal")
     summary = say(ACTIONS[tool].confirm, **text)
-    turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary}
+    # The id is the action's idempotency key: however often the yes reaches the store, it acts once.
+    turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary, "id": secrets.token_urlsafe(16)}
     return Outcome(
         summary + say("confirm_question"),
         confirmation={"action": tool, "summary": summary},
@@ -58,8 +61,10 @@ def execute(turn: Turn) -> Outcome:
     """Run the confirmed proposal (approved for exactly these arguments), then the batch's next order if any."""
     pending, turn.state.pending = turn.state.pending, None
     assert pending is not None
-    turn.ctx.approve(pending["tool"], pending["arguments"], pending["summary"])
+    # The id is the idempotency key (none: a proposal made before ids); the summary is what the customer approved.
+    turn.ctx.approve(pending["tool"], pending["arguments"], pending["summary"], key=pending.get("id"))
     result = turn.call(pending["tool"], **pending["arguments"])
+    fault_point("tool_row_stored")
     turn.state.intent = None
     if result.held:  # risk control: a person approves it first; the customer hears what happens next
         return next_in_batch(turn, Outcome(say("held_for_approval"), gist="the action waits for approval"))

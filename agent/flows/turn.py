@@ -153,7 +153,8 @@ class Turn:
             self.session_id,
             "tool",
             result.content(),
-            {"name": name, "arguments": result.arguments, "ok": result.ok, "error": result.error},
+            {"name": name, "arguments": result.arguments, "ok": result.ok, "error": result.error,
+             "replayed": result.replayed},
         )
         self.events.append(Event("tool_finished", {"name": name, "ok": result.ok, "error": result.error}))
         return result
