@@ -94,12 +94,14 @@ def test_product_search(agent: Agent) -> None:
     assert cards[0]["name"] == "Mechanical Keyboard"
 
 
-def test_a_tool_error_is_relayed_politely(agent: Agent, store: Store) -> None:
-    *_, failed = converse(
+def test_a_change_the_store_would_refuse_is_explained_not_proposed(agent: Agent, store: Store) -> None:
+    """The gift card cannot pay the dearer boots: the store's check, rehearsed before any proposal, is said in the
+    customer's words with the model's opening, and a yes afterwards runs nothing."""
+    *_, refused, after = converse(
         agent, f"my email is {JAMES_EMAIL}", "exchange the hiking boots in #W4435622", "size 11 in leather", "yes"
     )
-    assert tools(failed) == ["exchange_delivered_order_items"]
-    assert "I'm sorry, I couldn't do that" in reply(failed) and "balance" in reply(failed)
+    assert "exchange_delivered_order_items" not in tools(refused) + tools(after)
+    assert "I can't set that up." in reply(refused) and "balance" in reply(refused)
     assert status(store, "#W4435622") == "delivered"
 
 

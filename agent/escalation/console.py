@@ -5,6 +5,7 @@ through the session's live event stream (messages flagged `live`)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import TYPE_CHECKING, Any
 
 from agent.escalation import copilot
@@ -14,7 +15,7 @@ from agent.escalation.presence import JOINED, LEFT
 from agent.escalation.roles import StaffRole
 from agent.escalation.staff import StaffDirectory, role_of
 from agent.escalation.tables import HandoffTicket, StaffUser
-from agent.escalation.texts import text
+from agent.escalation.texts import reason_words, text, tool_words
 from agent.escalation.tickets import NotYourTicket, StaffForbidden, TicketDesk, TicketError, priority
 from agent.memory import ChatMessage
 from tools.context import Role, StoreContext
@@ -42,7 +43,8 @@ class ConsoleService:
 
     def queue(self, staff: StaffUser) -> list[dict[str, Any]]:
         """The open tickets this person may work: an agent's own and the unassigned ones; a supervisor's all."""
-        return [row for row in self.desk.queue() if self._may_see(row["staff_id"], staff)]
+        return [{**row, "reason_text": reason_words(row["reason"])}
+                for row in self.desk.queue() if self._may_see(row["staff_id"], staff)]
 
     def view(self, ticket_id: int, staff: StaffUser) -> dict[str, Any]:
         ticket = self._visible(ticket_id, staff)
@@ -53,7 +55,7 @@ class ConsoleService:
             sentiment = timeline(session, ticket.session_id)
         suggestions = copilot.suggest(self.agent, ticket, state, orders)
         return {
-            "ticket": {**ticket.to_json(), "priority": priority(ticket)},
+            "ticket": {**ticket.to_json(), "priority": priority(ticket), "reason_text": reason_words(ticket.reason)},
             "transcript": self.transcript(ticket.session_id),
             "timeline": sentiment,
             "customer": {"customer_id": ticket.customer_id, "orders": orders},
@@ -72,8 +74,7 @@ class ConsoleService:
         rows = self.agent.conversations.messages(session_id)
         return [{"id": r.id, "role": r.role, "text": r.text, "at": r.created_at.isoformat(),
                  "author": (r.payload or {}).get("author"), "human": bool((r.payload or {}).get("human")),
-                 "tool": (r.payload or {}).get("name") if r.role == "tool" else None,
-                 "ok": (r.payload or {}).get("ok") if r.role == "tool" else None} for r in rows]
+                 **(_tool_result(r) if r.role == "tool" else {})} for r in rows]
 
     # --- changes -------------------------------------------------------------------------------------------
 
@@ -151,6 +152,22 @@ class ConsoleService:
         payload = {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
                    "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
         return self.agent.conversations.append(session_id, "assistant", message, payload)
+
+
+def _tool_result(row: ChatMessage) -> dict[str, Any]:
+    """A tool message for people: what it was in words and its result as data the console shows as a table
+    (None when the result is plain text or an error, shown as words)."""
+    payload = row.payload or {}
+    ok = bool(payload.get("ok"))
+    label = tool_words(payload.get("name"))
+    if not ok:
+        return {"tool": label, "ok": False, "result": None,
+                "text": text("tools", "failed", tool=label, error=payload.get("error") or "")}
+    try:
+        result = json.loads(row.text)
+    except ValueError:
+        result = None
+    return {"tool": label, "ok": True, "result": result if isinstance(result, dict | list) else None}
 
 
 def is_supervisor(staff: StaffUser) -> bool:

@@ -23,3 +23,8 @@ def escalation_reply(reason: str) -> str:
 
 def reason_words(reason: str) -> str:
     return _texts()["reasons"].get(reason, reason)
+
+
+def tool_words(tool: str | None) -> str:
+    tools = _texts()["tools"]
+    return tools.get(tool or "other", tools["other"])
