@@ -32,10 +32,12 @@ from agent.risk.guard import RiskGuard
 from agent.risk.rules import DEFAULT_RULES
 from retrieval import HybridRetriever
 from retrieval.language import conversation_language
-from tools.context import Role, StoreContext
+from tools.context import CodeMail, IdentityPolicy, Role, StoreContext
 from tools.faults import fault_point
 from tools.retail.data_model import Product, User
 from tools.runner import ToolRunner
+from tools.sign_in import SIGN_IN_TOOLS
+from tools.sign_in_codes import CodeRules
 from tools.store import Store
 
 log = logging.getLogger(__name__)
@@ -80,15 +82,23 @@ class Agent:
         retriever: HybridRetriever | None = None,
         config: AgentConfig | None = None,
         proactive: ProactiveEngine | None = None,
+        identity: IdentityPolicy = IdentityPolicy.STORE,
+        code_mail: CodeMail | None = None,
+        code_rules: CodeRules | None = None,
     ) -> None:
         self.store = store
+        # Who a customer is: the store's proof (a signed token or a mailed one-time code), or tau2's benchmark rule.
+        self.identity = identity
+        self.code_mail = code_mail
+        self.code_rules = code_rules or CodeRules()
         self.model = model
         self.retriever = retriever
         self.config = config or AgentConfig()
         # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
         self.proactive = proactive or ProactiveEngine(enabled=False)
         guard = RiskGuard.from_file(self.config.risk_rules) if self.config.risk_rules else None
-        self.runner = ToolRunner(toolcall.AGENT_TOOLS, guard=guard)
+        # The sign-in tools are the flows' only: the model is offered AGENT_TOOLS (agent/toolcall.py).
+        self.runner = ToolRunner([*toolcall.AGENT_TOOLS, *SIGN_IN_TOOLS], guard=guard)
         self.conversations = ConversationStore(store)
         self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(locales.all_texts("replies")))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
@@ -139,6 +149,9 @@ class Agent:
             session_id=session_id,
             staff_id=staff_id,
             retriever=self.retriever,
+            identity=self.identity,
+            code_mail=self.code_mail,
+            code_rules=self.code_rules,
         )
 
     # --- a turn ------------------------------------------------------------------------------------------------

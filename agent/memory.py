@@ -52,6 +52,7 @@ class DialogueState:
     new_address: dict[str, str] | None = None  # a new address the customer described (looked up), for "the new home"
     refunds: list[float] | None = None  # what this request's actions refund, when the customer asked for the total
     name: list[str] | None = None  # a first and last name given before the zip code
+    code_sent: bool = False  # a one-time sign-in code is out: a 6-digit number in a message is read as the code
     handed_off: bool = False
     asked: str | None = None  # the question the last reply left open (a reader Context value), to read the next by
     misunderstood: int = 0  # consecutive turns the agent could not place

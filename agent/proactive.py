@@ -55,7 +55,7 @@ DECLINE = re.compile(
     r"|^\s*(不用|不要|不需要|不了|算了|没兴趣)",
     re.I,
 )
-SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip"}
+SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip", "check_sign_in_code"}
 EVERY_TURNS = 3  # at most one suggestion in this many turns (server setting `suggestion_every_turns`)
 IDLE_INTENTS = {None, Intent.GREET, Intent.THANKS, Intent.ACCOUNT}
 PRODUCT_INTENTS = {Intent.SEARCH, Intent.PRODUCT}

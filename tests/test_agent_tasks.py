@@ -13,6 +13,7 @@ from agent.events import Event
 from agent.manager import Agent
 from agent.nlu import Intent, split_requests, understand
 from agent.replies import say
+from tools.context import IdentityPolicy
 from tools.retail.data_model import Order
 from tools.store import Store
 
@@ -22,7 +23,7 @@ YUSUF_DELIVERED = "#W2378156"  # headphones, vacuum cleaner, keyboard, thermosta
 
 @pytest.fixture
 def chat(store: Store, retriever) -> Callable[[str], list[Event]]:  # type: ignore[no-untyped-def]
-    agent = Agent(store, retriever=retriever)
+    agent = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)
     session, _ = agent.open_session()
     return lambda text: list(agent.turn(session.id, text))
 

@@ -26,7 +26,8 @@ from tools.runner import ToolKind, ToolResult
 if TYPE_CHECKING:
     from agent.manager import Agent
 
-CONSOLE_TOOLS_EXCLUDED = {"transfer_to_human_agents"}
+# The customer's own steps: a person cannot transfer to a person, nor sign a customer in with a code.
+CONSOLE_TOOLS_EXCLUDED = {"transfer_to_human_agents", "send_sign_in_code", "check_sign_in_code"}
 
 
 class ConsoleService:
@@ -108,7 +109,7 @@ class ConsoleService:
         state = self.agent.conversations.state(ticket.session_id)
         ctx = StoreContext(self.agent.store, role=Role.STAFF, customer_id=state.customer_id,
                            session_id=ticket.session_id, staff_id=staff.id, staff_role=staff.role,
-                           retriever=self.agent.retriever)
+                           retriever=self.agent.retriever, identity=self.agent.identity)
         if self.agent.runner.kind(tool) is ToolKind.WRITE:
             with contextlib.suppress(ToolError):  # invalid arguments: the runner refuses them below
                 ctx.approve(tool, self.agent.runner.validate(tool, arguments))

@@ -29,6 +29,11 @@ def demo_page_script() -> FileResponse:
     return FileResponse(STATIC / "storefront.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/demo-account.js")
+def demo_account_script() -> FileResponse:
+    return FileResponse(STATIC / "demo-account.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/widget.js")
 def widget_script() -> FileResponse:
     return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
