@@ -20,6 +20,7 @@ from retrieval.language import conversation_language, message_language
 from server.app import create_app
 from server.config import Settings
 from tests.test_api import events_of, new_session
+from tools.context import IdentityPolicy
 from tools.store import Store
 
 JAMES_EMAIL = "james.li4495@example.com"
@@ -106,7 +107,8 @@ def test_outside_a_turn_texts_are_english_and_a_turn_sets_its_locale() -> None:
 def client(tmp_path: Path, store: Store, retriever) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     settings = Settings(home=tmp_path, database_url=store.url, backend="none", token_secret="test-secret",
                         rate_limit_per_minute=1000)
-    with TestClient(create_app(settings, agent=Agent(store, retriever=retriever))) as test_client:
+    agent = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)  # tau2's sign-in by email
+    with TestClient(create_app(settings, agent=agent)) as test_client:
         yield test_client
 
 
