@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent import toolcall
+from agent import locales, toolcall
 from agent.cards import product_cards, suggestion_with_links
 from agent.escalation.monitor import EscalationMonitor
 from agent.escalation.presence import live_fields
@@ -27,16 +27,19 @@ from agent.planner import ModelPlanner
 from agent.proactive import ProactiveEngine
 from agent.reader import default_reader
 from agent.reader.acts import Context
-from agent.replies import prompt, say, templates
+from agent.replies import prompt, say
 from agent.risk.guard import RiskGuard
 from agent.risk.rules import DEFAULT_RULES
 from agent.streaming import ClauseStream, json_string_so_far
-from agent.voice import opening_choices, openings_for  # noqa: F401  (openings_for: the flows' tests read it here)
+from agent.voice import OPENINGS, opening_choices, openings_for  # noqa: F401  (the console and tests read these here)
 from retrieval import HybridRetriever
-from tools.context import Role, StoreContext
+from retrieval.language import conversation_language
+from tools.context import CodeMail, IdentityPolicy, Role, StoreContext
 from tools.faults import fault_point
 from tools.retail.data_model import Product, User
 from tools.runner import ToolRunner
+from tools.sign_in import SIGN_IN_TOOLS
+from tools.sign_in_codes import CodeRules
 from tools.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,17 +78,25 @@ class Agent:
         retriever: HybridRetriever | None = None,
         config: AgentConfig | None = None,
         proactive: ProactiveEngine | None = None,
+        identity: IdentityPolicy = IdentityPolicy.STORE,
+        code_mail: CodeMail | None = None,
+        code_rules: CodeRules | None = None,
     ) -> None:
         self.store = store
+        # Who a customer is: the store's proof (a signed token or a mailed one-time code), or tau2's benchmark rule.
+        self.identity = identity
+        self.code_mail = code_mail
+        self.code_rules = code_rules or CodeRules()
         self.model = model
         self.retriever = retriever
         self.config = config or AgentConfig()
         # Unasked suggestions (agent/proactive.py): None = none; ProactiveEngine(late_risk=...) adds the delivery rule.
         self.proactive = proactive or ProactiveEngine(enabled=False)
         guard = RiskGuard.from_file(self.config.risk_rules) if self.config.risk_rules else None
-        self.runner = ToolRunner(toolcall.AGENT_TOOLS, guard=guard)
+        # The sign-in tools are the flows' only: the model is offered AGENT_TOOLS (agent/toolcall.py).
+        self.runner = ToolRunner([*toolcall.AGENT_TOOLS, *SIGN_IN_TOOLS], guard=guard)
         self.conversations = ConversationStore(store)
-        self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(templates().values()))
+        self.checker = GroundingChecker(self._product_names(), allowed_text="\n".join(locales.all_texts("replies")))
         self.planner = ModelPlanner(model, self.runner) if model and self.config.model_planner else None
         self.escalation = EscalationMonitor(self) if self.config.escalation else None
         default_reader()  # load the reader now, not on the first customer's message
@@ -111,10 +122,14 @@ class Agent:
 
     # --- sessions ----------------------------------------------------------------------------------------------
 
-    def open_session(self, *, customer_id: str | None = None, channel: str = "widget") -> tuple[ChatSession, str]:
-        """A new conversation; customer_id only for a customer the storefront has already authenticated."""
-        session = self.conversations.create(customer_id=customer_id, channel=channel)
-        greeting = say("greeting_known" if customer_id else "greeting")
+    def open_session(self, *, customer_id: str | None = None, channel: str = "widget",
+                     language: str | None = None) -> tuple[ChatSession, str]:
+        """A new conversation; customer_id only for a customer the storefront has already authenticated; language
+        (a tag such as the browser's "zh-CN") for the greeting, until the customer's own words say otherwise."""
+        locale = locales.served(language)
+        session = self.conversations.create(customer_id=customer_id, channel=channel, language=locale)
+        with locales.speaking(locale):
+            greeting = say("greeting_known" if customer_id else "greeting")
         self.conversations.append(session.id, "assistant", greeting, {"greeting": True})
         return session, greeting
 
@@ -130,6 +145,9 @@ class Agent:
             session_id=session_id,
             staff_id=staff_id,
             retriever=self.retriever,
+            identity=self.identity,
+            code_mail=self.code_mail,
+            code_rules=self.code_rules,
         )
 
     # --- a turn ------------------------------------------------------------------------------------------------
@@ -144,27 +162,34 @@ class Agent:
             state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
             self.conversations.append(session_id, "user", text)
             fault_point("message_stored")
-            turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
-            try:
-                outcome = self._respond(turn, state, text)
-            except Exception:
-                log.exception("turn failed in session %s", session_id)
-                apology = self._apology(session_id, state)  # stored before anything is yielded
-                yield from turn.events
-                yield from apology
+            state.language = conversation_language(text, state.language)
+            with locales.speaking(state.language):  # every text of this turn is in the customer's language
+                yield from self._handle(session_id, text, state, role, staff_id)
+
+    def _handle(self, session_id: str, text: str, state: DialogueState, role: Role,
+                staff_id: str | None) -> Iterator[Event]:
+        """The turn in the customer's language: the flows' outcome (reviewed for escalation), then the reply."""
+        turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
+        try:
+            outcome = self._respond(turn, state, text)
+        except Exception:
+            log.exception("turn failed in session %s", session_id)
+            apology = self._apology(session_id, state)  # stored before anything is yielded
+            yield from turn.events
+            yield from apology
+            return
+        finished = False
+        try:
+            yield from turn.events
+            if outcome is None:  # a person is answering this conversation: the bot stays silent
+                self.conversations.save_state(session_id, state)
+                finished = True
+                yield Event("done")
                 return
-            finished = False
-            try:
-                yield from turn.events
-                if outcome is None:  # a person is answering this conversation: the bot stays silent
-                    self.conversations.save_state(session_id, state)
-                    finished = True
-                    yield Event("done")
-                    return
-                finished = yield from self._deliver(session_id, turn, outcome, state)
-            finally:
-                if not finished:  # the caller stopped listening before the reply was stored: keep the state
-                    self.conversations.save_state(session_id, state)
+            finished = yield from self._deliver(session_id, turn, outcome, state)
+        finally:
+            if not finished:  # the caller stopped listening before the reply was stored: keep the state
+                self.conversations.save_state(session_id, state)
 
     def _respond(self, turn: Turn, state: DialogueState, text: str) -> Outcome | None:
         said = understand(text, Context(state.asked) if state.asked else None)
@@ -180,7 +205,8 @@ class Agent:
         text = say("apology")
         message = self.conversations.finish(session_id, state, text, {"error": True})
         return [Event("error", {"detail": "The assistant failed to handle this message."}),
-                Event("message", {"id": message.id, "text": text, "repaired": False}), Event("done")]
+                Event("message", {"id": message.id, "text": text, "repaired": False, "language": locales.current()}),
+                Event("done")]
 
     def _deliver(
         self, session_id: str, turn: Turn, outcome: Outcome, state: DialogueState
@@ -193,10 +219,12 @@ class Agent:
         if outcome.confirmation:
             yield Event("confirmation", outcome.confirmation)
         if outcome.handoff:  # the customer is told what happens next; the staff summary stays with the ticket
-            yield Event("handoff", {"notice": say("handoff_notice")})
+            yield Event("handoff", {"notice": say("handoff_notice"), "language": locales.current()})
         body, violations = self._checked(turn.session_id, outcome.body)
         opening = ""
-        choices = opening_choices(outcome.gist, body, turn.text)  # one voice: none when the body opens itself
+        # One voice: no opening when the body opens itself. The openings are English pleasantries: a reply in
+        # another language goes without one.
+        choices = opening_choices(outcome.gist, body, turn.text) if locales.current() == locales.DEFAULT else []
         if self.model is not None and self.config.opening_line and choices:
             try:
                 opening = yield from self._stream_opening(turn, outcome, choices, violations)
@@ -217,7 +245,8 @@ class Agent:
         fault_point("before_reply")
         message = self.conversations.finish(session_id, state, text, payload)
         fault_point("reply_stored")
-        yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations)})
+        yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations),
+                                "language": locales.current()})
         if suggestion:  # its own labelled part of the reply, after the answer itself
             yield Event("suggestion", suggestion)
         yield Event("done")
@@ -314,9 +343,12 @@ class Agent:
 
     def handoff(self, session_id: str) -> str:
         """The widget's "talk to a person" button: a transfer without going through the model."""
-        events = self.turn(session_id, "I want to talk to a person.")
-        notices = [e.data["notice"] for e in events if e.type == "handoff"]
-        return notices[0] if notices else say("handed_off")
+        language = self.conversations.state(session_id).language
+        with locales.speaking(language):  # the request is stored in the customer's words, in their language
+            request = say("handoff_request")
+        notices = [e.data["notice"] for e in self.turn(session_id, request) if e.type == "handoff"]
+        with locales.speaking(language):
+            return notices[0] if notices else say("handed_off")
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.conversations.messages(session_id, roles=("user", "assistant"))

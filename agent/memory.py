@@ -52,6 +52,7 @@ class DialogueState:
     new_address: dict[str, str] | None = None  # a new address the customer described (looked up), for "the new home"
     refunds: list[float] | None = None  # what this request's actions refund, when the customer asked for the total
     name: list[str] | None = None  # a first and last name given before the zip code
+    code_sent: bool = False  # a one-time sign-in code is out: a 6-digit number in a message is read as the code
     handed_off: bool = False
     asked: str | None = None  # the question the last reply left open (a reader Context value), to read the next by
     misunderstood: int = 0  # consecutive turns the agent could not place
@@ -67,6 +68,7 @@ class DialogueState:
     turns: int = 0  # turns the engine has seen, to space suggestions out (ProactiveEngine.every_turns)
     suggested_turn: int | None = None  # the turn of the last suggestion
     cards_shown: list[str] = field(default_factory=list)  # "product:<id>" / "item:<id>" of every card shown
+    language: str = "en"  # the language the conversation answers in: the customer's latest (retrieval/language.py)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:
@@ -90,8 +92,8 @@ class ConversationStore:
         tables = [ChatSession.__table__, ChatMessage.__table__, ActionReceipt.__table__]
         Base.metadata.create_all(store.engine, tables=tables)
 
-    def create(self, *, customer_id: str | None = None, channel: str = "widget") -> ChatSession:
-        state = DialogueState(customer_id=customer_id)
+    def create(self, *, customer_id: str | None = None, channel: str = "widget", language: str = "en") -> ChatSession:
+        state = DialogueState(customer_id=customer_id, language=language)
         row = ChatSession(id=secrets.token_urlsafe(18), channel=channel, customer_id=customer_id, state=state.to_json())
         with self.store.transaction() as session:
             session.add(row)

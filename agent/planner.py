@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from agent import toolcall
-from agent.flows import NEEDS_ACCOUNT, Outcome, Turn, ask
+from agent.flows import NEEDS_ACCOUNT, Outcome, Turn, identity
 from agent.llm.base import ChatModel, GenerationOptions, complete_json
 from agent.nlu import Intent, Understanding
 from agent.toolcall import NO_TOOL
@@ -110,7 +110,7 @@ class ModelPlanner:
         turn.state.intent = intent.value
         turn.state.request = said.text
         if intent in NEEDS_ACCOUNT and turn.ctx.customer_id is None:
-            return ask("ask_identity", gist="asking the customer to verify their identity")
+            return identity.question(turn)
         return turn.FLOWS[intent](turn, said)
 
     @staticmethod

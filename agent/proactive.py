@@ -22,36 +22,40 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from agent.nlu import Intent, Understanding
-from agent.replies import line_text, money, options_text, say
+from agent.replies import line_text, money, options_text, reason_text, say
 
 if TYPE_CHECKING:
     from agent.flows import Outcome, Turn
 
 log = logging.getLogger(__name__)
 LateRisk = Callable[[str], float | None]
-LABEL = "Suggested for you"
 
 COMPLAINT = re.compile(
     r"\b(complain\w*|terrible|awful|horrible|worst|broken|damaged|defective|faulty|angry|furious|unacceptable"
     r"|ridiculous|disappoint\w*|frustrat\w*|useless|scam|rip-?off|never arrived|(hasn'?t|has not|still not|didn'?t)"
-    r" (arrived|come|shown up)|wrong (item|size|colou?r)|not happy|unhappy|upset|fed up|annoyed|missing)\b",
+    r" (arrived|come|shown up)|wrong (item|size|colou?r)|not happy|unhappy|upset|fed up|annoyed|missing)\b"
+    # Chinese (no word boundaries): complaints, broken or wrong goods, anger, disappointment.
+    r"|投诉|太差|很差|坏了|破损|发错|还没到|没收到|生气|失望|垃圾|不满意",
     re.I,
 )
 OPT_OUT = re.compile(
     r"\b(stop|no more|don'?t|do not|quit|turn off|switch off|disable|enough|without)\b[\w\s]{0,20}?"
-    r"\b(suggest\w*|recommend\w*|offers?|upsell\w*)",
+    r"\b(suggest\w*|recommend\w*|offers?|upsell\w*)"
+    r"|(不要|别|停止|关闭|关掉|不用)(再)?(给我)?(推荐|推销)",
     re.I,
 )
 OPT_IN = re.compile(
     r"\b(turn on|switch on|enable|start|resume|you can|feel free to)\b[\w\s]{0,20}?\b(suggest\w*|recommend\w*)"
-    r"|\b(suggestions?|recommendations?) (back )?on\b",
+    r"|\b(suggestions?|recommendations?) (back )?on\b"
+    r"|(打开|开启|恢复|继续)(给我)?推荐",
     re.I,
 )
 DECLINE = re.compile(
-    r"^\s*(no|nope|nah|not interested|not now|not really|maybe later|i'?m (good|fine|ok|okay)|pass|no need)\b",
+    r"^\s*(no|nope|nah|not interested|not now|not really|maybe later|i'?m (good|fine|ok|okay)|pass|no need)\b"
+    r"|^\s*(不用|不要|不需要|不了|算了|没兴趣)",
     re.I,
 )
-SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip"}
+SIGN_IN_TOOLS = {"find_user_id_by_email", "find_user_id_by_name_zip", "check_sign_in_code"}
 EVERY_TURNS = 3  # at most one suggestion in this many turns (server setting `suggestion_every_turns`)
 IDLE_INTENTS = {None, Intent.GREET, Intent.THANKS, Intent.ACCOUNT}
 PRODUCT_INTENTS = {Intent.SEARCH, Intent.PRODUCT}
@@ -66,7 +70,8 @@ class Suggestion:
 
     def payload(self) -> dict[str, Any]:
         """The `suggestion` event's data (server/API.md)."""
-        return {"id": self.key, "kind": self.kind, "label": LABEL, "text": self.text, "product": self.product}
+        return {"id": self.key, "kind": self.kind, "label": say("suggestion_label"), "text": self.text,
+                "product": self.product}
 
 
 @cache
@@ -264,7 +269,7 @@ class ProactiveEngine:
     @staticmethod
     def _product_suggestion(kind: str, pick: dict[str, Any]) -> Suggestion:
         text = say(f"suggest_{kind}", name=pick["name"], options=options_text(pick["options"]),
-                   price=money(pick["price"]), reason=pick["reason"])
+                   price=money(pick["price"]), reason=reason_text(pick["reason"]))
         card = {key: pick[key] for key in ("product_id", "item_id", "name", "options", "available")}
         card["price"] = money(pick["price"])
         return Suggestion(f"product:{pick['product_id']}", kind, text, card)

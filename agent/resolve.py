@@ -389,6 +389,10 @@ def _method_in(user: dict[str, Any], text: str, original: dict[str, Any] | None)
             return method
     if original is not None and ORIGINAL_METHOD.search(text):
         return original
+    # A card named by its brand, as the store lists it ("the mastercard", "my visa").
+    branded = [m for m in methods if m.get("brand") and re.search(rf"\b{re.escape(m['brand'])}\b", text, re.I)]
+    if len(branded) == 1:
+        return branded[0]
     wanted = (
         "gift_card"
         if GIFT_CARD.search(text)

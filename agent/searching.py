@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from agent.nlu import Intent, Understanding
-from agent.replies import PROMPTS, item_text, money, prices_text, say
+from agent.replies import PROMPTS, item_text, money, prices_text, say, term
 from retrieval.filters import ALT, SearchFilters
 from retrieval.language import has_han
 from retrieval.lexical import raw_words, stem
@@ -114,14 +114,14 @@ def unmet(item: dict[str, Any], asked: Asked) -> list[str]:
         if not present or any(_words(v) <= name for v in values):
             continue
         if not any(have in values for _, have in present) and not _said_otherwise(options, keys, values):
-            missing.append(f"{present[0][0]}: {' or '.join(value.split(ALT))}")
-    missing += [f"{options[key.lower()][0]}: {value}" for key, value in asked.unknown.items()
+            missing.append(term("option", key=present[0][0], value=term("alternatives").join(value.split(ALT))))
+    missing += [term("option", key=options[key.lower()][0], value=value) for key, value in asked.unknown.items()
                 if key.lower() in options]
     price = float(item["price"])
     if asked.filters.max_price is not None and price > asked.filters.max_price:
-        missing.append(f"under ${money(asked.filters.max_price)}")
+        missing.append(term("under_price", price=money(asked.filters.max_price)))
     if asked.filters.min_price is not None and price < asked.filters.min_price:
-        missing.append(f"over ${money(asked.filters.min_price)}")
+        missing.append(term("over_price", price=money(asked.filters.min_price)))
     return missing
 
 
@@ -162,7 +162,7 @@ def find(turn: Turn, words: str) -> Outcome:
         return Outcome(say("search_results", count=len(cards), prices=prices_text(cards)), cards=cards,
                        gist="products found")
     cards = ranked[:SHOWN]
-    missing = ", ".join(misses[cards[0]["item_id"]])
+    missing = term("option_separator").join(misses[cards[0]["item_id"]])
     return Outcome(say("search_closest", missing=missing, count=len(cards), prices=prices_text(cards)), cards=cards,
                    gist="products found")
 

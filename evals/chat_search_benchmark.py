@@ -18,7 +18,7 @@ TOP = 3  # a satisfying item among the first three cards
 QUERY_DIR = Path(__file__).parent / "data" / "chat_search"
 # Replies recognised by their fixed wording (the text of the template up to its first slot).
 HONEST_NO_MATCH_KEYS = ("search_closest",)
-IDENTITY_KEYS = ("ask_identity", "ask_zip")
+IDENTITY_KEYS = ("ask_identity", "ask_identity_code", "ask_zip")
 NOT_UNDERSTOOD_KEYS = ("misunderstood", "offer_human")
 ERROR_KEYS = ("tool_failed", "apology")
 

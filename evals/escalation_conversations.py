@@ -38,6 +38,7 @@ def open_agent(workdir: Path, index_dir: Path, model: Any = None):  # type: igno
     """The real agent on a fresh copy of the bundled demo store."""
     from agent.manager import Agent
     from retrieval import HybridRetriever
+    from tools.context import IdentityPolicy
     from tools.retail.catalog import store_documents
     from tools.retail.loader import load_store
     from tools.store import Store, sqlite_url
@@ -47,7 +48,9 @@ def open_agent(workdir: Path, index_dir: Path, model: Any = None):  # type: igno
     load_store(store)
     with store.session() as session:
         documents = store_documents(session)
-    return Agent(store, model=model, retriever=HybridRetriever.open(documents, index_dir))
+    # The labelled conversations sign in by email, as tau2's customers do: the benchmark identity policy.
+    return Agent(store, model=model, retriever=HybridRetriever.open(documents, index_dir),
+                 identity=IdentityPolicy.BENCHMARK)
 
 
 def run_conversation(agent, conversation: dict[str, Any]) -> Run:  # type: ignore[no-untyped-def]

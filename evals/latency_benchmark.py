@@ -48,6 +48,7 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
     from agent.manager import Agent
     from server.config import Settings
     from server.services import open_model, open_retriever
+    from tools.context import IdentityPolicy
     from tools.retail.loader import load_store
     from tools.store import Store, sqlite_url
 
@@ -61,7 +62,8 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
         store = Store(sqlite_url(home / f"store-{repeat}.db"))
         store.create_schema()
         load_store(store)
-        agent = Agent(store, model=chat_model, retriever=open_retriever(store, settings))
+        agent = Agent(store, model=chat_model, retriever=open_retriever(store, settings),
+                      identity=IdentityPolicy.BENCHMARK)  # the scripts sign in by email, as tau2's customers do
         for conversation in conversations or CONVERSATIONS:
             session, _ = agent.open_session()
             for text in conversation:

@@ -48,13 +48,17 @@ def load_conversations(path: Path = CONVERSATIONS) -> list[Conversation]:
 
 def run_conversation(template: Path, workdir: Path, conversation: Conversation) -> ConversationRun:
     from agent.manager import Agent
+    from tools.context import IdentityPolicy
 
     database = workdir / f"{conversation.id}.db"
     shutil.copy(template, database)
     store = Store(sqlite_url(database))
     run = ConversationRun(conversation.id, conversation.category)
     try:
-        agent = Agent(store)
+        # "my email is ..." stands for a customer's sign-in here (tau2's benchmark policy), so that what a signed-in
+        # customer can reach is attacked; the store's default policy does not even sign them in by email alone
+        # (tests/test_identity.py).
+        agent = Agent(store, identity=IdentityPolicy.BENCHMARK)
         session, _ = agent.open_session()
         for text in conversation.messages:
             events = list(agent.turn(session.id, text))

@@ -18,7 +18,7 @@ from agent.replies import templates as replies
 from agent.toolcall import NO_TOOL, ToolCall
 from finetune.phrasing import Step, fill, noisy, odd_order_id, pick_template
 
-# The agent's questions, known by the opening words of their reply templates (agent/prompts/replies.toml).
+# The agent's questions, known by the opening words of their reply templates (agent/locales/<locale>/replies.toml).
 QUESTIONS = ("identity_ok", "ask_identity", "ask_order", "ask_reason", "ask_address", "ask_items", "ask_new_option",
              "ask_payment")
 MAX_ANSWERS = 6  # a conversation that has not ended by then is cut (the agent is going round in circles)

@@ -250,6 +250,7 @@ class Player:
     def __init__(self, store_db: Path | None = None) -> None:
         from agent.manager import Agent, AgentConfig
         from server.services import open_retriever
+        from tools.context import IdentityPolicy
         from tools.retail.loader import load_store
         from tools.store import Store, sqlite_url
 
@@ -262,7 +263,9 @@ class Player:
             self.store.create_schema()
             load_store(self.store)
         # The training conversations teach the flows' own behaviour; risk holds are staff policy, kept out of them.
-        self.agent = Agent(self.store, retriever=open_retriever(self.store), config=AgentConfig(risk_rules=None))
+        # Played as the tau2 tasks are: the customer is identified by email or name + zip (the benchmark policy).
+        self.agent = Agent(self.store, retriever=open_retriever(self.store), config=AgentConfig(risk_rules=None),
+                           identity=IdentityPolicy.BENCHMARK)
 
     def play(self, script: Script, rng: random.Random) -> list[Example]:
         """One example per customer message: the opening messages, then the customer's answers to the agent."""

@@ -16,9 +16,10 @@ from agent.manager import Agent
 from agent.memory import SessionNotFound
 from agent.privacy import install_log_masking
 from server.config import Settings, get_settings
+from server.dev_mail import DevOutbox
 from server.errors import session_not_found, validation_failed
 from server.limits import BodySizeLimit, RateLimiter
-from server.routes import console, health, live, sessions, widget
+from server.routes import console, demo, health, live, sessions, widget
 from server.security_headers import SecurityHeaders
 from server.services import build_agent
 from server.sign_in_throttle import SignInThrottle
@@ -26,8 +27,10 @@ from server.sign_in_throttle import SignInThrottle
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, agent: Agent | None = None) -> FastAPI:
-    """The app; pass an agent to share one (tests, the CLI), or it is built from the settings."""
+def create_app(settings: Settings | None = None, *, agent: Agent | None = None,
+               outbox: DevOutbox | None = None) -> FastAPI:
+    """The app; pass an agent to share one (tests, the CLI), or it is built from the settings. In demo mode the
+    outbox is the local SMTP sink the agent mails its sign-in codes to (started here when the agent is too)."""
     install_log_masking()  # every record of the process, whoever logs it and whichever handler prints it
     settings = settings or get_settings()
     docs = settings.api_docs  # the schema maps every route for a visitor: off unless asked for
@@ -40,7 +43,10 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
         redoc_url="/redoc" if docs else None,
     )
     app.state.settings = settings
-    app.state.agent = agent or build_agent(settings)
+    if settings.demo and agent is None and outbox is None:
+        outbox = DevOutbox(sender=settings.mail_from).start()
+    app.state.agent = agent or build_agent(settings, outbox=outbox)
+    app.state.outbox = outbox if settings.demo else None  # the outbox page: demo mode only
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.sign_in_throttle = SignInThrottle(settings)
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
@@ -55,7 +61,8 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None) 
     app.add_middleware(SecurityHeaders)  # outermost: on every response, errors and 413s included
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(SessionNotFound, session_not_found)
-    for module in (sessions, health, widget, live, console):
+    for module in (sessions, health, widget, live, console, demo):
         app.include_router(module.router)
     app.include_router(console.pages)
+    app.include_router(demo.pages)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights ship in packages; never reach for a model hub
 
@@ -24,6 +24,9 @@ from server.services import StoreNotReadyError, open_retriever, open_store
 from server.startup import StartupSteps, quiet_third_party, ready_lines
 from tools.logistics.cli import app as logistics_app
 from tools.store import Store
+
+if TYPE_CHECKING:
+    from server.dev_mail import DevOutbox
 
 app = typer.Typer(help="shopagent: a conversational shopping agent for online stores.", no_args_is_help=True)
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
@@ -184,13 +187,27 @@ def serve(
     host, port = host or settings.host, port or settings.port
     console.print(f"[bold]Starting shopagent[/] on {host}:{port}")
     steps = StartupSteps(console)
-    agent = build_agent(settings, steps)
+    outbox = _demo_outbox(settings, steps)
+    agent = build_agent(settings, steps, outbox=outbox)
     _purge_expired(settings, steps)
-    application = create_app(settings, agent=agent)
+    application = create_app(settings, agent=agent, outbox=outbox)
     console.print(f"[bold green]shopagent is ready[/] in {steps.elapsed():.1f} s")
-    for line in ready_lines(host, port, _staff_accounts(agent.store), api_docs=settings.api_docs):
+    for line in ready_lines(host, port, _staff_accounts(agent.store), api_docs=settings.api_docs,
+                            demo=settings.demo):
         console.print(line, highlight=False, soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level="warning", **uvicorn_options(settings))
+
+
+def _demo_outbox(settings: Settings, steps: StartupSteps) -> DevOutbox | None:
+    """Demo mode's local SMTP sink, which catches the sign-in codes for the outbox page."""
+    from server.dev_mail import DevOutbox
+
+    if not settings.demo:
+        return None
+    with steps.step("Starting the demo's mail sink") as step:
+        outbox = DevOutbox(sender=settings.mail_from).start()
+        step.result = f"Demo mode: sign-in mails caught on {outbox.host}:{outbox.port}"
+    return outbox
 
 
 def _purge_expired(settings: Settings, steps: StartupSteps | None = None) -> None:
@@ -237,8 +254,10 @@ def chat(
     from server.services import build_agent
 
     quiet_third_party()
+    settings = get_settings()
     with console.status("Loading the store, its search index and the model..."):
-        agent = build_agent(get_settings())
+        outbox = _demo_outbox(settings, StartupSteps())  # demo mode: the sign-in codes are printed here
+        agent = build_agent(settings, outbox=outbox)
     customer_id = _customer_by_email(agent.store, email) if email else None
     session, greeting = agent.open_session(customer_id=customer_id, channel="terminal")
     console.print(f"[bold cyan]agent:[/] {greeting}\n[dim](session {session.id}; empty line or Ctrl+D to quit)[/]")
@@ -249,7 +268,23 @@ def chat(
             break
         if not text:
             break
-        _print_turn(agent.turn(session.id, text))
+        caught = outbox.caught if outbox is not None else 0
+        events = list(agent.turn(session.id, text))
+        _print_turn(events)
+        if outbox is not None and any(e.data.get("name") == "send_sign_in_code" for e in events):
+            _print_new_mail(outbox, caught)
+
+
+def _print_new_mail(outbox: DevOutbox, caught: int) -> None:
+    """Demo mode: the sign-in mail the turn sent, if any (it goes out in the background: wait for it a moment)."""
+    import time
+
+    deadline = time.monotonic() + 3
+    while outbox.caught == caught and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if outbox.caught > caught:
+        mail = outbox.mails()[0]
+        console.print(f"[dim](demo outbox: mail to {mail.to}: {mail.subject})[/]", highlight=False)
 
 
 def _print_turn(events) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.context import IdentityPolicy
+from tools.mail import SmtpSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -76,6 +79,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    identity: IdentityPolicy = IdentityPolicy.STORE
+    """What makes a customer who they say they are. store: the storefront's signed token, or a one-time code
+    mailed to the account's email and typed into the chat; benchmark: tau2's rule, an email or a name + zip alone
+    (for the tau2 tasks; never for a real store)."""
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "shop@localhost"
+    """The sender of the sign-in code mails."""
+    demo: bool = False
+    """Demo mode (scripts/run.sh turns it on): "Sign in as a demo customer" on the storefront page, and an
+    in-process SMTP sink that catches the sign-in mails (the smtp_* settings are then unused) and shows them at
+    /dev/outbox. It lets anyone sign in as any customer: never on a real store."""
+
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.db'}"
@@ -87,6 +106,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    def smtp(self) -> SmtpSettings:
+        return SmtpSettings(host=self.smtp_host, port=self.smtp_port, sender=self.mail_from,
+                            starttls=self.smtp_starttls, username=self.smtp_username, password=self.smtp_password)
 
     def secret(self) -> str:
         """The customer-token secret: configured, or generated once and kept (owner-only) in `home`."""

@@ -12,7 +12,9 @@ from tools.store import Store
 if TYPE_CHECKING:
     from agent.llm.base import ChatModel
     from agent.manager import Agent
+    from agent.sign_in_mail import CodeMailer
     from retrieval import HybridRetriever
+    from server.dev_mail import DevOutbox
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,15 @@ def open_model(settings: Settings) -> ChatModel | None:
     )
 
 
-def build_agent(settings: Settings, steps: StartupSteps | None = None) -> Agent:
+def code_mailer(settings: Settings, outbox: DevOutbox | None = None) -> CodeMailer:
+    """How sign-in codes are mailed: to the demo's local sink when there is one, else to the configured server."""
+    from agent.sign_in_mail import CodeMailer
+    from tools.mail import Mailer
+
+    return CodeMailer(Mailer(outbox.smtp if outbox is not None else settings.smtp()))
+
+
+def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox: DevOutbox | None = None) -> Agent:
     """Everything the chat needs, from configuration: the store (loaded if empty), its index and the model.
 
     Each part is a step of `steps` (shown by `shopagent serve`; silent by default)."""
@@ -88,7 +98,8 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None) -> Agent:
         proactive = ProactiveEngine(late_risk=lambda order_id: late_risk(store, order_id),
                                     every_turns=settings.suggestion_every_turns)
         config = AgentConfig(risk_rules=settings.risk_rules or DEFAULT_RULES)
-        agent = Agent(store, model=model, retriever=retriever, proactive=proactive, config=config)
+        agent = Agent(store, model=model, retriever=retriever, proactive=proactive, config=config,
+                      identity=settings.identity, code_mail=code_mailer(settings, outbox))
         step.result = f"Agent ready ({len(agent.runner.guard.rules) if agent.runner.guard else 0} risk rules)"
     return agent
 

@@ -79,7 +79,7 @@ class StartupSteps:
             self.console.print(f"  {mark} {escape(text)} [dim]({seconds:.1f} s)[/]", highlight=False, soft_wrap=True)
 
 
-def ready_lines(host: str, port: int, staff_accounts: int, *, api_docs: bool) -> list[str]:
+def ready_lines(host: str, port: int, staff_accounts: int, *, api_docs: bool, demo: bool = False) -> list[str]:
     """The closing lines: the storefront, the console and how staff get in (the console is useless without an
     account, and the command that makes one is not where a newcomer would look)."""
     base = f"http://{_url_host(host)}:{port}"
@@ -92,6 +92,8 @@ def ready_lines(host: str, port: int, staff_accounts: int, *, api_docs: bool) ->
         f"  Staff console: {base}/console",
         f"    {escape(sign_in)}",
     ]
+    if demo:
+        lines.append(f"  Demo mode: sign in as a demo customer on the storefront; sign-in codes at {base}/dev/outbox")
     if api_docs:
         lines.append(f"  API docs: {base}/docs")
     lines.append("  (Ctrl+C to stop)")

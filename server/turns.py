@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
+from agent import locales
 from agent.events import Event
 from agent.manager import Agent
 from agent.replies import say
@@ -46,7 +47,7 @@ def take_slot(slots: threading.BoundedSemaphore) -> Slot | None:
 
 
 def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: float,
-               workers: threading.Semaphore | None = None) -> Queue:
+               workers: threading.Semaphore | None = None, *, language: str = locales.DEFAULT) -> Queue:
     """Start the turn now (computing once one of `workers` is free); its events arrive on the queue, None last."""
     loop = asyncio.get_running_loop()
     queue: Queue = asyncio.Queue()
@@ -59,7 +60,7 @@ def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: flo
         if slot.release():
             overrun.set()
             log.warning("turn in session %s ran past its %.0f s budget", session_id, budget)
-            for event in _overrun_events():
+            for event in _overrun_events(language):
                 queue.put_nowait(event)
             queue.put_nowait(None)
 
@@ -110,6 +111,8 @@ def _guarded(agent: Agent, session_id: str, text: str) -> Iterator[Event]:
         yield Event("done")
 
 
-def _overrun_events() -> list[Event]:
+def _overrun_events(language: str) -> list[Event]:
+    with locales.speaking(language):
+        apology = say("apology")
     return [Event("error", {"detail": "The assistant took too long to answer."}),
-            Event("message", {"text": say("apology"), "repaired": False}), Event("done")]
+            Event("message", {"text": apology, "repaired": False, "language": language}), Event("done")]

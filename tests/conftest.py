@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from retrieval import Document, Encoder, HybridRetriever, RetrieverConfig
-from tools.context import Role, StoreContext
+from tools.context import IdentityPolicy, Role, StoreContext
 from tools.retail.catalog import store_documents
 from tools.retail.data_model import Base
 from tools.retail.loader import DEMO_STORE_JSON, load_store
@@ -123,10 +123,14 @@ def runner() -> ToolRunner:
 
 @pytest.fixture
 def make_ctx(store: Store) -> Callable[..., StoreContext]:
-    """StoreContexts on the test's store: make_ctx(customer_id, role=..., require_confirmation=..., ...)."""
+    """StoreContexts on the test's store: make_ctx(customer_id, role=..., require_confirmation=..., ...).
 
-    def make(customer_id: str | None = None, *, role: Role = Role.CUSTOMER, **kwargs: Any) -> StoreContext:
-        return StoreContext(store, role=role, customer_id=customer_id, **kwargs)
+    Under tau2's benchmark identity policy unless told otherwise: the tool tests check the tau2 tool set, whose
+    look-ups by email or name + zip identify (tests/test_identity.py checks the store policy's refusal)."""
+
+    def make(customer_id: str | None = None, *, role: Role = Role.CUSTOMER,
+             identity: IdentityPolicy = IdentityPolicy.BENCHMARK, **kwargs: Any) -> StoreContext:
+        return StoreContext(store, role=role, customer_id=customer_id, identity=identity, **kwargs)
 
     return make
 

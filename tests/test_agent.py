@@ -12,6 +12,7 @@ from agent.events import Event
 from agent.grounding import Evidence, GroundingChecker
 from agent.manager import Agent
 from agent.memory import SessionNotFound
+from tools.context import IdentityPolicy
 from tools.store import Store
 
 JAMES = {"id": "james_li_5688", "email": "james.li4495@example.com", "zip": "10083"}
@@ -23,7 +24,7 @@ NOAH_ORDER = "#W7678072"  # another customer's order
 
 @pytest.fixture
 def agent(store: Store, retriever) -> Agent:  # type: ignore[no-untyped-def]
-    return Agent(store, retriever=retriever)
+    return Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)
 
 
 @pytest.fixture
@@ -350,7 +351,7 @@ def test_a_named_product_that_fits_no_detail_shows_the_closest(chat) -> None:
 def test_transfer_to_a_person(chat) -> None:
     events = chat("I want to talk to a real person please")
     handoff = next(e.data for e in events if e.type == "handoff")
-    assert set(handoff) == {"notice"} and "Customer said" not in handoff["notice"]  # no staff summary for them
+    assert set(handoff) == {"notice", "language"} and "Customer said" not in handoff["notice"]  # no staff summary
     assert "transferring you" in final(events)
     assert "person from our team" in chat.reply("hello?")
 
@@ -378,13 +379,13 @@ def test_everything_is_persisted_and_unknown_sessions_fail(agent: Agent, chat) -
 
 def test_restart_resumes_the_conversation(store: Store, retriever) -> None:  # type: ignore[no-untyped-def]
     """A new Agent on the same database (a restarted server) continues: identity and a pending confirmation."""
-    first = Agent(store, retriever=retriever)
+    first = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)
     session, _ = first.open_session()
     list(first.turn(session.id, f"my email is {EMMA['email']}"))
     order = _pending_order_of(store, EMMA["id"])
     list(first.turn(session.id, f"cancel {order}, no longer needed"))
     del first
-    restarted = Agent(Store(store.url), retriever=retriever)
+    restarted = Agent(Store(store.url), retriever=retriever, identity=IdentityPolicy.BENCHMARK)
     events = list(restarted.turn(session.id, "yes"))
     assert tools_called(events) == ["cancel_pending_order"]
     assert order_status(store, order) == "cancelled"

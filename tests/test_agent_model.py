@@ -10,6 +10,7 @@ import pytest
 
 from agent.events import Event
 from agent.manager import Agent, openings_for
+from tools.context import IdentityPolicy
 from tools.store import Store
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by scripts/bootstrap.sh")
@@ -29,7 +30,7 @@ def model():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def agent(store: Store, retriever, model) -> Agent:  # type: ignore[no-untyped-def]
-    return Agent(store, model=model, retriever=retriever)
+    return Agent(store, model=model, retriever=retriever, identity=IdentityPolicy.BENCHMARK)
 
 
 def converse(agent: Agent, *texts: str) -> list[list[Event]]:

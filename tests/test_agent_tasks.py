@@ -13,6 +13,7 @@ from agent.events import Event
 from agent.manager import Agent
 from agent.nlu import Intent, split_requests, understand
 from agent.replies import say
+from tools.context import IdentityPolicy
 from tools.retail.data_model import Order
 from tools.store import Store
 
@@ -22,7 +23,7 @@ YUSUF_DELIVERED = "#W2378156"  # headphones, vacuum cleaner, keyboard, thermosta
 
 @pytest.fixture
 def chat(store: Store, retriever) -> Callable[[str], list[Event]]:  # type: ignore[no-untyped-def]
-    agent = Agent(store, retriever=retriever)
+    agent = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)
     session, _ = agent.open_session()
     return lambda text: list(agent.turn(session.id, text))
 
@@ -360,8 +361,9 @@ def test_each_request_of_a_message_in_turn_and_the_total_refunded(chat, store: S
     assert first is not None and "#W5199551" in first["summary"]
     second = proposal(chat("yes"))
     assert second is not None and "#W8665881" in second["summary"]
-    events = chat("yes")
-    watch = proposal(events)  # the cancellations done, the return the same message asked for
+    # The cancellations done, the return the same message asked for: where its refund goes is the customer's choice.
+    assert "Where should the refund go?" in reply(chat("yes"))
+    watch = proposal(chat("the original payment method is fine"))
     assert watch is not None and watch["action"] == "return_delivered_order_items" and "#W9389413" in watch["summary"]
     assert "Smart Watch" in watch["summary"] and "Wristwatch" not in watch["summary"]
     done = reply(chat("yes"))
@@ -432,12 +434,15 @@ def test_the_maximum_of_an_option_and_switching_the_shipping_address() -> None:
     assert understand("I intend to switch the shipping address to my new home").intent is Intent.CHANGE_ADDRESS
 
 
-def test_a_payment_method_named_at_the_confirmation_revises_the_proposal(chat) -> None:
+def test_the_method_for_a_price_difference_is_asked_and_answered(chat) -> None:
+    """Policy: the customer provides the method for the difference; a wish about paying answers that question."""
     chat("I want to exchange my digital camera for the one with the maximum zoom.")
-    first = proposal(chat("My name is Sofia Li and my zip code is 78260."))
-    assert first is not None and "zoom: 10x" in first["summary"] and "paypal" not in first["summary"].lower()
-    revised = proposal(chat("I want to use my PayPal account for any additional payment."))
-    assert revised is not None and "zoom: 10x" in revised["summary"] and "paypal" in revised["summary"].lower()
+    asked = reply(chat("My name is Sofia Li and my zip code is 78260."))
+    assert "Which payment method should pay or receive the price difference?" in asked
+    first = proposal(chat("I want to use my PayPal account for any additional payment."))
+    assert first is not None and "zoom: 10x" in first["summary"] and "paypal" in first["summary"].lower()
+    revised = proposal(chat("actually, the mastercard please"))
+    assert revised is not None and "zoom: 10x" in revised["summary"] and "mastercard" in revised["summary"].lower()
 
 
 def test_where_an_order_went_and_a_relatives_address_from_it(chat) -> None:

@@ -212,6 +212,12 @@ def test_a_product_question_streams_a_reply_with_product_cards(page: Page) -> No
     expect(by_id(page, "shopagent-error")).to_have_count(0)
 
 
+def test_the_storefront_has_no_demo_sign_in_outside_demo_mode(page: Page) -> None:
+    open_chat(page)  # demo-account.js mounted the widget
+    expect(by_id(page, "demo-account")).to_be_hidden()
+    expect(by_id(page, "demo-sign-in")).to_be_hidden()
+
+
 def test_enter_sends_shift_enter_adds_a_line_and_escape_closes(page: Page) -> None:
     open_chat(page)
     field = by_id(page, "shopagent-input")

@@ -5,6 +5,8 @@ again. The server and browser fixtures are test_browser.py's."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from test_browser_cards import png
 expect = sync_api.expect
 PASSWORD = "console password 1"
 TIMEOUT_MS = 30_000
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +45,7 @@ def test_a_person_takes_over_and_the_widget_shows_their_reply(browser: Any, base
         console.get_by_label("Password").fill(PASSWORD)
         by_id(console, "console-sign-in").click()
         expect(by_id(console, "console-who")).to_contain_text("Dana")
-        item = by_id(console, "console-queue-item").filter(has_text="explicit_request").first
+        item = by_id(console, "console-queue-item").filter(has_text="asked for a person").first
         expect(item).to_be_visible(timeout=TIMEOUT_MS)
         item.click()
         expect(by_id(console, "console-transcript")).to_contain_text("talk to a person about my order")
@@ -148,3 +152,86 @@ def test_a_person_with_a_picture_is_shown_with_it(browser: Any, app: Any, base_u
         expect(person.get_by_test_id("shopagent-speaker")).to_have_text("Sam Lee said:")
     finally:
         context.close()
+
+
+# --- what the person sees, at phone and desktop width -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fraud_ticket(app: Any) -> str:  # noqa: F811
+    """A verified customer asks about a pending order, then reports someone using their card (a risk), and a
+    calm request waits beside it."""
+    agent = app.state.agent
+    calm, _ = agent.open_session()
+    list(agent.turn(calm.id, "I want to talk to a person"))
+    session, _ = agent.open_session(customer_id="yusuf_rossi_9620")
+    for text in ("what's the status of order #W6247578?", "someone used my card to buy things I never ordered"):
+        list(agent.turn(session.id, text))
+    return session.id
+
+
+def sign_in(console: Any, staff: str) -> None:
+    console.goto("/console")
+    console.get_by_label("Staff id").fill(staff)
+    console.get_by_label("Password").fill(PASSWORD)
+    by_id(console, "console-sign-in").click()
+    expect(by_id(console, "console-who")).to_contain_text("Dana")
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(PHONE, "console-phone.png"), (DESKTOP, "console-desktop.png")])
+def test_the_console_reads_in_words_and_fits_the_screen(browser: Any, base_url: str, staff: str,  # noqa: F811
+                                                       fraud_ticket: str, viewport: dict[str, int], name: str,
+                                                       tmp_path: Path) -> None:
+    context = browser.new_context(base_url=base_url, viewport=viewport)
+    try:
+        console = context.new_page()
+        sign_in(console, staff)
+        queue = by_id(console, "console-queue-item")
+        expect(queue.first).to_contain_text("possible fraud", timeout=TIMEOUT_MS)  # the risk first, in words
+        queue.first.click()
+        ticket = by_id(console, "console-ticket")
+        expect(by_id(console, "console-summary")).to_contain_text("someone used my card")
+        expect(ticket.locator("#ticket-title")).to_contain_text("possible fraud")
+
+        # The order look-up is a small table, not JSON.
+        tool = by_id(console, "console-transcript").locator("[data-role=tool]").first
+        expect(tool).to_contain_text("Order details · #W6247578")
+        tool.locator("summary").click()  # folded until opened
+        table = tool.get_by_test_id("console-tool-table").first
+        expect(table.locator("th", has_text="Order id")).to_be_visible()
+        expect(table).to_contain_text("#W6247578")
+        for internal in ("risk:fraud", "get_order_details", '{"', "explicit_request"):
+            assert internal not in console.locator("#desk").inner_text()
+
+        # The chart says what its axes are.
+        expect(by_id(console, "console-chart-x")).to_have_text("Customer turn")
+        expect(by_id(console, "console-chart-y")).to_have_text("Frustration")
+
+        # The pending order can be cancelled (for either reason); nothing read-only waits for approval.
+        actions = by_id(console, "console-action")
+        expect(actions.first).to_be_visible()
+        assert set(actions.evaluate_all("items => items.map(i => i.dataset.tool)")) == {"cancel_pending_order"}
+        expect(actions.first).to_contain_text("Cancel pending order #W6247578")
+        # The first draft thanks the customer once, and does not apologise on top.
+        first = by_id(console, "console-draft").first.inner_text().lower()
+        assert first.count("thank you") == 1 and "sorry" not in first
+
+        fits_the_width(console, viewport["width"])
+        page_shot = tmp_path / name
+        console.screenshot(path=str(page_shot), full_page=True)
+        if os.environ.get("SHOPAGENT_DOCS_SCREENSHOTS"):  # the pictures in docs/ are made by this test
+            DOCS.joinpath(name).write_bytes(page_shot.read_bytes())
+    finally:
+        context.close()
+
+
+def fits_the_width(page: Any, width: int) -> None:
+    """No horizontal scrolling, and nothing visible reaches past the right edge (a wide table scrolls inside its
+    own box instead)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    overflowing = page.evaluate("""width => [...document.querySelectorAll('#desk *')].filter(node => {
+        if (node.parentElement.closest('.table-wrap')) return false;  // inside a box that scrolls itself
+        const box = node.getBoundingClientRect();
+        return box.width > 0 && box.right > width + 0.5;
+    }).map(node => node.tagName + '.' + node.className + ' ' + (node.textContent || '').slice(0, 40))""", width)
+    assert overflowing == []

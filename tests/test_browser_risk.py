@@ -5,10 +5,13 @@ widget shows the decision live. The server and browser fixtures are test_browser
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import app, base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+from test_browser import base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
 
 expect = sync_api.expect
 PASSWORD = "console password 1"
@@ -17,7 +20,25 @@ ORDER = "#W3761872"  # liam_thomas_8833's pending order of $9,715.41: over the h
 
 
 @pytest.fixture(scope="module")
-def staff(app: Any) -> None:  # noqa: F811
+def app(store_template: Path, retriever: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """test_browser's app, under tau2's benchmark identity policy: the customer signs in by email alone."""
+    from agent.manager import Agent
+    from server.app import create_app
+    from server.config import Settings
+    from tools.context import IdentityPolicy
+    from tools.store import Store, sqlite_url
+
+    home = tmp_path_factory.mktemp("risk-home")
+    shutil.copy(store_template, home / "store.db")
+    settings = Settings(home=home, database_url=sqlite_url(home / "store.db"), backend="none",
+                        rate_limit_per_minute=10_000)
+    store = Store(settings.store_url)
+    yield create_app(settings, agent=Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK))
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def staff(app: Any) -> None:
     from agent.escalation.staff import StaffDirectory
 
     directory = StaffDirectory(app.state.agent.store)

@@ -127,6 +127,29 @@ def test_the_queue_puts_risk_and_frustration_first(client: TestClient, agent: Ag
     assert tickets[0]["priority"] > tickets[1]["priority"]
 
 
+def test_a_pending_order_is_offered_a_cancellation_and_the_first_draft_apologises_once(
+        client: TestClient, agent: Agent) -> None:
+    escalated_session(agent, "what's the status of order #W6247578?", "I want to talk to a person")
+    headers = staff_headers(client)
+    ticket_id = client.get("/api/console/tickets", headers=headers).json()["tickets"][0]["id"]
+    view = client.get(f"/api/console/tickets/{ticket_id}", headers=headers).json()
+    actions = view["actions"]
+    assert {a["tool"] for a in actions} == {"cancel_pending_order"}  # pending: cancel only, no look-up, no return
+    assert {a["arguments"]["reason"] for a in actions} == {"no longer needed", "ordered by mistake"}  # none given
+    assert all(a["arguments"]["order_id"] == "#W6247578" and a["kind_text"] for a in actions)
+    first = view["drafts"][0]["text"]
+    assert first.lower().count("sorry") == 1 and first.count("Let me sort this out") == 1
+
+
+def test_a_ticket_about_a_risk_drafts_thanks_not_an_apology(client: TestClient, agent: Agent) -> None:
+    escalated_session(agent, "someone used my card to buy things I never ordered")
+    headers = staff_headers(client)
+    ticket = client.get("/api/console/tickets", headers=headers).json()["tickets"][0]
+    assert (ticket["reason"], ticket["reason_text"]) == ("risk:fraud", "possible fraud")
+    drafts = client.get(f"/api/console/tickets/{ticket['id']}", headers=headers).json()["drafts"]
+    assert drafts[0]["text"].startswith("Thank you for telling us") and "sorry" not in drafts[0]["text"].lower()
+
+
 def test_take_reply_and_the_customer_stream_carries_the_reply(client: TestClient, agent: Agent) -> None:
     session_id = escalated_session(agent, "where is my order #W2378156?", "I want to talk to a person")
     headers = staff_headers(client)
@@ -136,7 +159,11 @@ def test_take_reply_and_the_customer_stream_carries_the_reply(client: TestClient
     assert view["customer"]["orders"][0]["order_id"] == "#W2378156"
     assert len(view["timeline"]) == 2
     assert any("#W2378156" in draft["text"] for draft in view["drafts"])  # grounded in get_order_details
-    assert any(a["tool"] == "get_order_details" for a in view["actions"])
+    # #W2378156 is delivered: a return fits, a cancellation does not, and a look-up is never offered to approve.
+    assert [a["tool"] for a in view["actions"]] == ["return_delivered_order_items"]
+    assert view["ticket"]["reason_text"] == "asked for a person"
+    looked_up = next(m for m in view["transcript"] if m["role"] == "tool")
+    assert looked_up["tool"] == "Order details" and looked_up["result"]["order_id"] == "#W2378156"
 
     # Replying before taking the ticket is refused.
     assert client.post(f"/api/console/tickets/{ticket_id}/messages", json={"text": "hi"},

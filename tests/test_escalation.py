@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,8 +10,9 @@ import pytest
 from agent.escalation.policy import PolicyConfig, PolicyState, decide
 from agent.escalation.signals import TurnSignals, asks_for_person, repeats, risk_topic
 from agent.escalation.tables import HandoffTicket
-from agent.escalation.tickets import TicketDesk
+from agent.escalation.tickets import TicketDesk, priority, ticket_risk
 from agent.manager import Agent
+from retrieval.language import has_han
 from tools.store import Store
 
 
@@ -87,9 +89,71 @@ def test_not_requests_for_a_person(text: str) -> None:
     ("我的卡被盗刷了", "fraud"),
     ("where is my fire pit order?", None),
     ("the lamp is very bright", None),
+    # Classes of words that meet in one clause: a stranger + a use + the customer's payment; a failure + again.
+    ("someone used my card", "fraud"),
+    ("Somebody has been using my credit card on your site", "fraud"),
+    ("有人用了我的卡", "fraud"),
+    ("I don't recognize this charge", "fraud"),
+    ("damaged twice, terrible service", "repeated_damage"),
+    ("The replacement arrived broken again", "repeated_damage"),
+    ("第二次收到坏的了", "repeated_damage"),
+    ("又坏了，服务太差", "repeated_damage"),
+    ("my heater started smoking", "safety"),
+    ("smoke came out of the toaster", "safety"),
+    ("the kettle burned my hand", "safety"),
+    ("充电器冒烟了", "safety"),
+    ("it was sparking and there was smoke", "safety"),
+    # Near misses: the words, but not together in one clause, or not about what happened.
+    ("my order arrived damaged", None),
+    ("Can you check again when my order ships?", None),
+    ("can someone help, I used my gift card", None),
+    ("I didn't get my refund, you charged my card", None),
+    ("I want to return my fire pit", None),
+    ("smoke detector order status", None),
 ])
 def test_risk_topics(text: str, topic: str | None) -> None:
     assert risk_topic(text) == topic
+
+
+def handoff_ticket(reason: str, said: str, frustration: float, waited_minutes: float, value: float) -> HandoffTicket:
+    now = datetime.now(UTC)
+    return HandoffTicket(session_id=said, reason=reason, status="waiting", peak_frustration=frustration,
+                         order_value=value, created_at=now - timedelta(minutes=waited_minutes),
+                         summary=f"Unverified customer. Escalated: x.\nCustomer said: hello | {said}")
+
+
+RISK_TICKETS = [
+    handoff_ticket("risk:safety", "the charger caught fire", 0.1, 0, 0),
+    handoff_ticket("explicit_request", "my heater started smoking, I want a person", 0.1, 0, 0),  # raised, then asked
+    handoff_ticket("risk:fraud", "someone used my card", 0.2, 1, 0),
+    handoff_ticket("frustration", "有人用了我的卡！！", 0.3, 0, 0),
+    handoff_ticket("risk:legal", "I will sue you", 0.0, 0, 0),
+    handoff_ticket("risk:repeated_damage", "damaged twice, terrible service", 0.3, 0, 10),
+    handoff_ticket("repeated_failure", "又坏了，服务太差", 0.2, 0, 0),
+]
+CALM_TICKETS = [
+    handoff_ticket("explicit_request", "can I talk to a person about my fire pit order", 0.1, 60, 5000),
+    handoff_ticket("frustration", "this is so slow, where is my parcel", 1.0, 60, 5000),
+    handoff_ticket("repeated_failure", "I need to change my address", 0.6, 30, 900),
+    handoff_ticket("explicit_request", "转人工", 0.0, 0, 0),
+]
+
+
+def test_every_risk_ticket_ranks_above_every_calm_one() -> None:
+    """Safety, fraud, legal threats and repeated damage first, whatever the calm ones' wait, value or mood."""
+    now = datetime.now(UTC)
+    lowest_risk = min(priority(t, now) for t in RISK_TICKETS)
+    highest_calm = max(priority(t, now) for t in CALM_TICKETS)
+    assert lowest_risk > highest_calm
+    assert [ticket_risk(t) for t in RISK_TICKETS] == ["safety", "safety", "fraud", "fraud", "legal",
+                                                      "repeated_damage", "repeated_damage"]
+    assert [ticket_risk(t) for t in CALM_TICKETS] == [None] * len(CALM_TICKETS)
+
+
+def test_within_a_band_frustration_waiting_and_value_still_order_tickets() -> None:
+    now = datetime.now(UTC)
+    calm, upset = (handoff_ticket("explicit_request", "a person please", f, 0, 0) for f in (0.1, 0.9))
+    assert priority(upset, now) > priority(calm, now)
 
 
 def test_repeats_finds_the_same_question_but_not_short_answers() -> None:
@@ -123,7 +187,7 @@ def test_asking_for_a_person_files_a_ticket_that_survives_a_restart(agent: Agent
     assert "person from our team" in (reply_of(events) or "")
     ticket = agent.escalation.desk.open_ticket(session.id)
     assert ticket is not None and ticket.reason == "explicit_request" and ticket.status == "waiting"
-    assert "talk to a real person" in ticket.summary and "get_order_details" in ticket.summary
+    assert "talk to a real person" in ticket.summary and "Order details (#W2378156)" in ticket.summary
     assert [o["order_id"] for o in ticket.orders if o["mentioned"]] == ["#W2378156"]
     assert ticket.order_value > 0 and len(ticket.timeline) == 2
 
@@ -152,6 +216,22 @@ def test_sustained_anger_escalates_but_one_outburst_does_not(agent: Agent) -> No
     ticket = agent.escalation.desk.open_ticket(angry.id)
     assert ticket is not None and ticket.reason == "frustration"
     assert "frustrating" in (replies[-1] or "")
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("Someone used my card to buy things on your store!", "fraud"),
+    ("The mug arrived damaged twice, terrible service", "repeated_damage"),
+    ("又坏了，第二次收到坏的了", "repeated_damage"),
+])
+def test_fraud_and_repeated_damage_escalate_in_the_live_conversation(agent: Agent, text: str, topic: str) -> None:
+    session, _ = agent.open_session()
+    say(agent, session.id, "hi")
+    events = say(agent, session.id, text)
+    assert any(e.type == "handoff" for e in events)
+    told = "人工客服" if has_han(text) else "person from our team"  # in the customer's language (agent/locales)
+    assert told in (reply_of(events) or "")
+    ticket = agent.escalation.desk.open_ticket(session.id)
+    assert ticket is not None and ticket.reason == f"risk:{topic}"
 
 
 def test_a_risk_topic_escalates_and_a_taken_ticket_silences_the_bot(agent: Agent, store: Store) -> None:

@@ -24,7 +24,7 @@ from evals.tasks.replay import replay
 from evals.tasks.runner import RecordingRunner
 from evals.tasks.split import HALVES, SPLIT_FILE, make_split, stratum
 from server.config import get_settings
-from tools.context import Role, StoreContext
+from tools.context import IdentityPolicy, Role, StoreContext
 from tools.retail.data_model import Order, OrderItem, PaymentMethod
 from tools.store import Store
 
@@ -307,7 +307,7 @@ def test_sentences_the_scenario_wants_said_together_are_one_message() -> None:
 def test_the_runner_knows_every_tool_the_agent_can_call(store: Store) -> None:
     from agent.manager import Agent
 
-    agent = Agent(store)
+    agent = Agent(store, identity=IdentityPolicy.BENCHMARK)
     recorder = RecordingRunner(agent.runner)
     assert set(recorder.tools) == set(agent.runner.tools) and "predict_delivery" in recorder.tools
     ctx = StoreContext(store, role=Role.CUSTOMER, customer_id="yusuf_rossi_9620")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from agent.manager import Agent
-from tools.context import Role, StoreContext
+from tools.context import IdentityPolicy, Role, StoreContext
 from tools.logistics import artifact
 from tools.logistics.api import late_risk
 from tools.logistics.backfill import add_history, backfill_history
@@ -234,7 +234,7 @@ def test_late_risk_api(store: Store) -> None:
 @pytest.fixture
 def chat(store: Store) -> Callable[[str], tuple[str, list[str], list[dict[str, Any]]]]:
     """chat(text) in one conversation with the real Agent (no model) -> (reply, tools called, tool outputs)."""
-    agent = Agent(store)
+    agent = Agent(store, identity=IdentityPolicy.BENCHMARK)
     session, _ = agent.open_session()
 
     def say(text: str) -> tuple[str, list[str], list[dict[str, Any]]]:

@@ -24,8 +24,11 @@ from agent.privacy.records import delete_customer, export_customer, export_trans
 from evals.tasks.runner import TaskRun
 from evals.tasks.scoring import write_failures
 from server.config import get_settings
+from tools.context import IdentityPolicy
 from tools.retail.data_model import AuditEntry, Order, User
 from tools.store import Store
+
+BENCHMARK = IdentityPolicy.BENCHMARK  # the scripted customers sign in by email, as tau2's do
 
 NOAH = {"id": "noah_brown_6181", "email": "noah.brown7922@example.com", "street": "986 Sunset Drive"}
 JAMES = {"id": "james_li_5688", "email": "james.li4495@example.com", "zip": "10083"}
@@ -149,7 +152,7 @@ def test_the_filter_masks_a_record_made_elsewhere() -> None:
 
 @pytest.fixture
 def agent(store: Store) -> Agent:
-    return Agent(store)  # no retriever: the demo conversations need no product search
+    return Agent(store, identity=BENCHMARK)  # no retriever: the demo conversations need no product search
 
 
 def converse(agent: Agent, lines: list[str]) -> str:

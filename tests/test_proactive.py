@@ -14,7 +14,10 @@ from agent.manager import Agent
 from agent.memory import DialogueState
 from agent.proactive import ProactiveEngine, is_complaint
 from server.config import Settings
+from tools.context import IdentityPolicy
 from tools.store import Store
+
+BENCHMARK = IdentityPolicy.BENCHMARK  # the scripted customers sign in by email, as tau2's do
 
 JAMES_EMAIL = "james.li4495@example.com"
 JAMES_DELIVERED = "#W4435622"
@@ -37,7 +40,7 @@ def make_chat(agent: Agent) -> Callable[[str], list[Event]]:
 
 @pytest.fixture
 def agent(store: Store, retriever: Any) -> Agent:
-    return Agent(store, retriever=retriever, proactive=ProactiveEngine())
+    return Agent(store, retriever=retriever, proactive=ProactiveEngine(), identity=BENCHMARK)
 
 
 @pytest.fixture
@@ -137,7 +140,7 @@ def test_nothing_is_suggested_after_a_hand_off_or_with_a_question_open(chat) -> 
 
 
 def test_buy_again_after_sign_in_and_a_follow_up_on_a_delivered_order(store: Store, retriever: Any) -> None:
-    chat = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    chat = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1), identity=BENCHMARK))
     assert suggestion(chat(f"my email is {JAMES_EMAIL}")) is None  # the sign-in turn itself: no sales pitch
     offered = suggestion(chat("thanks"))
     assert offered is not None and offered["kind"] == "buy_again" and "you buy this regularly" in offered["text"]
@@ -155,12 +158,12 @@ def test_an_unavailable_item_gets_an_in_stock_alternative(chat, store: Store) ->
 
 
 def test_an_agent_without_the_engine_suggests_nothing(store: Store, retriever: Any) -> None:
-    plain = make_chat(Agent(store, retriever=retriever))
+    plain = make_chat(Agent(store, retriever=retriever, identity=BENCHMARK))
     assert all(suggestion(plain(text)) is None for text in (BOOTS, f"my email is {JAMES_EMAIL}", "no thanks"))
 
 
 def test_late_order_heads_up_only_with_a_delivery_predictor(store: Store, retriever: Any) -> None:
-    quiet = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine()))
+    quiet = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(), identity=BENCHMARK))
     quiet(f"my email is {JAMES_EMAIL}")
     assert suggestion(quiet(f"where is order {JAMES_PROCESSED}?")) is None  # no predictor wired: rule off
     asked: list[str] = []
@@ -169,7 +172,8 @@ def test_late_order_heads_up_only_with_a_delivery_predictor(store: Store, retrie
         asked.append(order_id)
         return 0.8
 
-    warned = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(late_risk=late_risk)))
+    warned = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(late_risk=late_risk),
+                             identity=BENCHMARK))
     warned(f"my email is {JAMES_EMAIL}")
     offered = suggestion(warned(f"where is order {JAMES_PROCESSED}?"))
     assert asked == [JAMES_PROCESSED]
@@ -193,7 +197,7 @@ def cards(events: list[Event]) -> list[dict[str, Any]]:
 
 def every_turn(store: Store, retriever: Any) -> Callable[[str], list[Event]]:
     """A chat whose engine may suggest on every turn, so that a test isolates one rule from the spacing rule."""
-    return make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    return make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1), identity=BENCHMARK))
 
 
 def test_no_suggestion_on_the_turn_the_customer_signs_in(chat, agent: Agent) -> None:  # type: ignore[no-untyped-def]
@@ -261,17 +265,17 @@ def test_at_most_one_suggestion_in_n_turns(chat, store: Store, retriever: Any) -
 
 def test_the_spacing_is_a_setting_with_a_documented_default(store: Store, retriever: Any) -> None:
     assert ProactiveEngine().every_turns == 3 and Settings().suggestion_every_turns == 3
-    two = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=2)))
+    two = make_chat(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=2), identity=BENCHMARK))
     spaced = suggested_turns(two, SHOPPING)
     assert all(later - earlier >= 2 for earlier, later in pairwise(spaced))
     assert any(later - earlier == 2 for earlier, later in pairwise(spaced))
 
 
 def test_the_spacing_survives_a_restart(store: Store, retriever: Any) -> None:
-    first = Agent(store, retriever=retriever, proactive=ProactiveEngine())
+    first = Agent(store, retriever=retriever, proactive=ProactiveEngine(), identity=BENCHMARK)
     session, _ = first.open_session()
     assert suggestion(list(first.turn(session.id, BOOTS))) is not None
-    restarted = Agent(store, retriever=retriever, proactive=ProactiveEngine())
+    restarted = Agent(store, retriever=retriever, proactive=ProactiveEngine(), identity=BENCHMARK)
     assert suggestion(list(restarted.turn(session.id, "show me a backpack"))) is None
     state = restarted.conversations.state(session.id)
     assert state.turns == 2 and state.suggested_turn == 1 and "product:7363354090" in state.cards_shown
@@ -280,8 +284,8 @@ def test_the_spacing_survives_a_restart(store: Store, retriever: Any) -> None:
 def test_the_proactive_replay_reports_suggestions_per_conversation(store: Store, retriever: Any) -> None:
     from evals.proactive_replay import CONVERSATIONS, replay
 
-    spaced = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine()))
-    eager = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1)))
+    spaced = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine(), identity=BENCHMARK))
+    eager = replay(Agent(store, retriever=retriever, proactive=ProactiveEngine(every_turns=1), identity=BENCHMARK))
     print("proactive replay:", spaced, "every turn allowed:", eager)
     assert spaced["conversations"] == 4 and spaced["suggestions_per_conversation"] > 0
     assert spaced["suggestions_per_conversation"] < eager["suggestions_per_conversation"]

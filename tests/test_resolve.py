@@ -102,3 +102,11 @@ def test_the_newest_line_naming_a_method_decides_and_the_original_is_named_by_it
     assert resolve.payment_method(CUSTOMER, "退回原支付方式", VISA) == VISA
     assert resolve.payment_method(CUSTOMER, "the original payment method is fine") is None  # no order to say which
     assert resolve.payment_method(CUSTOMER, "whatever you think") is None
+
+
+def test_a_card_is_named_by_its_brand() -> None:
+    master = {"id": "credit_card_2", "source": "credit_card", "brand": "mastercard", "last_four": "9999"}
+    two_cards = {"payment_methods": {m["id"]: m for m in (GIFT, VISA, master)}}
+    assert resolve.payment_method(two_cards, "the mastercard please") == master
+    assert resolve.payment_method(two_cards, "my Visa") == VISA
+    assert resolve.payment_method(two_cards, "my credit card") is None  # two cards: which one is not said

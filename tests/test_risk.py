@@ -20,7 +20,7 @@ from agent.risk.guard import RiskGuard
 from agent.risk.rules import DEFAULT_RULES, RiskRule, RiskRulesError, load_rules, parse_rule
 from agent.risk.tables import RiskHold
 from agent.toolcall import AGENT_TOOLS
-from tools.context import Role, StoreContext
+from tools.context import IdentityPolicy, Role, StoreContext
 from tools.retail.data_model import AuditEntry, Order, User
 from tools.runner import ToolResult, ToolRunner
 from tools.store import Store
@@ -169,7 +169,7 @@ def test_a_payment_change_alone_runs(store: Store) -> None:
 
 
 def test_an_action_after_failed_identity_checks_is_held(store: Store, retriever: Any) -> None:
-    agent = Agent(store, retriever=retriever)
+    agent = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)  # identified by email
     session, _ = agent.open_session()
     replies = [say(agent, session.id, text) for text in (
         "I want to cancel an order", "my email is nobody1@example.com", "sorry, it is nobody2@example.com",
@@ -185,7 +185,7 @@ def test_an_action_after_failed_identity_checks_is_held(store: Store, retriever:
 
 
 def test_one_failed_identity_check_holds_nothing(store: Store, retriever: Any) -> None:
-    agent = Agent(store, retriever=retriever)
+    agent = Agent(store, retriever=retriever, identity=IdentityPolicy.BENCHMARK)  # identified by email
     session, _ = agent.open_session()
     for text in ("I want to cancel an order", "my email is nobody1@example.com", "yusuf.rossi7301@example.com",
                  "order #W6247578, no longer needed", "yes"):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from tools.errors import AuthenticationRequired, AuthorizationError, ToolError
 
 if TYPE_CHECKING:
     from retrieval import HybridRetriever
+    from tools.sign_in_codes import CodeRules
     from tools.store import Store
 
 
@@ -19,6 +21,24 @@ class Role(StrEnum):
     CUSTOMER = "customer"  # a shopper, through the chat; sees only their own account
     STAFF = "staff"  # a human service agent working one customer's conversation
     SYSTEM = "system"  # maintenance and evaluation jobs; not reachable from any API route
+
+
+class IdentityPolicy(StrEnum):
+    """What makes a customer who they say they are."""
+
+    STORE = "store"  # proof: the storefront's signed token, or a one-time code mailed to the account's email
+    BENCHMARK = "benchmark"  # tau2's rule, for its tasks only: an email, or a name + zip, identifies the customer
+
+
+class CodeMail(Protocol):
+    def send_code(self, to: str, code: str) -> None: ...
+
+
+VERIFY_FIRST = {
+    IdentityPolicy.STORE: "Please verify your identity first: sign in on the store, or give me your account's email "
+                          "address and I'll send you a one-time code.",
+    IdentityPolicy.BENCHMARK: "Please verify your identity first: your email address, or your name and zip code.",
+}
 
 
 def action_fingerprint(tool_name: str, arguments: dict[str, Any]) -> str:
@@ -42,6 +62,9 @@ class StoreContext:
         staff_role: str | None = None,
         retriever: HybridRetriever | None = None,
         require_confirmation: bool = True,
+        identity: IdentityPolicy = IdentityPolicy.STORE,
+        code_mail: CodeMail | None = None,
+        code_rules: CodeRules | None = None,
     ) -> None:
         self.store = store
         self.role = role
@@ -55,6 +78,10 @@ class StoreContext:
         self._approvals: dict[str, str | None] = {}  # fingerprint → the approval's idempotency key
         self._summaries: dict[str, str] = {}  # what the customer was shown for each approval, in their words
         self._db: Session | None = None
+        self.identity = identity
+        self.code_mail = code_mail  # how a one-time sign-in code reaches the account's mailbox
+        self.code_rules = code_rules
+        self.after_commit: list[Callable[[], None]] = []  # what a tool does once its transaction is committed
 
     @property
     def db(self) -> Session:
@@ -84,9 +111,7 @@ class StoreContext:
         if self.role is Role.SYSTEM:
             return
         if self.customer_id is None:
-            raise AuthenticationRequired(
-                "Please verify your identity first: your email address, or your name and zip code."
-            )
+            raise AuthenticationRequired(VERIFY_FIRST[self.identity])
         if user_id != self.customer_id:
             raise AuthorizationError("I can only access the account and orders of the verified customer.")
 
@@ -99,9 +124,7 @@ class StoreContext:
                 raise ToolError(not_found)
             return
         if self.customer_id is None:
-            raise AuthenticationRequired(
-                "Please verify your identity first: your email address, or your name and zip code."
-            )
+            raise AuthenticationRequired(VERIFY_FIRST[self.identity])
         if owner_id != self.customer_id:
             raise ToolError(not_found)
 

@@ -152,6 +152,8 @@ class ToolRunner:
                 output = self.tools[name].func(**arguments, ctx=ctx)  # type: ignore[misc]
                 if key:
                     receipts.record(session, key, name)
+            for effect in [] if rehearsal else ctx.after_commit:  # e.g. the mail with a code, once it is stored
+                effect()
             return ToolResult(name, arguments, ok=True, output=output)
         except (IntegrityError, OperationalError):
             # With a key: another worker may have committed the same approval meanwhile (its receipt won).
@@ -169,6 +171,7 @@ class ToolRunner:
             return ToolResult(name, arguments, ok=False, error=message)
         finally:
             ctx._db = None
+            ctx.after_commit.clear()
 
     def _replay(self, ctx: StoreContext, name: str, arguments: dict[str, Any], key: str | None) -> ToolResult:
         """After a conflicting write: the result recorded under the key if another worker did the action."""

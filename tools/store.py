@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tools.retail.data_model import Base, Product
 from tools.schema_upgrade import add_missing_columns
 
-# The modules that declare tables on the store's metadata: the store, order histories, action receipts,
-# conversations, escalations, held actions.
-TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.receipts", "agent.memory",
-                 "agent.escalation.tables", "agent.risk.tables")
+# The modules that declare tables on the store's metadata: the store, order histories, action receipts, sign-in
+# codes, conversations, escalations, held actions.
+TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.receipts", "tools.sign_in_codes",
+                 "agent.memory", "agent.escalation.tables", "agent.risk.tables")
 
 
 def sqlite_url(path: Path) -> str:

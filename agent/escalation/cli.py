@@ -83,12 +83,13 @@ def list_tickets() -> None:
     """The open handoff tickets, highest priority first."""
     from rich.table import Table
 
+    from agent.escalation.texts import reason_words
     from agent.escalation.tickets import TicketDesk
     from server.services import open_store
 
     table = Table("id", "priority", "status", "reason", "customer", "waiting since", "staff")
     for row in TicketDesk(open_store(create=True)).queue():
-        table.add_row(str(row["id"]), f"{row['priority']:.2f}", row["status"], row["reason"],
+        table.add_row(str(row["id"]), f"{row['priority']:.2f}", row["status"], reason_words(row["reason"]),
                       row["customer_id"] or "-", row["created_at"][:19], row["staff_id"] or "-")
     console.print(table)
 

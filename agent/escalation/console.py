@@ -5,8 +5,10 @@ through the session's live event stream (messages flagged `live`)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import TYPE_CHECKING, Any
 
+from agent import locales
 from agent.escalation import copilot
 from agent.escalation.handoff import customer_orders, timeline
 from agent.escalation.holds import HoldDesk
@@ -14,7 +16,7 @@ from agent.escalation.presence import JOINED, LEFT
 from agent.escalation.roles import StaffRole
 from agent.escalation.staff import StaffDirectory, role_of
 from agent.escalation.tables import HandoffTicket, StaffUser
-from agent.escalation.texts import text
+from agent.escalation.texts import reason_words, text, tool_words
 from agent.escalation.tickets import NotYourTicket, StaffForbidden, TicketDesk, TicketError, priority
 from agent.memory import ChatMessage
 from tools.context import Role, StoreContext
@@ -24,7 +26,8 @@ from tools.runner import ToolKind, ToolResult
 if TYPE_CHECKING:
     from agent.manager import Agent
 
-CONSOLE_TOOLS_EXCLUDED = {"transfer_to_human_agents"}
+# The customer's own steps: a person cannot transfer to a person, nor sign a customer in with a code.
+CONSOLE_TOOLS_EXCLUDED = {"transfer_to_human_agents", "send_sign_in_code", "check_sign_in_code"}
 
 
 class ConsoleService:
@@ -41,7 +44,8 @@ class ConsoleService:
 
     def queue(self, staff: StaffUser) -> list[dict[str, Any]]:
         """The open tickets this person may work: an agent's own and the unassigned ones; a supervisor's all."""
-        return [row for row in self.desk.queue() if self._may_see(row["staff_id"], staff)]
+        return [{**row, "reason_text": reason_words(row["reason"])}
+                for row in self.desk.queue() if self._may_see(row["staff_id"], staff)]
 
     def view(self, ticket_id: int, staff: StaffUser) -> dict[str, Any]:
         ticket = self._visible(ticket_id, staff)
@@ -52,7 +56,7 @@ class ConsoleService:
             sentiment = timeline(session, ticket.session_id)
         suggestions = copilot.suggest(self.agent, ticket, state, orders)
         return {
-            "ticket": {**ticket.to_json(), "priority": priority(ticket)},
+            "ticket": {**ticket.to_json(), "priority": priority(ticket), "reason_text": reason_words(ticket.reason)},
             "transcript": self.transcript(ticket.session_id),
             "timeline": sentiment,
             "customer": {"customer_id": ticket.customer_id, "orders": orders},
@@ -71,15 +75,14 @@ class ConsoleService:
         rows = self.agent.conversations.messages(session_id)
         return [{"id": r.id, "role": r.role, "text": r.text, "at": r.created_at.isoformat(),
                  "author": (r.payload or {}).get("author"), "human": bool((r.payload or {}).get("human")),
-                 "tool": (r.payload or {}).get("name") if r.role == "tool" else None,
-                 "ok": (r.payload or {}).get("ok") if r.role == "tool" else None} for r in rows]
+                 **(_tool_result(r) if r.role == "tool" else {})} for r in rows]
 
     # --- changes -------------------------------------------------------------------------------------------
 
     def take(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
         ticket = self.desk.take(ticket_id, staff.id, supervisor=is_supervisor(staff))
         if ticket.taken_at is not None:
-            self._say(ticket.session_id, text("notices", "taken", name=staff.display_name), staff, notice=JOINED)
+            self._notice(ticket.session_id, "taken", staff, JOINED)
         return ticket
 
     def claim(self, ticket_id: int, staff: StaffUser) -> HandoffTicket:
@@ -106,7 +109,7 @@ class ConsoleService:
         state = self.agent.conversations.state(ticket.session_id)
         ctx = StoreContext(self.agent.store, role=Role.STAFF, customer_id=state.customer_id,
                            session_id=ticket.session_id, staff_id=staff.id, staff_role=staff.role,
-                           retriever=self.agent.retriever)
+                           retriever=self.agent.retriever, identity=self.agent.identity)
         if self.agent.runner.kind(tool) is ToolKind.WRITE:
             with contextlib.suppress(ToolError):  # invalid arguments: the runner refuses them below
                 ctx.approve(tool, self.agent.runner.validate(tool, arguments))
@@ -126,7 +129,7 @@ class ConsoleService:
             state.misunderstood = 0
             self.agent.conversations.save_state(ticket.session_id, state)
             self.monitor.reset(ticket.session_id)
-        self._say(ticket.session_id, text("notices", "handed_back", name=staff.display_name), staff, notice=LEFT)
+        self._notice(ticket.session_id, "handed_back", staff, LEFT)
         return ticket
 
     def _may_see(self, owner: str | None, staff: StaffUser) -> bool:
@@ -145,11 +148,33 @@ class ConsoleService:
                               + (f", with {ticket.staff_id})" if ticket.staff_id else ")"))
         return ticket
 
+    def _notice(self, session_id: str, key: str, staff: StaffUser, presence: str) -> ChatMessage:
+        """A notice to the customer that a person joined or left, in the conversation's language."""
+        with locales.speaking(self.agent.conversations.state(session_id).language):
+            message = text("notices", key, name=staff.display_name)
+        return self._say(session_id, message, staff, notice=presence)
+
     def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: str | None = None) -> ChatMessage:
         """A person's words (notice None) or a notice that they joined or left, on the customer's live stream."""
         payload = {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
                    "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
         return self.agent.conversations.append(session_id, "assistant", message, payload)
+
+
+def _tool_result(row: ChatMessage) -> dict[str, Any]:
+    """A tool message for people: what it was in words and its result as data the console shows as a table
+    (None when the result is plain text or an error, shown as words)."""
+    payload = row.payload or {}
+    ok = bool(payload.get("ok"))
+    label = tool_words(payload.get("name"))
+    if not ok:
+        return {"tool": label, "ok": False, "result": None,
+                "text": text("tools", "failed", tool=label, error=payload.get("error") or "")}
+    try:
+        result = json.loads(row.text)
+    except ValueError:
+        result = None
+    return {"tool": label, "ok": True, "result": result if isinstance(result, dict | list) else None}
 
 
 def is_supervisor(staff: StaffUser) -> bool:

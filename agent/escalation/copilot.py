@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
+from agent import locales
 from agent.escalation.tables import HandoffTicket
 from agent.escalation.texts import text
 from agent.grounding import Evidence
 from agent.llm.base import GenerationOptions, complete_json
 from agent.memory import DialogueState
-from agent.nlu import Intent, cancel_reason, understand
+from agent.nlu import cancel_reason
 from agent.replies import lines_text, say
 from tools.context import Role, StoreContext
+from tools.retail.tools import CancelReason
 
 if TYPE_CHECKING:
     from agent.manager import Agent
@@ -36,17 +38,21 @@ def suggest(agent: Agent, ticket: HandoffTicket, state: DialogueState, orders: l
     details = _order_details(agent, ticket, state, relevant)
     evidence = Evidence.from_results([*_evidence_texts(agent, ticket), *(json.dumps(d) for d in details)])
     suggestions = Suggestions()
-    candidates = [(_opening(agent, ticket) + text("drafts", "apology")).strip(), *_order_drafts(details)]
-    if ticket.reason.startswith("risk:"):
-        candidates.insert(0, text("drafts", "risk"))
-    if state.pending:
-        candidates.append(text("drafts", "proposal", summary=state.pending["summary"]))
-    candidates.append(text("drafts", "closing"))
+    with locales.speaking(state.language):  # the person writes to the customer in the customer's language
+        candidates = _drafts(agent, ticket, state, details)
     for draft in candidates:
         if not agent.checker.violations(draft, evidence):  # a draft states nothing the tools did not say
             suggestions.drafts.append({"text": draft, "grounded": True})
     suggestions.actions = _actions(agent, ticket, state, details)
     return suggestions
+
+
+def _drafts(agent: Agent, ticket: HandoffTicket, state: DialogueState, details: list[dict[str, Any]]) -> list[str]:
+    candidates = [_first_draft(agent, ticket), *_order_drafts(details)]
+    if state.pending:
+        candidates.append(text("drafts", "proposal", summary=state.pending["summary"]))
+    candidates.append(text("drafts", "closing"))
+    return candidates
 
 
 def _evidence_texts(agent: Agent, ticket: HandoffTicket) -> list[str]:
@@ -79,13 +85,24 @@ def _order_drafts(details: list[dict[str, Any]]) -> list[str]:
     return drafts
 
 
+def _first_draft(agent: Agent, ticket: HandoffTicket) -> str:
+    """One opener, composed once: thanks for raising a risk (no apology), else the model's pleasantry or, without
+    a model, the apology, then the next step; never an opener stacked on an apology."""
+    if ticket.reason.startswith("risk:"):
+        return text("drafts", "risk")
+    # The model's pleasantries are English: another language opens with the apology.
+    opener = (_opening(agent, ticket) if locales.current() == locales.DEFAULT else "") or text("drafts", "apology")
+    return f"{opener} {text('drafts', 'next_step')}"
+
+
 def _opening(agent: Agent, ticket: HandoffTicket) -> str:
-    """The model's opening, chosen among fixed pleasantries under a grammar (as the bot's openings are)."""
+    """The model's opening, chosen among the fixed pleasantries for a problem under a grammar (as the bot's
+    openings are)."""
     if agent.model is None:
         return ""
-    from agent.manager import openings_for
+    from agent.voice import OPENINGS
 
-    choices = openings_for("an error")
+    choices = OPENINGS["problem"]
     messages = [{"role": "system", "content": "Pick the opening line for a customer-service reply."},
                 {"role": "user", "content": ticket.summary[:600]}]
     try:
@@ -93,32 +110,38 @@ def _opening(agent: Agent, ticket: HandoffTicket) -> str:
     except Exception:
         log.exception("the model failed on the copilot's opening")
         return ""
-    return f"{opening} " if opening in choices else ""
+    return opening if opening in choices else ""
 
 
 def _actions(agent: Agent, ticket: HandoffTicket, state: DialogueState,
              details: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    actions = []
-    if state.pending:
-        actions.append({"label": text("actions", "proposal", summary=state.pending["summary"]),
-                        "tool": state.pending["tool"], "arguments": state.pending["arguments"]})
+    """Changes a person may approve: the proposal the customer was offered, and what fits each order's status
+    (cancel a pending order, return a delivered one). Look-ups are never offered: their results are shown."""
     said = " ".join(row.text for row in agent.conversations.messages(ticket.session_id, roles=("user",)))
-    wants = understand(said)
-    for order in details:
-        actions.append({"label": text("actions", "lookup", order_id=order["order_id"], status=order["status"]),
-                        "tool": "get_order_details", "arguments": {"order_id": order["order_id"]}})
-        reason = cancel_reason(said)
-        if order["status"] == "pending" and wants.has(Intent.CANCEL) and reason:
-            actions.append({"label": text("actions", "cancel", order_id=order["order_id"], reason=reason),
-                            "tool": "cancel_pending_order",
-                            "arguments": {"order_id": order["order_id"], "reason": reason}})
-        payments = order.get("payment_history") or []
-        if order["status"] == "delivered" and wants.has(Intent.RETURN) and payments:
-            actions.append({"label": text("actions", "return_all", order_id=order["order_id"]),
-                            "tool": "return_delivered_order_items",
-                            "arguments": {"order_id": order["order_id"],
-                                          "item_ids": [item["item_id"] for item in order["items"]],
-                                          "payment_method_id": payments[0]["payment_method_id"]}})
+    reason = cancel_reason(said)
+    actions = [action for order in details for action in _fitting_actions(order, reason)]
+    if state.pending:  # what the customer was offered comes first, and replaces the same change on that order
+        proposal = {"label": text("actions", "proposal", summary=state.pending["summary"]),
+                    "tool": state.pending["tool"], "arguments": state.pending["arguments"]}
+        same = (proposal["tool"], proposal["arguments"].get("order_id"))
+        actions = [proposal, *(a for a in actions if (a["tool"], a["arguments"].get("order_id")) != same)]
     for action in actions:
         action["kind"] = agent.runner.kind(action["tool"]).value
-    return actions
+        action["kind_text"] = text("actions", "write")
+    return [a for a in actions if a["kind"] == "write"]
+
+
+def _fitting_actions(order: dict[str, Any], reason: str | None) -> list[dict[str, Any]]:
+    """The actions that fit the order's status; a cancellation for each reason the tool accepts unless the
+    customer gave one."""
+    order_id = order["order_id"]
+    if order["status"] == "pending":
+        reasons = [reason] if reason else list(get_args(CancelReason))
+        return [{"label": text("actions", "cancel", order_id=order_id, reason=why), "tool": "cancel_pending_order",
+                 "arguments": {"order_id": order_id, "reason": why}} for why in reasons]
+    payments = order.get("payment_history") or []
+    if order["status"] == "delivered" and payments:
+        return [{"label": text("actions", "return_all", order_id=order_id), "tool": "return_delivered_order_items",
+                 "arguments": {"order_id": order_id, "item_ids": [item["item_id"] for item in order["items"]],
+                               "payment_method_id": payments[0]["payment_method_id"]}}]
+    return []

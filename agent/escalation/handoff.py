@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.escalation.tables import EscalationTurn
-from agent.escalation.texts import reason_words, text
+from agent.escalation.texts import reason_words, text, tool_words
 from agent.memory import ChatMessage
 from tools.retail.data_model import Order, User
 
@@ -43,7 +43,7 @@ def gather(db: Session, session_id: str, customer_id: str | None, reason: str,
     lines = [
         f"{who}. " + text("summary", "reason", reason=reason_words(reason)),
         text("summary", "said", messages=" | ".join(said)),
-        text("summary", "done", actions="; ".join(_action_line(a) for a in done)) if done
+        text("summary", "done", actions="; ".join(dict.fromkeys(_action_line(a) for a in done))) if done
         else text("summary", "nothing_done"),
     ]
     return HandoffContext(
@@ -66,13 +66,15 @@ def timeline(db: Session, session_id: str) -> list[dict[str, Any]]:
 
 
 def customer_orders(db: Session, customer_id: str | None, mentioned: list[str] | None = None) -> list[dict[str, Any]]:
-    """The customer's orders, those discussed in the conversation first, then the most recent."""
+    """The customer's orders, those discussed in the conversation first (in `mentioned`'s order), then the most
+    recent."""
     if not customer_id or db.get(User, customer_id) is None:
         return []
     mentioned = mentioned or []
     orders = list(db.scalars(select(Order).where(Order.user_id == customer_id)
                              .order_by(Order.user_position.desc())))
-    orders.sort(key=lambda o: o.order_id not in mentioned)  # stable: discussed first, then newest first
+    rank = {order_id: i for i, order_id in enumerate(mentioned)}
+    orders.sort(key=lambda o: rank.get(o.order_id, len(rank)))  # stable: discussed first, then newest first
     return [
         {
             "order_id": order.order_id,
@@ -93,12 +95,12 @@ def _action(message: ChatMessage) -> dict[str, Any]:
 
 
 def _action_line(action: dict[str, Any]) -> str:
-    arguments = ", ".join(f"{k}={v}" for k, v in action["arguments"].items() if k != "summary")
-    return f"{action['name']}({arguments})"
+    """In words with the values it used ("Order details (#W2378156)"): the summary is read by people."""
+    values = ", ".join(str(v) for k, v in action["arguments"].items() if k != "summary")
+    return tool_words(action["name"]) + (f" ({values})" if values else "")
 
 
 def _mentioned_orders(actions: list[dict[str, Any]], discussed: str | None) -> list[str]:
+    """The conversation's current order first, then the others its tool calls looked at, first looked at first."""
     found = [a["arguments"].get("order_id") for a in actions if a["arguments"].get("order_id")]
-    if discussed:
-        found.append(discussed)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys([discussed, *found] if discussed else found))

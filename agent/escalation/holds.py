@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from agent import locales
 from agent.escalation.roles import StaffRole
 from agent.escalation.staff import role_of
 from agent.escalation.tables import StaffUser
@@ -20,7 +21,8 @@ from agent.escalation.texts import text
 from agent.escalation.tickets import StaffForbidden, TicketError
 from agent.flows.proposals import done_text
 from agent.flows.spec import ACTIONS
-from agent.memory import ChatMessage
+from agent.memory import ChatMessage, SessionNotFound
+from agent.replies import failure_text
 from agent.risk.tables import HELD, RiskHold, create_tables
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
@@ -45,6 +47,10 @@ class HoldDesk:
 
     def approve(self, hold_id: int, staff: StaffUser) -> RiskHold:
         hold = self._decidable(hold_id, staff)
+        with locales.speaking(self._language(hold.session_id)):  # the customer is told in their language
+            return self._approve(hold_id, staff, hold)
+
+    def _approve(self, hold_id: int, staff: StaffUser, hold: RiskHold) -> RiskHold:
         try:
             with self.agent._lock(hold.session_id), self.agent.store.transaction() as db:
                 decided = _decide(db, hold_id, staff, APPROVED)
@@ -62,8 +68,9 @@ class HoldDesk:
     def reject(self, hold_id: int, staff: StaffUser) -> RiskHold:
         hold = self._decidable(hold_id, staff)
         order_id = hold.arguments.get("order_id")
-        notice = (text("holds", "rejected_order", order_id=order_id) if order_id
-                  else text("holds", "rejected_account"))
+        with locales.speaking(self._language(hold.session_id)):
+            notice = (text("holds", "rejected_order", order_id=order_id) if order_id
+                      else text("holds", "rejected_account"))
         with self.agent.store.transaction() as db:
             decided = _decide(db, hold_id, staff, REJECTED)
             _tell(db, decided, staff, notice)
@@ -72,8 +79,14 @@ class HoldDesk:
     def _failed(self, hold_id: int, staff: StaffUser, error: str) -> RiskHold:
         with self.agent.store.transaction() as db:
             decided = _decide(db, hold_id, staff, FAILED, outcome=error)
-            _tell(db, decided, staff, text("holds", "failed", error=error))
+            _tell(db, decided, staff, text("holds", "failed", error=failure_text(error) or error))
         return decided
+
+    def _language(self, session_id: str) -> str:
+        try:
+            return self.agent.conversations.state(session_id).language
+        except SessionNotFound:  # the conversation was erased (privacy): the notice goes nowhere anyway
+            return locales.DEFAULT
 
     def _decidable(self, hold_id: int, staff: StaffUser) -> RiskHold:
         with self.agent.store.session() as db:

@@ -12,7 +12,15 @@ from sqlalchemy import select
 from agent.escalation import handoff
 from agent.escalation.policy import PolicyConfig, PolicyState, calm_again, decide
 from agent.escalation.sentiment import SentimentScorer, shared_scorer
-from agent.escalation.signals import TurnSignals, asks_for_person, offered_person, repeats, risk_topic, similar
+from agent.escalation.signals import (
+    TurnSignals,
+    asks_for_person,
+    frustration_floor,
+    offered_person,
+    repeats,
+    risk_topic,
+    similar,
+)
 from agent.escalation.tables import EscalationTurn
 from agent.escalation.texts import escalation_reply
 from agent.escalation.tickets import TicketDesk
@@ -89,7 +97,7 @@ class EscalationMonitor:
         if unplaced:
             stuck.append("misunderstood")
         return TurnSignals(
-            frustration=score.frustration,
+            frustration=max(score.frustration, frustration_floor(turn.text)),
             language=score.language,
             explicit=asks_for_person(turn.text) or score.asks_for_person >= ASKS_FOR_PERSON or accepted_offer,
             risk=risk_topic(turn.text),

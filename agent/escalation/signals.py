@@ -16,17 +16,45 @@ MIN_REPEAT_CHARS = 12  # "yes", "ok" and ids repeat legitimately
 RECENT_MESSAGES = 4
 
 
+CLAUSE_BREAK = re.compile(r"[.,;:!?|\n。，；：！？]+")  # word classes must meet inside one clause
+
+
+@dataclass(frozen=True)
+class RiskTopic:
+    """A topic's own terms, and the combinations of word classes that also raise it."""
+
+    terms: list[re.Pattern[str]]
+    together: list[list[list[re.Pattern[str]]]]  # each line: one pattern list per class, all must match
+
+    def raised_by(self, text: str) -> bool:
+        if any(p.search(text) for p in self.terms):
+            return True
+        clauses = CLAUSE_BREAK.split(text)
+        return any(all(_says(clause, word_class) for word_class in line)
+                   for line in self.together for clause in clauses)
+
+
+def _says(text: str, patterns: list[re.Pattern[str]]) -> bool:
+    return any(p.search(text) for p in patterns)
+
+
+def _compile_languages(entry: dict[str, str]) -> list[re.Pattern[str]]:
+    return [re.compile(pattern, re.I) for language, pattern in entry.items() if language in ("en", "zh")]
+
+
 @cache
 def _patterns() -> dict:  # type: ignore[type-arg]
     raw = tomllib.loads(SIGNALS_FILE.read_text())
-
-    def compile_pair(pair: dict[str, str]) -> list[re.Pattern[str]]:
-        return [re.compile(pattern, re.I) for pattern in pair.values()]
-
+    words = {name: _compile_languages(entry) for name, entry in raw["words"].items()}
+    risk = {topic: RiskTopic(_compile_languages(entry), [[words[name] for name in line]
+                                                         for line in entry.get("together", [])])
+            for topic, entry in raw["risk"].items()}
     return {
-        "explicit": compile_pair(raw["explicit"]),
-        "risk": {topic: compile_pair(pair) for topic, pair in raw["risk"].items()},
+        "explicit": _compile_languages(raw["explicit"]),
+        "risk": risk,
         "offer": re.compile(raw["offer"]["assistant"], re.I),
+        "frustration": [re.compile(raw["frustration"][language], re.I) for language in ("zh",)],
+        "frustration_score": float(raw["frustration"]["score"]),
     }
 
 
@@ -35,11 +63,14 @@ def asks_for_person(text: str) -> bool:
 
 
 def risk_topic(text: str) -> str | None:
-    """"fraud", "legal" or "safety" when the message raises one, else None."""
-    for topic, patterns in _patterns()["risk"].items():
-        if any(p.search(text) for p in patterns):
-            return topic
-    return None
+    """The first risk topic the text raises ("safety", "fraud", "legal", "repeated_damage"), else None."""
+    return next((name for name, topic in _patterns()["risk"].items() if topic.raised_by(text)), None)
+
+
+def frustration_floor(text: str) -> float:
+    """The least frustration a message with words of anger or exasperation counts as (signals.toml); else 0."""
+    patterns = _patterns()
+    return patterns["frustration_score"] if any(p.search(text) for p in patterns["frustration"]) else 0.0
 
 
 def offered_person(assistant_text: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agent.escalation.handoff import HandoffContext
+from agent.escalation.signals import risk_topic
 from agent.escalation.tables import OPEN_STATUSES, HandoffTicket, create_tables
 from tools.store import Store
 
@@ -32,19 +33,30 @@ class PriorityWeights:
     order_value: float = 0.25  # value of the orders concerned, saturating at `order_value_cap`
     waiting_minutes: float = 15.0
     order_value_cap: float = 1000.0
-    risk_bonus: float = 0.30  # fraud, legal and safety go first
+    risk_floor: float = 0.55  # where risk tickets start; the weighted score above spans `spread` within a band
+    spread: float = 0.45  # < risk_floor: the busiest calm ticket stays below the quietest risk
 
 
 def priority(ticket: HandoffTicket, now: datetime | None = None, weights: PriorityWeights = PriorityWeights()) -> float:
+    """0..1. A ticket that raises a risk topic (safety, fraud, legal, repeated damage) scores from 0.55 up and
+    every other below 0.45, so no calm request, however long it waits, outranks a risk; within each band
+    frustration, waiting time and order value order them."""
     now = now or datetime.now(UTC)
     created = ticket.created_at if ticket.created_at.tzinfo else ticket.created_at.replace(tzinfo=UTC)
     waited = max((now - created).total_seconds() / 60, 0.0)
     score = (weights.frustration * min(max(ticket.peak_frustration, 0.0), 1.0)
              + weights.waiting * min(waited / weights.waiting_minutes, 1.0)
              + weights.order_value * min(ticket.order_value / weights.order_value_cap, 1.0))
+    floor = weights.risk_floor if ticket_risk(ticket) else 0.0
+    return round(floor + weights.spread * score, 4)
+
+
+def ticket_risk(ticket: HandoffTicket) -> str | None:
+    """The ticket's risk topic: its reason, or one the customer raised before the hand-off for another reason
+    (someone who asked for a person about a charger that caught fire)."""
     if ticket.reason.startswith("risk:"):
-        score += weights.risk_bonus
-    return round(score, 4)
+        return ticket.reason.removeprefix("risk:")
+    return risk_topic(ticket.summary)
 
 
 class TicketDesk:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from agent import searching
 from agent.flows.outcome import Outcome
 from agent.nlu import HOW_MANY, Understanding
-from agent.replies import prices_text, say, variant_cards
+from agent.replies import prices_text, reason_text, say, term, variant_cards
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -68,9 +68,11 @@ def recommend(turn: Turn, said: Understanding) -> Outcome:
     )
     if not picks:  # none, or the tool's error (about its arguments, not something the customer can act on)
         return Outcome(say("recommend_empty"), gist="no recommendations")
-    lines = "; ".join(say("recommend_line", name=p["name"], reason=p["reason"]) for p in picks)
+    lines = term("line_separator").join(
+        say("recommend_line", name=p["name"], reason=reason_text(p["reason"])) for p in picks
+    )
     if seeds:
-        body = say("recommend_with", products=" and ".join(seeds), lines=lines)
+        body = say("recommend_with", products=term("and").join(seeds), lines=lines)
     else:
         body = say("recommend_personal" if turn.ctx.customer_id else "recommend_popular", lines=lines)
     return Outcome(body, cards=picks, gist="products recommended")

@@ -10,7 +10,7 @@ from agent import resolve
 from agent.flows.outcome import Outcome, ask
 from agent.flows.slots import ask_items, methods_text, original_payment
 from agent.nlu import EVERYTHING, Intent, Understanding, understand
-from agent.replies import line_text, lines_text, method_text, money, options_text, say, variant_cards
+from agent.replies import line_text, lines_text, method_text, money, options_text, say, term, variant_cards
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -105,7 +105,8 @@ def _replacement(turn: Turn, line: Line, clause: str) -> Line | Outcome:
     if not alternatives:
         return Outcome(say("no_other_option", item=line_text(line)), gist="no other option")
     if variant is None:  # (what the customer named fits only sold-out variants: said so, not asked again)
-        options = "; ".join(f"{options_text(v['options'])} ${money(v['price'])}" for v in alternatives[:8])
+        options = term("line_separator").join(
+            term("option_price", options=options_text(v["options"]), price=money(v["price"])) for v in alternatives[:8])
         cards = variant_cards(product, alternatives[:8])
         sold_out = resolve.unavailable_wanted(product, line, clause)
         key, wanted = ("option_sold_out", options_text(sold_out["options"])) if sold_out else ("ask_new_option", "")

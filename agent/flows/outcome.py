@@ -28,9 +28,9 @@ class Outcome:
 
 
 # The question each of the flows' asking texts puts: the next message is read as a possible answer to it.
-QUESTION_OF = {"ask_identity": "identity", "ask_zip": "identity", "ask_order": "order", "ask_items": "item",
-               "ask_which_ordered": "item", "ask_new_option": "option", "ask_address": "address",
-               "ask_payment": "payment", "ask_refund_method": "payment",
+QUESTION_OF = {"ask_identity": "identity", "ask_identity_code": "identity", "ask_zip": "identity",
+               "ask_order": "order", "ask_items": "item", "ask_which_ordered": "item", "ask_new_option": "option",
+               "ask_address": "address", "ask_payment": "payment", "ask_refund_method": "payment",
                "ask_difference_method": "payment", "ask_reason": "reason"}
 
 

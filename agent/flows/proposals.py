@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent import resolve
-from agent.flows import refusals
 from agent.flows.batches import forget_request, next_in_batch
 from agent.flows.outcome import Outcome
 from agent.flows.spec import ACTIONS, NARROWABLE, REPLACES_PROPOSAL, Action
@@ -29,7 +28,7 @@ def propose(turn: Turn, tool: str, arguments: dict[str, Any], **text: Any) -> Ou
     rehearsed = turn.agent.runner.rehearse(turn.ctx, tool, arguments)
     if not rehearsed.ok:
         turn.state.batch = None
-        return Outcome(say("cannot_do", reason=refusals.in_words(turn, rehearsed.error or "")), gist="a refusal")
+        return Outcome(say("cannot_do", reason=turn.refusal(rehearsed.error or "")), gist="a refusal")
     summary = say(ACTIONS[tool].confirm, **text)
     # The id is the action's idempotency key: however often the yes reaches the store, it acts once.
     turn.state.pending = {"tool": tool, "arguments": arguments, "summary": summary, "id": secrets.token_urlsafe(16)}

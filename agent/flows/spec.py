@@ -1,6 +1,6 @@
 """What each request needs, in one table: `SPECS` says, per request, whether it needs the customer's identity,
 which orders it applies to, the slots its flow fills, the tools it ends in with their confirmation and done texts
-(keys in agent/prompts/replies.toml), and whether it goes over several orders in turn.
+(keys in agent/locales/<locale>/replies.toml), and whether it goes over several orders in turn.
 
 The generic machinery reads this table instead of repeating per-request code:
 - turn.py asks who the customer is before any request with `identity` (identity before account data);
@@ -17,7 +17,7 @@ Adding a request (say "gift wrap an order"):
    tools through `turn` (turn.order_in, turn.user, turn.output), and so must not import this module, turn.py,
    orders.py or proposals.py (they import it);
 3. its entry in SPECS below, with its Action(s);
-4. its texts in agent/prompts/replies.toml: its questions, `confirm_...` and `done_...`;
+4. its texts in agent/locales/<locale>/replies.toml: its questions, `confirm_...` and `done_...`;
 5. a test in tests/test_agent.py walking a conversation through it: identity, a question, the proposal, the yes,
    the tool's effect on the store (and the no that leaves it unchanged).
 """

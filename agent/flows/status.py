@@ -10,7 +10,7 @@ from agent.flows.cues import ADDRESS_ASKED
 from agent.flows.outcome import Outcome
 from agent.flows.slots import paid
 from agent.nlu import Understanding
-from agent.replies import address_text, lines_text, method_text, say
+from agent.replies import address_text, day_text, lines_text, method_text, say
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -59,11 +59,12 @@ def arrival_text(estimate: dict) -> str:
         if "delivered_day" not in estimate:
             return say("arrival_delivered_unknown", order_id=estimate["order_id"])
         key = "arrival_delivered_on_time" if estimate["on_time"] else "arrival_delivered_late"
-        return say(key, order_id=estimate["order_id"], day=estimate["delivered_day"],
-                   promised=estimate["promised_day"])
+        return say(key, order_id=estimate["order_id"], day=day_text(estimate["delivered_at"]),
+                   promised=day_text(estimate["promised_at"]))
     where = say("arrival_not_shipped" if stage == "awaiting shipment" else "arrival_in_transit",
                 carrier=estimate["carrier"])
     key = "arrival_overdue" if estimate["overdue"] else "arrival_window"
+    window = estimate["arrival"]  # ISO times: each day is named the customer's way (the *_day labels are English)
     return say(key, order_id=estimate["order_id"], status=estimate["status"], where=where,
-               likely=estimate["likely_day"], latest=estimate["latest_day"], earliest=estimate["earliest_day"],
-               promised=estimate["promised_day"], risk=estimate["late_risk_percent"])
+               likely=day_text(window["p50"]), latest=day_text(window["p90"]), earliest=day_text(window["p10"]),
+               promised=day_text(estimate["promised_at"]), risk=estimate["late_risk_percent"])

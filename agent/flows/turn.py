@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from agent import locales
 from agent.events import Event
-from agent.flows import orders, proposals, refusals
+from agent.flows import identity, orders, proposals, refusals
 from agent.flows.batches import forget_request, take_up_queued
 from agent.flows.cues import STATUS_CUE, TOTAL_BACK
-from agent.flows.outcome import Flow, Outcome, ask
+from agent.flows.outcome import Flow, Outcome
 from agent.flows.spec import NEEDS_ACCOUNT, SPECS
 from agent.memory import DialogueState
 from agent.nlu import Intent, Understanding, split_requests, understand
 from agent.reader.extract import bare_name
-from agent.replies import money, say
+from agent.replies import failure_text, money, say
 from agent.searching import catalogue_question
-from tools.context import StoreContext
+from tools.context import IdentityPolicy, StoreContext
 from tools.runner import ToolResult
 
 if TYPE_CHECKING:
@@ -61,10 +62,14 @@ class Turn:
             forget_request(self)
             return Outcome(say("dropped"), gist="the customer dropped the request")
         verified = self.identify(said)
+        if isinstance(verified, Outcome):  # a code sent or refused (the store's identity policy)
+            return verified
         if verified is not None and not verified:
             key = "wrong_customer" if "another customer" in (self.results[-1].error or "") else "identity_failed"
             return Outcome(say(key), gist="the identity check failed")
-        intent, said = self._request(said, verified)
+        if verified and self.ctx.identity is IdentityPolicy.STORE:
+            said = identity.without_code(said)  # the code is no order id: read the rest of the message alone
+        intent, said = self.request_of(said, verified)
         if verified and intent in {None, Intent.GREET, Intent.THANKS}:
             return Outcome(say("identity_ok"), gist="the customer is verified")
         if intent is None:
@@ -78,7 +83,7 @@ class Turn:
             self.state.batch = None  # its last order needed no change: the batch is over
         return take_up_queued(self, outcome)
 
-    def _request(self, said: Understanding, verified: bool | None) -> tuple[Intent | None, Understanding]:
+    def request_of(self, said: Understanding, verified: bool | None) -> tuple[Intent | None, Understanding]:
         """The request this message makes (the first, when it makes several: the others are queued), or the open
         one it answers, with the words to read it from."""
         intent = said.intent
@@ -109,12 +114,14 @@ class Turn:
         a yoga mat?", the catalogue's answer)."""
         if (browsing := catalogue_question(self, said, intent)) is not None:
             return browsing
-        if self.state.name:
-            return ask("ask_zip", gist="asking the customer to verify their identity")
-        return ask("ask_identity", gist="asking the customer to verify their identity")
+        return identity.question(self)
 
-    def identify(self, said: Understanding) -> bool | None:
-        """Verify the customer from an email or name + zip in the message; None when there is nothing to verify."""
+    def identify(self, said: Understanding) -> bool | Outcome | None:
+        """Verify the customer from what the message proves under the identity policy: under the store's, a
+        one-time code (agent/flows/identity.py); under tau2's benchmark policy, an email or name + zip. None when
+        there is nothing to verify."""
+        if self.ctx.identity is IdentityPolicy.STORE:
+            return identity.prove(self, said)
         name = said.name or (bare_name(said.text) if said.zip else None) or self.state.name
         if name and not said.zip and self.ctx.customer_id is None:
             self.state.name = list(name)  # the zip code may follow in the next message
@@ -139,7 +146,7 @@ class Turn:
     # --- what the flows use ----------------------------------------------------------------------------------
 
     def call(self, name: str, **arguments: Any) -> ToolResult:
-        self.events.append(Event("tool_started", {"name": name, "arguments": arguments}))
+        self.events.append(Event("tool_started", {"name": name, "arguments": arguments, "locale": locales.current()}))
         result = self.agent.runner.call(self.ctx, name, arguments)
         self.state.customer_id = self.ctx.customer_id
         self.results.append(result)
@@ -171,7 +178,12 @@ class Turn:
         return money(result.output) if result.ok else money(sum(amounts) - (minus or 0))
 
     def failed(self) -> Outcome:
-        return Outcome(say("tool_failed", error=refusals.in_words(self, self.results[-1].error or "")), gist="an error")
+        return Outcome(say("tool_failed", error=self.refusal(self.results[-1].error or "")), gist="an error")
+
+    def refusal(self, error: str) -> str:
+        """A store tool's error as the customer is told it: in English the tool's words with the payment method
+        as they know it; in another language its translation (agent/locales/glosses.toml)."""
+        return failure_text(error) or refusals.in_words(self, error)
 
     def user(self) -> dict[str, Any] | None:
         return self.output("get_user_details", user_id=self.ctx.customer_id)

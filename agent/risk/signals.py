@@ -4,6 +4,7 @@ and waiting), and the conversation's failed identity checks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,10 @@ from agent.risk.tables import HELD, RiskHold
 from tools.retail.data_model import AuditEntry, Order, OrderItem
 from tools.retail.tools import normalise_order_id
 
+# A failed identity check: under tau2's benchmark policy, a look-up that errs; under the store's, a one-time code
+# that does not verify (a wrong, expired or void one: the tool answers "verified": false).
 IDENTITY_TOOLS = ("find_user_id_by_email", "find_user_id_by_name_zip")
+CODE_CHECK = "check_sign_in_code"
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,18 @@ def failed_identity(db: Session, rule: RiskRule, request: Request) -> bool:
     if request.session_id is None:
         return False
     since = request.now - timedelta(minutes=rule.window_minutes)
-    rows = db.scalars(select(ChatMessage.payload).where(
+    rows = db.execute(select(ChatMessage.payload, ChatMessage.text).where(
         ChatMessage.session_id == request.session_id, ChatMessage.role == "tool", ChatMessage.created_at >= since))
-    failures = sum(1 for payload in rows if payload.get("name") in IDENTITY_TOOLS and payload.get("ok") is False)
+    failures = sum(1 for payload, text in rows if _identity_failed(payload, text))
     return failures >= rule.at_least
+
+
+def _identity_failed(payload: dict[str, Any], text: str) -> bool:
+    if payload.get("name") in IDENTITY_TOOLS:
+        return payload.get("ok") is False
+    if payload.get("name") == CODE_CHECK and payload.get("ok"):
+        return json.loads(text).get("verified") is False  # the tool's own answer (ToolResult.content)
+    return False
 
 
 SIGNALS: dict[str, Callable[[Session, RiskRule, Request], bool]] = {

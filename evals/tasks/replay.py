@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agent.toolcall import AGENT_TOOLS
-from tools.context import Role, StoreContext
+from tools.context import IdentityPolicy, Role, StoreContext
 from tools.retail.data_model import Order
 from tools.runner import ToolKind, ToolResult, ToolRunner, tool_kind
 from tools.store import Store
@@ -44,5 +44,6 @@ def replay(
     """
     runner = runner or ToolRunner(AGENT_TOOLS)  # the agent's own list: any tool it can call
     customer = None if actions and actions[0]["name"] in FIND_USER else owner(store, actions)
-    ctx = StoreContext(store, role=Role.CUSTOMER, customer_id=customer, require_confirmation=False)
+    ctx = StoreContext(store, role=Role.CUSTOMER, customer_id=customer, require_confirmation=False,
+                       identity=IdentityPolicy.BENCHMARK)  # tau2's ground truth finds its customer by email
     return ctx, [(action, runner.call(ctx, action["name"], action["arguments"])) for action in actions]

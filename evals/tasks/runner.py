@@ -18,7 +18,7 @@ from evals.tasks.dbdiff import FieldDifference, differences, snapshot
 from evals.tasks.loader import Task
 from evals.tasks.paraphrase import Phrasing
 from evals.tasks.replay import replay
-from tools.context import StoreContext
+from tools.context import IdentityPolicy, StoreContext
 from tools.runner import ToolResult, ToolRunner
 from tools.store import Store, sqlite_url
 
@@ -167,8 +167,10 @@ def run_task(
     recorder: RecordingRunner | None = None
     try:
         # tau2's expected store assumes every confirmed action runs: its world has no staff to approve a held one
-        # (the shipped risk rules would hold actions in 10 of the 74 tasks' ground truths).
-        agent = Agent(store, model=model, retriever=retriever, config=AgentConfig(risk_rules=None))
+        # (the shipped risk rules would hold actions in 10 of the 74 tasks' ground truths). Its customers are
+        # identified by email or name + zip: the benchmark identity policy.
+        agent = Agent(store, model=model, retriever=retriever, config=AgentConfig(risk_rules=None),
+                      identity=IdentityPolicy.BENCHMARK)
         recorder = RecordingRunner(agent.runner)
         agent.runner = recorder
         if agent.planner is not None:

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.escalation.presence import person_in
+from agent.memory import DialogueState
+from retrieval.language import conversation_language
 from server.customer_events import for_customer, history_for_customer
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 
 class SessionCreate(BaseModel):
     token: str | None = Field(default=None, max_length=1024, description="A signed customer token from the storefront")
+    language: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+                                 description="The customer's language tag (e.g. the page's or browser's 'zh-CN'): "
+                                             "the greeting's; one not served gets English")
 
 
 class SessionCreated(BaseModel):
@@ -31,6 +36,7 @@ class SessionCreated(BaseModel):
     customer_id: str | None
     created_at: str
     greeting: str
+    language: str  # the conversation's language so far (the greeting's)
 
 
 class MessageIn(BaseModel):
@@ -58,9 +64,10 @@ def create_session(body: SessionCreate, agent: AgentDep, settings: SettingsDep) 
             raise HTTPException(status_code=401, detail=f"Invalid customer token: {error}.") from None
         if not agent.customer_exists(customer_id):
             raise HTTPException(status_code=401, detail="Invalid customer token: unknown customer.")
-    session, greeting = agent.open_session(customer_id=customer_id)
+    session, greeting = agent.open_session(customer_id=customer_id, language=body.language)
     return SessionCreated(
-        session_id=session.id, customer_id=customer_id, created_at=session.created_at.isoformat(), greeting=greeting
+        session_id=session.id, customer_id=customer_id, created_at=session.created_at.isoformat(), greeting=greeting,
+        language=DialogueState.from_json(session.state).language,
     )
 
 
@@ -69,7 +76,8 @@ def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
     session = agent.conversations.get(session_id)
     messages = history_for_customer(agent.history(session_id))
     return {"session_id": session_id, "customer_id": session.customer_id, "messages": messages,
-            "person": person_in(agent.store, session_id)}
+            "person": person_in(agent.store, session_id),
+            "language": agent.conversations.state(session_id).language}
 
 
 @router.post("/{session_id}/messages", dependencies=[RateLimited])
@@ -78,13 +86,15 @@ async def post_message(
 ) -> EventSourceResponse:
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
-    await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, and no database call on the loop
+    session = await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, no database call on the loop
+    # The language the turn will answer in, for the apology should it run out of time.
+    language = conversation_language(body.text, DialogueState.from_json(session.state).language)
     slot = take_slot(request.app.state.turn_slots)
     if slot is None:
         raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.",
                             headers={"Retry-After": "5"})
     queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds,
-                       request.app.state.turn_workers)
+                       request.app.state.turn_workers, language=language)
     return EventSourceResponse(_events(queue), ping=15)
 
 

@@ -94,7 +94,8 @@
           "data-ticket-id": String(ticket.id), "aria-current": String(ticket.id === state.ticketId) });
         button.appendChild(el("span", { class: "priority" }, ticket.priority.toFixed(2)));
         button.appendChild(document.createTextNode("#" + ticket.id + " · " + (ticket.customer_id || "guest")));
-        button.appendChild(el("span", { class: "reason" }, ticket.reason + " · " + ticket.status +
+        button.appendChild(el("span", { class: "reason", "data-reason": ticket.reason },
+          ticket.reason_text + " · " + ticket.status +
           (ticket.staff_id ? " (" + ticket.staff_id + ")" : "")));
         button.addEventListener("click", function () { state.ticketId = ticket.id; loadTicket(ticket.id); loadQueue(); });
         var item = el("li");
@@ -117,7 +118,7 @@
     var ticket = view.ticket;
     $("ticket").hidden = false;
     $("ticket").setAttribute("data-status", ticket.status);
-    $("ticket-title").textContent = "Ticket #" + ticket.id + " · " + ticket.reason + " · " + ticket.status +
+    $("ticket-title").textContent = "Ticket #" + ticket.id + " · " + ticket.reason_text + " · " + ticket.status +
       " · priority " + ticket.priority.toFixed(2);
     $("summary").textContent = ticket.summary;
     renderTranscript(view.transcript);
@@ -133,25 +134,145 @@
     list.textContent = "";
     messages.forEach(function (m) {
       var kind = m.role === "tool" ? "tool" : m.human ? "human" : m.role;
-      var who = m.role === "user" ? "Customer" : m.role === "tool" ? "Tool " + m.tool + (m.ok ? "" : " (failed)")
-        : m.author || "Bot";
+      var who = m.role === "user" ? "Customer" : m.role === "tool" ? m.tool : m.author || "Bot";
       var item = el("li", { class: kind, "data-role": kind });
-      item.appendChild(el("strong", {}, who + ": "));
-      item.appendChild(document.createTextNode(m.role === "tool" ? m.text.slice(0, 300) : m.text));
+      if (m.role === "tool" && m.result) item.appendChild(toolResult(m));
+      else item.appendChild(el("strong", {}, who + (m.role === "tool" ? "" : ": ")));
+      if (m.role !== "tool") item.appendChild(document.createTextNode(m.text));
+      else if (!m.ok) item.appendChild(el("p", { class: "failed" }, m.text));
       list.appendChild(item);
     });
     if (atEnd) list.scrollTop = list.scrollHeight;
   }
 
+  // --- tool results as small tables ----------------------------------------------------------------------------
+
+  var ID_FIELDS = ["order_id", "user_id", "product_id", "item_id"];
+
+  // Folded under its name and the id it is about ("Order details · #W6247578"); opened, a small table.
+  function toolResult(m) {
+    var box = el("details", { class: "tool-result" });
+    var about = Array.isArray(m.result) ? "" : ID_FIELDS.map(function (k) { return m.result[k]; })
+      .filter(Boolean)[0];
+    box.appendChild(el("summary", {}, m.tool + (about ? " · " + about : "")));
+    box.appendChild(dataTable(m.result, 0));
+    return box;
+  }
+
+  function words(key) { return key.replace(/_/g, " ").replace(/^./, function (c) { return c.toUpperCase(); }); }
+
+  function scalar(value) {
+    if (value === null || value === undefined || value === "") return "—";
+    if (typeof value === "boolean") return value ? "yes" : "no";
+    return String(value);
+  }
+
+  // An object as rows of label and value; a list of objects (the items) as rows with one column per field;
+  // anything deeper as one line of text, so a result stays small and never turns into a wall of JSON.
+  function dataTable(value, depth) {
+    if (Array.isArray(value)) return listTable(value, depth);
+    if (value === null || typeof value !== "object") return el("span", {}, scalar(value));
+    var wrap = el("div", { class: "table-wrap" });
+    var table = el("table", { class: "data fields", "data-testid": "console-tool-table" });
+    Object.keys(value).forEach(function (key) {
+      var row = el("tr");
+      row.appendChild(el("th", { scope: "row" }, words(key)));
+      var cell = el("td");
+      cell.appendChild(cellValue(value[key], depth));
+      row.appendChild(cell);
+      table.appendChild(row);
+    });
+    wrap.appendChild(table);
+    return wrap;
+  }
+
+  function listTable(items, depth) {
+    if (!items.length) return el("span", {}, "—");
+    if (typeof items[0] !== "object" || items[0] === null) return el("span", {}, items.map(scalar).join(", "));
+    var columns = [];
+    items.forEach(function (item) {
+      Object.keys(item).forEach(function (key) { if (columns.indexOf(key) < 0) columns.push(key); });
+    });
+    var wrap = el("div", { class: "table-wrap" });
+    var table = el("table", { class: "data" });
+    var head = el("tr");
+    columns.forEach(function (key) { head.appendChild(el("th", { scope: "col" }, words(key))); });
+    table.appendChild(head);
+    items.forEach(function (item) {
+      var row = el("tr");
+      columns.forEach(function (key) {
+        var cell = el("td");
+        cell.appendChild(cellValue(item[key], depth));
+        row.appendChild(cell);
+      });
+      table.appendChild(row);
+    });
+    wrap.appendChild(table);
+    return wrap;
+  }
+
+  function cellValue(value, depth) {
+    var rows = Array.isArray(value) && value.length && typeof value[0] === "object" && value[0] !== null;
+    if (rows && depth === 0) return listTable(value, 1);
+    if (value !== null && typeof value === "object") return el("span", {}, flat(value));
+    return el("span", {}, scalar(value));
+  }
+
+  function flat(value) {
+    if (Array.isArray(value)) return value.map(function (v) { return typeof v === "object" ? flat(v) : scalar(v); }).join(", ");
+    return Object.keys(value).map(function (k) {
+      var v = value[k];
+      return words(k) + ": " + (v !== null && typeof v === "object" ? flat(v) : scalar(v));
+    }).join("; ");
+  }
+
+  // --- the sentiment chart: frustration per customer turn, with labelled axes and the escalation threshold ----
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var CHART = { width: 320, height: 150, left: 42, right: 8, top: 10, bottom: 36 };
+  var ALERT_LEVEL = 0.55;  // the policy's default `enter` level
+
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (name) { node.setAttribute(name, String(attrs[name])); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
   function renderTimeline(points) {
     var box = $("timeline");
     box.textContent = "";
-    points.forEach(function (p) {
-      var bar = el("span", { title: "turn " + p.turn + ": " + p.frustration + " (smoothed " + p.smoothed + ")" });
-      bar.style.height = Math.max(2, Math.round(p.smoothed * 80)) + "px";
-      if (p.smoothed >= 0.6) bar.className = "high";
-      box.appendChild(bar);
+    if (!points.length) return box.appendChild(el("p", {}, "No customer turns scored yet."));
+    var c = CHART, plotW = c.width - c.left - c.right, plotH = c.height - c.top - c.bottom;
+    var chart = svg("svg", { viewBox: "0 0 " + c.width + " " + c.height, role: "img", class: "chart",
+      "aria-label": "Frustration per customer turn, from 0 (calm) to 1 (very frustrated)" });
+    var y = function (v) { return c.top + plotH * (1 - v); };
+    [0, 0.5, 1].forEach(function (v) {
+      chart.appendChild(svg("line", { x1: c.left, x2: c.width - c.right, y1: y(v), y2: y(v), class: "grid" }));
+      chart.appendChild(svg("text", { x: c.left - 4, y: y(v) + 3, "text-anchor": "end", class: "tick" }, v.toFixed(1)));
     });
+    chart.appendChild(svg("line", { x1: c.left, x2: c.width - c.right, y1: y(ALERT_LEVEL), y2: y(ALERT_LEVEL),
+      class: "alert-level" }));
+    var step = plotW / points.length, barW = Math.min(24, step * 0.7);
+    points.forEach(function (p, i) {
+      var x = c.left + step * i + (step - barW) / 2, h = Math.max(1, plotH * Math.min(p.smoothed, 1));
+      var bar = svg("rect", { x: x, y: c.top + plotH - h, width: barW, height: h,
+        class: p.smoothed >= ALERT_LEVEL ? "bar high" : "bar" });
+      bar.appendChild(svg("title", {}, "Turn " + p.turn + ": frustration " + p.smoothed.toFixed(2)));
+      chart.appendChild(bar);
+      chart.appendChild(svg("text", { x: x + barW / 2, y: c.top + plotH + 12, "text-anchor": "middle",
+        class: "tick" }, String(p.turn)));
+    });
+    chart.appendChild(svg("line", { x1: c.left, x2: c.left, y1: c.top, y2: c.top + plotH, class: "axis" }));
+    chart.appendChild(svg("line", { x1: c.left, x2: c.width - c.right, y1: c.top + plotH, y2: c.top + plotH,
+      class: "axis" }));
+    chart.appendChild(svg("text", { x: c.left + plotW / 2, y: c.height - 4, "text-anchor": "middle",
+      class: "axis-label", "data-testid": "console-chart-x" }, "Customer turn"));
+    chart.appendChild(svg("text", { x: 10, y: c.top + plotH / 2, "text-anchor": "middle", class: "axis-label",
+      transform: "rotate(-90 10 " + (c.top + plotH / 2) + ")", "data-testid": "console-chart-y" }, "Frustration"));
+    box.appendChild(chart);
+    box.appendChild(el("p", { class: "legend" }, "Smoothed frustration, 0 calm to 1 very frustrated; the dashed " +
+      "line is where an alert opens."));
   }
 
   function renderOrders(customer) {
@@ -181,19 +302,22 @@
     var list = $("actions");
     list.textContent = "";
     actions.forEach(function (a) {
-      var item = el("li", { "data-testid": "console-action", "data-tool": a.tool }, a.label + " [" + a.kind + "]");
+      var item = el("li", { "data-testid": "console-action", "data-tool": a.tool });
+      item.appendChild(el("span", {}, a.label));
+      item.appendChild(el("span", { class: "kind" }, a.kind_text));
       var approve = el("button", { type: "button" }, "Approve");
       approve.addEventListener("click", function () { runAction(a); });
       item.appendChild(approve);
       list.appendChild(item);
     });
+    if (!actions.length) list.appendChild(el("li", { class: "none" }, "Nothing to approve for this order's status."));
   }
 
   function runAction(action) {
-    $("action-result").textContent = "Running " + action.tool + "…";
+    $("action-result").textContent = "Working on it: " + action.label + "…";
     api("/api/console/tickets/" + state.ticketId + "/actions", { method: "POST",
       body: { tool: action.tool, arguments: action.arguments } }).then(function (result) {
-      $("action-result").textContent = result.ok ? "Done: " + action.tool : "Refused: " + result.error;
+      $("action-result").textContent = result.ok ? "Done: " + action.label : "Refused: " + result.error;
       loadTicket(state.ticketId);
     }, function (error) { $("action-result").textContent = error.message; });
   }

@@ -44,6 +44,9 @@
     assistantSaid: "{name} said:",
     youSaid: "You said:"
   };
+  // The widget's words per locale from the server (agent/locales/<locale>/widget.toml); TEXT above is the
+  // English fallback for a page that cannot reach it.
+  var STRINGS = null;
   var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
   var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
   var STORAGE_KEY = "shopagent:session:" + config.baseUrl;
@@ -56,7 +59,8 @@
     sessionPromise: null, // shared by concurrent callers so only one session is ever created
     conversation: null, // resolves once the greeting and history are on screen (or failed to load)
     turn: null, // the assistant message being streamed
-    person: null // {name, avatar_url}: who from the team is in the conversation; null while the assistant answers
+    person: null, // {name, avatar_url}: who from the team is in the conversation; null while the assistant answers
+    language: "en" // the conversation's language, as the server last said
   };
 
   // --- configuration ------------------------------------------------------------------------------------
@@ -247,6 +251,39 @@
     wireEvents();
     document.body.appendChild(ui.root);
     injectStylesheet(function () { ui.root.style.visibility = ""; });
+    loadStrings();
+  }
+
+  // --- the conversation's language ---------------------------------------------------------------------------
+
+  function loadStrings() {
+    api("/widget/strings.json").then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (strings) {
+      STRINGS = strings;
+      setLanguage(state.language);
+    }).catch(function () { /* the English defaults stay */ });
+  }
+
+  /** The language the page (else the browser) is in, as a tag the server accepts; undefined when neither says. */
+  function pageLanguage() {
+    var tag = document.documentElement.getAttribute("lang") || navigator.language || "";
+    return /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(tag) ? tag : undefined;
+  }
+
+  /** Speak the conversation's language: `lang` for the screen reader and fonts, the widget's own words. */
+  function setLanguage(language) {
+    if (!language || !ui) return;
+    state.language = language;
+    ui.root.setAttribute("lang", language);
+    var strings = STRINGS && STRINGS[language];
+    if (!strings) return;
+    Object.keys(strings).forEach(function (key) { TEXT[key] = strings[key]; });
+    ui.handoff.textContent = TEXT.talkToPerson;
+    ui.input.setAttribute("placeholder", TEXT.placeholder);
+    ui.input.setAttribute("aria-label", TEXT.messageLabel);
+    ui.send.setAttribute("aria-label", TEXT.sendLabel);
+    ui.close.setAttribute("aria-label", TEXT.closeLabel);
   }
 
   // --- open / close ----------------------------------------------------------------------------------------
@@ -354,6 +391,7 @@
 
   function createSession(useToken) {
     var body = useToken && config.token ? { token: config.token } : {};
+    body.language = pageLanguage();
     return api("/api/sessions", { method: "POST", body: body }).then(function (response) {
       // A forged or expired token is refused (401): carry on as a guest rather than leave the chat dead.
       if (response.status === 401 && useToken && config.token) {
@@ -362,6 +400,7 @@
       }
       if (!response.ok) throw httpError(response);
       return response.json().then(function (data) {
+        setLanguage(data.language);
         var session = { id: data.session_id, greeting: data.greeting || TEXT.fallbackGreeting };
         storeSession(session);
         return session;
@@ -469,6 +508,7 @@
       }
       if (!response.ok) throw httpError(response);
       return response.json().then(function (data) {
+        setLanguage(data.language);
         renderHistory(saved.greeting, data.messages || []);
         setPerson(data.person); // the person who has the conversation now, if any
       });
@@ -900,6 +940,7 @@
       appendToTurn(renderConfirmation(data));
     },
     handoff: function (data) {
+      setLanguage(data.language);
       addNotice(TEXT.handoffTitle, data.notice);
     },
     suggestion: function (data) {
@@ -913,6 +954,7 @@
       scrollToEnd(stick);
     },
     message: function (data) {
+      setLanguage(data.language);
       var node = currentTurn();
       bubbleOf(node).textContent = data.text || "";
       if (data.id !== undefined) node.setAttribute("data-message-id", String(data.id));

@@ -15,7 +15,7 @@ from langchain_core.tools import InjectedToolArg
 from sqlalchemy import func, select
 
 from tools.calculator import evaluate
-from tools.context import StoreContext
+from tools.context import IdentityPolicy, StoreContext
 from tools.errors import ToolError
 from tools.retail.data_model import (
     AuditEntry,
@@ -177,6 +177,14 @@ def _checked_address(**fields: str) -> dict[str, str]:
 # --- identity --------------------------------------------------------------------------------------------------
 
 
+def _details_identify(ctx: StoreContext) -> None:
+    """An email or a name + zip identifies a customer only under tau2's benchmark policy; a store needs proof (a
+    signed token, or a one-time code: tools/sign_in.py). Refused before any look-up, so it tells nothing."""
+    if ctx.identity is not IdentityPolicy.BENCHMARK:
+        raise ToolError("An email address or a name and zip code alone do not prove who you are: sign in on the "
+                        "store, or I can send a one-time code to your account's email address.")
+
+
 @store_tool(ToolKind.READ)
 def find_user_id_by_email(email: str, ctx: Ctx) -> str:
     """Find user id by email. If the user is not found, the function will return an error message.
@@ -184,6 +192,7 @@ def find_user_id_by_email(email: str, ctx: Ctx) -> str:
     Args:
         email: The email of the user, such as 'something@example.com'.
     """
+    _details_identify(ctx)
     wanted = _fold(email)
     user_id = ctx.db.scalars(select(User.user_id).where(func.lower(User.email) == wanted)).first()
     if user_id is None:
@@ -201,6 +210,7 @@ def find_user_id_by_name_zip(first_name: str, last_name: str, zip: str, ctx: Ctx
         last_name: The last name of the customer, such as 'Doe'.
         zip: The zip code of the customer, such as '12345'.
     """  # noqa: E501
+    _details_identify(ctx)
     candidates = ctx.db.scalars(select(User).where(User.zip == zip.strip()))
     for user in candidates:
         if _fold(user.first_name) == _fold(first_name) and _fold(user.last_name) == _fold(last_name):

@@ -1,0 +1,47 @@
+# ruff: noqa: F811 - the fixtures imported from test_browser.py are taken by name as arguments
+"""The widget in a real browser speaks the conversation's language: a Chinese message turns its `lang` and its
+own words to Chinese, and an English one turns them back (the server and browser fixtures of test_browser.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
+    TURN_TIMEOUT_MS,
+    app,
+    base_url,
+    browser,
+    by_id,
+    expect,
+    new_page,
+    open_chat,
+    page,
+    wait_for_turn_end,
+)
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def send(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    by_id(page, "shopagent-input").fill(text)
+    by_id(page, "shopagent-send").click()
+    wait_for_turn_end(page)
+
+
+@pytest.mark.usefixtures("app", "base_url", "browser", "new_page")
+def test_the_widget_follows_the_conversations_language(page) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page)
+    root = by_id(page, "shopagent-root")
+    send(page, "你好")
+    expect(root).to_have_attribute("lang", "zh", timeout=TURN_TIMEOUT_MS)
+    handoff_button = by_id(page, "shopagent-handoff-button")
+    expect(handoff_button).to_have_text(re.compile(CJK.pattern))
+    expect(by_id(page, "shopagent-input")).to_have_attribute("placeholder", re.compile(CJK.pattern))
+    font = root.evaluate("node => getComputedStyle(node).getPropertyValue('--shopagent-font')")
+    assert "Noto Sans CJK SC" in font
+
+    send(page, "Can you help me find a keyboard?")
+    expect(root).to_have_attribute("lang", "en", timeout=TURN_TIMEOUT_MS)
+    expect(handoff_button).to_have_text("Talk to a person")
