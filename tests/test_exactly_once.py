@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from agent.manager import Agent
 from evals.kill_runs import load_scenarios, run_point
-from tools.context import StoreContext
+from tools.context import IdentityPolicy, StoreContext
 from tools.faults import POINTS
 from tools.receipts import ActionReceipt
 from tools.retail.data_model import AuditEntry, Order
@@ -76,7 +76,7 @@ def test_a_failed_action_leaves_no_receipt(store: Store, runner: ToolRunner,
 def test_the_yes_sent_twice_changes_the_order_once(store: Store) -> None:
     """The proposal's id travels with it: a second yes to the same proposal (a retry before the state was saved)
     is answered from the receipt."""
-    agent = Agent(store)
+    agent = Agent(store, identity=IdentityPolicy.BENCHMARK)  # signed in by email, tau2's rule
     session, _ = agent.open_session()
     list(agent.turn(session.id, f"my email is {EMMA_EMAIL}"))
     list(agent.turn(session.id, MOVE))
@@ -142,6 +142,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def _serve(home: Path, port: int, fault_point: str = "") -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPAGENT_")}
     env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", SHOPAGENT_FAULT_POINT=fault_point,
+               SHOPAGENT_IDENTITY="benchmark",  # signed in by email, tau2's rule
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(PROJECT))
     return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=PROJECT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
