@@ -98,6 +98,8 @@ class TasksEvaluator(Evaluator):
             "invalid_calls_per_task": Metric(figures["invalid_calls_per_task"], better="lower", tolerance=0.05),
             "failed_calls_per_task": Metric(figures["failed_calls_per_task"], better="lower", tolerance=0.1),
             "turns_per_task": Metric(figures["turns_per_task"], better="lower", tolerance=1.0),
+            "internals_shown": Metric(sum(len(r.details.get("internals_shown", [])) for r in runs), better="lower",
+                                      tolerance=0, description="tool names, JSON or ids the customer never gave"),
             "seconds_per_task": Metric(figures["seconds_per_task"], better="lower",
                                        tolerance=0.25 * figures["seconds_per_task"]),
         }
@@ -110,7 +112,8 @@ class TasksEvaluator(Evaluator):
                    "runs": [{"task": r.task_id, "half": halves.get(r.task_id), "seed": r.seed,
                              "paraphrase": r.paraphrase, "passed": r.passed, "db_match": r.db_match,
                              "outputs_missing": r.outputs_missing, "turns": r.turns, "seconds": round(r.seconds, 2),
-                             "ended_by": r.ended_by, "differences": r.differences[:5]} for r in runs]}
+                             "ended_by": r.ended_by, "differences": r.differences[:5],
+                             "internals_shown": r.details.get("internals_shown", [])[:5]} for r in runs]}
         return EvalResult(metrics=metrics, markdown=body, plots=["outcomes.png", "seconds.png"], details=details)
 
     # --- set-up --------------------------------------------------------------------------------------------------

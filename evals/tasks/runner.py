@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from agent.llm.base import ChatModel, GenerationOptions, GenerationStats, Message
+from evals import customer_stream
 from evals.tasks.customer import ScriptedCustomer
 from evals.tasks.dbdiff import FieldDifference, differences, snapshot
 from evals.tasks.loader import Task
@@ -164,6 +165,7 @@ def run_task(
     wording = phrasing or Phrasing()
     store = template.fresh(work_dir / f"task-{task.id}-{seed}-{wording.index}.db")
     transcript: list[tuple[str, str]] = []
+    leaks: list[dict[str, Any]] = []  # internals the customer's stream showed (evals/customer_stream.py)
     recorder: RecordingRunner | None = None
     try:
         # tau2's expected store assumes every confirmed action runs: its world has no staff to approve a held one
@@ -181,9 +183,12 @@ def run_task(
         transcript.append(("agent", greeting))
         message: str | None = customer.opening()
         ended_by, error = "customer", None
+        tools = customer_stream.tool_names()
         while message is not None:
             transcript.append(("customer", message))
             events = list(agent.turn(session.id, message))
+            said = " ".join(text_ for speaker, text_ in transcript if speaker == "customer")
+            leaks += customer_stream.scan_turn(events, said, tools)  # what the customer's stream would show
             reply = shown(events)
             transcript.append(("agent", reply))
             if any(e.type == "handoff" for e in events):
@@ -216,6 +221,7 @@ def run_task(
         ended_by=ended_by,
         error=error,
         paraphrase=wording.index,
+        details={"internals_shown": leaks},
     )
 
 
