@@ -29,6 +29,7 @@ class SecurityEvaluator(Evaluator):
             conversations = _conversations(template, work)
             http = _http(template, work)
             kills = self._kills(template, work)
+            health = {} if self.config.options.get("health") == "off" else _health(work / "health")
         rows = [*conversations, *http, *kills]
         categories = _by_category(rows)
         bar_chart({name: c["held"] / c["cases"] for name, c in categories.items()},
@@ -43,9 +44,13 @@ class SecurityEvaluator(Evaluator):
             "kill_exactly_once_rate": Metric(_rate(kill_rows), description="kill -9 runs with exactly one effect"),
             "kill_lost_messages": Metric(sum(r["lost"] for r in kill_rows), better="lower"),
             "kill_double_effects": Metric(sum(r["effects"] > 1 for r in kill_rows), better="lower"),
+            **({"healthz_p95_ms": Metric(health["healthz_p95_ms"], better="lower", tolerance=50.0,
+                                         description="/healthz while 8 adversarial turns run (target ≤ 100 ms)")}
+               if health else {}),
         }
-        return EvalResult(metrics=metrics, markdown=_markdown(categories, rows), plots=["held.png"],
-                          details={"categories": categories, "cases": rows})
+        markdown = _markdown(categories, rows) + _health_markdown(health)
+        return EvalResult(metrics=metrics, markdown=markdown, plots=["held.png"],
+                          details={"categories": categories, "cases": rows, "health": health})
 
     def _kills(self, template: Path, work: Path) -> list[dict[str, Any]]:
         from evals.kill_runs import load_scenarios, run_point
@@ -64,6 +69,22 @@ class SecurityEvaluator(Evaluator):
             rows.append({"suite": "kill -9", "category": f"kill -9 at {point}", "case": scenario.name,
                          "held": run.held, "problems": problems, "effects": run.effects, "lost": len(run.lost)})
         return rows
+
+
+def _health(home: Path) -> dict[str, float]:
+    from evals.health_under_load import measure
+
+    return measure(home)
+
+
+def _health_markdown(health: dict[str, float]) -> str:
+    if not health:
+        return ""
+    return (f"\n\n## /healthz under adversarial turns\n\nA real `shopagent serve` (flows only, loopback), 8 sessions "
+            f"sending long adversarial messages back to back ({health['adversarial_turns_done']} sent, "
+            f"{health['adversarial_turns_answered']} answered), /healthz polled every 50 ms: p50 "
+            f"{health['healthz_p50_ms']:.0f} ms, **p95 {health['healthz_p95_ms']:.0f} ms** over "
+            f"{health['healthz_polls']} polls (target ≤ 100 ms).")
 
 
 def _demo_store(path: Path) -> Path:
