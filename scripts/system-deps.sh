@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# System packages: a C++ compiler (llama.cpp's build); with --browser also Debian's Chromium (browser tests).
+# System packages: a C++ compiler (llama.cpp's build); with --browser also Debian's Chromium (browser tests) and a
+# font with Chinese glyphs (without one the widget shows a Chinese conversation as empty boxes).
 set -euo pipefail
 missing=()
 [ "${1:-}" = "--browser" ] && { [ -x /usr/bin/chromium ] || missing+=(chromium); }
+[ "${1:-}" = "--browser" ] && { [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei); }
 command -v g++ >/dev/null || missing+=(g++)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -4,7 +4,9 @@ own words to Chinese, and an English one turns them back (the server and browser
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +47,25 @@ def test_the_widget_follows_the_conversations_language(page) -> None:  # type: i
     send(page, "Can you help me find a keyboard?")
     expect(root).to_have_attribute("lang", "en", timeout=TURN_TIMEOUT_MS)
     expect(handoff_button).to_have_text("Talk to a person")
+
+
+PHONE = {"width": 390, "height": 844}
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.usefixtures("app", "base_url", "browser")
+def test_a_chinese_conversation_at_phone_width(new_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Chinese shopper on a phone: a greeting, a product search, then a person asked for; every reply in Chinese,
+    the cards' panel inside the screen's width, Chinese rendered (the CJK font stack is on the widget)."""
+    page = new_page(**PHONE)
+    open_chat(page)
+    for text in ("你好", "有没有蓝牙音箱？", "我要转人工"):
+        send(page, text)
+    replies = page.locator("[data-role=assistant] .shopagent-bubble").all_inner_texts()
+    assert len(replies) >= 4 and all(CJK.search(reply) for reply in replies[1:]), replies
+    expect(page.locator("[data-testid=shopagent-product-card]").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot = tmp_path / "widget-zh-phone.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("SHOPAGENT_DOCS_SCREENSHOTS"):  # the picture in docs/ is made by this test
+        DOCS.joinpath("widget-zh-phone.png").write_bytes(shot.read_bytes())
