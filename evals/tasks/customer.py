@@ -158,8 +158,8 @@ ZH_MOVES: list[tuple[AgentMove, re.Pattern[str]]] = [
     (AgentMove.CONFIRM, re.compile(r"确认办理吗|回复“是”")),
     (AgentMove.ZIP, re.compile(r"^(?!.*(邮箱|email)).*(邮编|zip code)", re.S)),  # read with chinese.READING too
     (AgentMove.IDENTITY, re.compile(r"验证一下身份|请先验证身份|没有找到与这些信息匹配的账户")),
-    (AgentMove.REASON, re.compile(r"原因是什么|以下两种原因")),
-    (AgentMove.PAYMENT, re.compile(r"哪种支付方式|退款要退到哪里")),
+    (AgentMove.REASON, re.compile(r"原因是什么")),  # "only for one of two reasons ... else, anything else?": done
+    (AgentMove.PAYMENT, re.compile(r"哪种支付方式|退款要退到哪里|已保存的支付方式")),
     (AgentMove.ADDRESS, re.compile(r"提供新地址")),
     (AgentMove.ORDER, re.compile(r"哪个订单")),
     (AgentMove.DETAIL, re.compile(r"哪件商品|哪一件|哪个款式|哪一款")),
