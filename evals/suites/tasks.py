@@ -16,7 +16,9 @@ class TasksEvaluator(Evaluator):
     ids), `limit` (first N tasks), `half` (tuning | untouched: one half of the committed split), `seeds` (runs per
     task, default 1), `temperature` (default 0 = greedy; 0.7 when seeds > 1), `paraphrase` (K runs per task, each
     with another seeded wording of the customer; default 1 = its plain wording), `max_turns` (customer messages per
-    task, default 20). Figures are reported for all tasks and for each half of the split."""
+    task, default 20), `language` (en, or zh: the customer speaks Chinese, on the tasks translated in
+    `evals/data/tasks_zh/` only, and each also runs in English for comparison). Figures are reported for all tasks
+    and for each half of the split."""
 
     name = "tasks"
     title = "End-to-end customer-service tasks (tau2 retail, scripted customer)"
@@ -54,6 +56,10 @@ class TasksEvaluator(Evaluator):
         paraphrases = int(options.get("paraphrase", 1))
         if paraphrases < 1:
             raise ValueError("suite tasks: paraphrase=K wants K >= 1")
+        language = options.get("language", "en")
+        if language not in ("en", "zh") or (language == "zh" and paraphrases > 1):
+            raise ValueError("suite tasks: language is en or zh (zh with the plain wording only)")
+        english: list[Any] = []  # language=zh: the same tasks with the English customer, for comparison
         temperature = float(options.get("temperature", 0.7 if seeds > 1 else 0.0))
         max_turns = int(options.get("max_turns", 20))
         model, retriever = self._model(), None
@@ -62,6 +68,8 @@ class TasksEvaluator(Evaluator):
             work_dir = Path(work)
             template = StoreTemplate(work_dir / "template.db", self._store_source())
             retriever = self._retriever(template)
+            if language == "zh":
+                tasks = self._translated(tasks)
             progress = tqdm(total=len(tasks) * seeds * paraphrases, desc="tasks", unit="run")
             for task in tasks:
                 expected = expected_state(template, task, work_dir)
@@ -70,11 +78,17 @@ class TasksEvaluator(Evaluator):
                     for index in range(paraphrases):
                         run = run_task(task, template=template, expected=expected, work_dir=work_dir,
                                        model=chat_model, retriever=retriever, seed=seed, max_turns=max_turns,
-                                       phrasing=Phrasing.paraphrase(index, f"{task.id}/{seed}"))
+                                       phrasing=Phrasing.paraphrase(index, f"{task.id}/{seed}"),
+                                       language=language)
                         runs.append(run)
+                        if language == "zh":
+                            english.append(run_task(task, template=template, expected=expected,
+                                                    work_dir=work_dir, model=chat_model, retriever=retriever,
+                                                    seed=seed, max_turns=max_turns))
                         progress.update()
                         progress.set_postfix(passed=f"{sum(r.passed for r in runs)}/{len(runs)}")
             progress.close()
+            chinese = self._chinese_figures(runs, english, template) if language == "zh" else {}
         figures = summary(runs)
         failed = write_failures(runs, out_dir / "failures.md")
         runs_per_task = seeds * paraphrases
@@ -94,6 +108,8 @@ class TasksEvaluator(Evaluator):
             "db_match_rate": Metric(figures["db_match_rate"], tolerance=0.02),
             "outputs_rate": Metric(figures["outputs_rate"], tolerance=0.02),
             **self._side_metrics(sides),
+            **{key: Metric(value, better="lower" if key == "untranslated_sentences" else "higher", tolerance=0.05)
+               for key, value in chinese.items() if isinstance(value, float)},
             "policy_refusals_per_task": Metric(figures["policy_refusals_per_task"], better="lower", tolerance=0.1),
             "invalid_calls_per_task": Metric(figures["invalid_calls_per_task"], better="lower", tolerance=0.05),
             "failed_calls_per_task": Metric(figures["failed_calls_per_task"], better="lower", tolerance=0.1),
@@ -106,9 +122,11 @@ class TasksEvaluator(Evaluator):
         body = self._markdown(tasks, runs, figures, seeds, temperature, failed, task_table(runs))
         wordings = pass_rate_by_wording(runs)
         body = self._halves_markdown(sides, task_counts, wordings) + "\n\n" + body
+        if chinese:
+            body = self._chinese_markdown(chinese) + "\n\n" + body
         details = {"tasks_file": str(self.tasks_file), "tasks": len(tasks), "seeds": seeds,
                    "paraphrases": paraphrases, "temperature": temperature, "summary": figures, "halves": sides,
-                   "pass_rate_by_wording": wordings,
+                   "pass_rate_by_wording": wordings, "language": language, "chinese": chinese,
                    "runs": [{"task": r.task_id, "half": halves.get(r.task_id), "seed": r.seed,
                              "paraphrase": r.paraphrase, "passed": r.passed, "db_match": r.db_match,
                              "outputs_missing": r.outputs_missing, "turns": r.turns, "seconds": round(r.seconds, 2),
@@ -135,6 +153,53 @@ class TasksEvaluator(Evaluator):
             tasks = [by_id[i] for i in wanted]
         limit = QUICK_TASKS if self.config.quick else int(options.get("limit", 0))
         return tasks[:limit] if limit else tasks
+
+    @staticmethod
+    def _translated(tasks: list[Any]) -> list[Any]:
+        from evals.tasks.chinese import translated_task_ids
+
+        ids = set(translated_task_ids())
+        return [task for task in tasks if task.id in ids]
+
+    @staticmethod
+    def _chinese_figures(runs: list[Any], english: list[Any], template: Any) -> dict[str, Any]:
+        """The Chinese runs against the same tasks in English, and every agent reply to them scanned for Chinese."""
+        from evals.tasks.chinese import not_in_chinese
+        from evals.tasks.runner import product_names
+        from tools.store import Store, sqlite_url
+
+        store = Store(sqlite_url(template.path))
+        try:
+            products = product_names(store)
+        finally:
+            store.dispose()
+        replies = [(run.task_id, text) for run in runs for speaker, text in run.transcript[1:] if speaker == "agent"]
+        offending = [{"task": task_id, "reply": text, "why": why} for task_id, text in replies
+                     if (why := not_in_chinese(text, products))]
+        count = max(len(runs), 1)
+        return {"pass_rate_zh": sum(r.passed for r in runs) / count,
+                "pass_rate_en_same_tasks": sum(r.passed for r in english) / max(len(english), 1),
+                "replies_in_chinese_rate": 1 - len(offending) / max(len(replies), 1),
+                "untranslated_sentences": float(sum(len(r.untranslated) for r in runs)),
+                "replies": len(replies), "not_in_chinese": offending,
+                "untranslated": sorted({s for r in runs for s in r.untranslated}),
+                "per_task": {r.task_id: {"zh": r.passed, "en": e.passed} for r, e in zip(runs, english, strict=True)}}
+
+    @staticmethod
+    def _chinese_markdown(chinese: dict[str, Any]) -> str:
+        lost = [task for task, both in chinese["per_task"].items() if both["en"] and not both["zh"]]
+        gained = [task for task, both in chinese["per_task"].items() if both["zh"] and not both["en"]]
+        return "\n".join([
+            f"**Chinese-speaking customer** ({len(chinese['per_task'])} tasks translated in `evals/data/tasks_zh/`): "
+            f"pass rate **{chinese['pass_rate_zh']:.1%}** in Chinese vs {chinese['pass_rate_en_same_tasks']:.1%} "
+            f"for the same tasks in English; passing in English only: {', '.join(lost) or 'none'}; in Chinese "
+            f"only: {', '.join(gained) or 'none'}.",
+            f"- agent replies in Chinese: {chinese['replies_in_chinese_rate']:.1%} of {chinese['replies']} "
+            f"(Chinese in it, no run of 4+ English words outside product names, options, ids, emails, addresses)",
+            f"- customer sentences with no Chinese in the data (said in English): "
+            f"{int(chinese['untranslated_sentences'])}" + "".join(f"\n  - {s}" for s in chinese["untranslated"]),
+            *[f"- not in Chinese (task {o['task']}): {o['reply'][:200]!r}" for o in chinese["not_in_chinese"][:10]],
+        ])
 
     def _store_source(self) -> Path | None:
         """The data folder's store (tasks refer to its orders and customers); else the bundled demo store."""

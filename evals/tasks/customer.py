@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from evals.tasks.chinese import ChineseWording, has_chinese, reading
 from evals.tasks.loader import Scenario
 from evals.tasks.paraphrase import Phrasing
 
@@ -150,8 +151,25 @@ def mentions(words: set[str], product: str) -> bool:
     return any(word in product_word for product_word in content_words(product) for word in words)
 
 
+# The same moves in the Chinese catalogue's words (agent/locales/zh/replies.toml), in the same order.
+ZH_MOVES: list[tuple[AgentMove, re.Pattern[str]]] = [
+    (AgentMove.OFFER_PERSON, re.compile(r"需要为您转接")),
+    (AgentMove.TRANSFER, re.compile(r"(正在|现在就)为您转接|人工客服很快就会接手")),
+    (AgentMove.CONFIRM, re.compile(r"确认办理吗|回复“是”")),
+    (AgentMove.ZIP, re.compile(r"^(?!.*(邮箱|email)).*(邮编|zip code)", re.S)),  # read with chinese.READING too
+    (AgentMove.IDENTITY, re.compile(r"验证一下身份|请先验证身份|没有找到与这些信息匹配的账户")),
+    (AgentMove.REASON, re.compile(r"原因是什么")),  # "only for one of two reasons ... else, anything else?": done
+    (AgentMove.PAYMENT, re.compile(r"哪种支付方式|退款要退到哪里|已保存的支付方式")),
+    (AgentMove.ADDRESS, re.compile(r"提供新地址")),
+    (AgentMove.ORDER, re.compile(r"哪个订单")),
+    (AgentMove.DETAIL, re.compile(r"哪件商品|哪一件|哪个款式|哪一款")),
+    (AgentMove.NOT_UNDERSTOOD, re.compile(r"没太明白|换个说法")),
+    (AgentMove.DONE, re.compile(r"^已办好|还有其他可以帮您|没能完成|只有(待处理|已送达)的订单|没有其他有货的款式")),
+]
+
+
 def agent_move(text: str) -> AgentMove:
-    for move, pattern in MOVES:
+    for move, pattern in ZH_MOVES if has_chinese(text) else MOVES:
         if pattern.search(text):
             return move
     return AgentMove.OTHER
@@ -229,6 +247,7 @@ class ScriptedCustomer:
     max_turns: int = 20
     phrasing: Phrasing = field(default_factory=Phrasing)  # the plain wording, or a seeded paraphrase
     products: tuple[str, ...] = ()  # the catalogue's product names: which words of the scenario name an item
+    chinese: ChineseWording | None = None  # set: it says everything in Chinese (evals/tasks/chinese.py)
     turns: int = 0
     finished: bool = False
     identity: Identity = field(init=False)
@@ -254,10 +273,18 @@ class ScriptedCustomer:
     # --- the conversation ------------------------------------------------------------------------------------
 
     def opening(self) -> str:
-        return self._say(self._request())
+        return self._in_language(self._say(self._request()))
 
     def reply(self, agent_text: str) -> str | None:
         """The customer's next message, or None when the conversation is over."""
+        said = self._reply(reading(agent_text) if self.chinese else agent_text)
+        return None if said is None else self._in_language(said)
+
+    def _in_language(self, english: str) -> str:
+        """What it decided, in English, as it says it: in Chinese in the Chinese mode."""
+        return self.chinese.say(english) if self.chinese else english
+
+    def _reply(self, agent_text: str) -> str | None:
         if self.finished or self.turns >= self.max_turns:
             self.finished = True
             return None

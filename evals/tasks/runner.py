@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from agent.llm.base import ChatModel, GenerationOptions, GenerationStats, Message
 from evals import customer_stream
+from evals.tasks.chinese import ChineseWording
 from evals.tasks.customer import ScriptedCustomer
 from evals.tasks.dbdiff import FieldDifference, differences, snapshot
 from evals.tasks.loader import Task
@@ -90,6 +91,8 @@ class TaskRun:
     ended_by: str  # customer | transfer | turn limit
     error: str | None = None
     paraphrase: int = 0  # the customer's wording: 0 plain, i > 0 the i-th seeded paraphrase
+    language: str = "en"  # the customer's language: en, or zh (evals/tasks/chinese.py)
+    untranslated: list[str] = field(default_factory=list)  # zh: sentences said in English, missing from the data
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -158,6 +161,7 @@ def run_task(
     seed: int = 0,
     max_turns: int = 20,
     phrasing: Phrasing | None = None,
+    language: str = "en",
 ) -> TaskRun:
     from agent.manager import Agent, AgentConfig
 
@@ -167,6 +171,7 @@ def run_task(
     transcript: list[tuple[str, str]] = []
     leaks: list[dict[str, Any]] = []  # internals the customer's stream showed (evals/customer_stream.py)
     recorder: RecordingRunner | None = None
+    chinese = ChineseWording.for_task(task.id) if language == "zh" else None
     try:
         # tau2's expected store assumes every confirmed action runs: its world has no staff to approve a held one
         # (the shipped risk rules would hold actions in 10 of the 74 tasks' ground truths). Its customers are
@@ -178,7 +183,7 @@ def run_task(
         if agent.planner is not None:
             agent.planner.runner = recorder
         customer = ScriptedCustomer(task.scenario, max_turns=max_turns, phrasing=wording,
-                                    products=product_names(store))
+                                    products=product_names(store), chinese=chinese)
         session, greeting = agent.open_session(channel="eval")
         transcript.append(("agent", greeting))
         message: str | None = customer.opening()
@@ -222,6 +227,8 @@ def run_task(
         error=error,
         paraphrase=wording.index,
         details={"internals_shown": leaks},
+        language=language,
+        untranslated=chinese.untranslated if chinese else [],
     )
 
 
