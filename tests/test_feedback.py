@@ -213,3 +213,53 @@ def test_finetune_refuses_a_malformed_extra_file_before_doing_anything(tmp_path:
     result = CliRunner().invoke(app, ["finetune", "--extra", str(bad), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "bad.jsonl:1" in result.output
     assert not (tmp_path / "run").exists()
+
+
+TINY_RUN = ('model = "smollm2-135m"\nseed = 3\n[data]\ntrain_conversations = 2\ndev_conversations = 1\n'
+            'bitext_examples = 0\n[train]\nmax_steps = 2\nbatch_size = 2\nmax_length = 192\ncheckpoint_every = 1\n'
+            'learning_rate = 0.05\nthreads = 1\n')
+SMALL_EVAL = ["--backend", "llama_cpp", "--option", "models=tuned", "--option", "dev_conversations=1",
+              "--option", "routing_limit=2"]
+
+
+@pytest.mark.slow
+def test_the_retrain_and_compare_loop_end_to_end(client: TestClient, store: Store, tmp_path: Path, data_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """README "Learning from feedback": export → finetune --extra → eval --baseline, on a tiny run."""
+    from server.cli import app
+    from server.config import get_settings
+
+    session_id = new_session(client)
+    reply = say(client, session_id, f"my email is {EMAIL}")
+    client.post(f"/api/sessions/{session_id}/feedback", json={"message_id": reply["id"], "kind": "thumbs_up"})
+    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHOPAGENT_DATABASE_URL", store.url)
+    get_settings.cache_clear()
+    cli = CliRunner()
+    try:
+        exported = tmp_path / "feedback.jsonl"
+        result = cli.invoke(app, ["feedback", "export", "--out", str(exported)])
+        assert result.exit_code == 0, result.output
+
+        config, run = tmp_path / "tiny.toml", tmp_path / "run"
+        config.write_text(TINY_RUN)
+        result = cli.invoke(app, ["finetune", "--config", str(config), "--data-dir", str(data_dir), "--out", str(run),
+                                  "--extra", str(exported)])
+        assert result.exit_code == 0, result.output
+        assert "extra: 1 call examples added to train" in result.output
+        train = [json.loads(line) for line in (run / "data" / "train.jsonl").read_text().splitlines()]
+        assert [e["target"] for e in train if e["family"] == "feedback:thumbs_up"] == [
+            {"tool": "find_user_id_by_email", "arguments": {"email": "j***@example.com"}}]
+        assert (run / "adapter_model.safetensors").is_file()
+
+        before, after = tmp_path / "before", tmp_path / "after"
+        result = cli.invoke(app, ["eval", "toolcalls", "--data-dir", str(data_dir), "--out", str(before),
+                                  "--adapter", "default", *SMALL_EVAL])
+        assert result.exit_code == 0, result.output
+        result = cli.invoke(app, ["eval", "toolcalls", "--data-dir", str(data_dir), "--out", str(after),
+                                  "--adapter", str(run), "--baseline", str(before), *SMALL_EVAL])
+        assert result.exit_code in (0, 3), result.output  # 3: a metric regressed against the baseline
+        report = (after / "toolcalls" / "report.md").read_text()
+        assert "against the baseline" in report
+    finally:
+        get_settings.cache_clear()
