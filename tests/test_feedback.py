@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from agent.escalation.staff import StaffDirectory
 from agent.feedback.export import export_feedback
 from agent.feedback.store import FeedbackStore
-from agent.feedback.tables import Feedback
+from agent.feedback.tables import Feedback, FeedbackKind
 from agent.manager import Agent
 from finetune.extra import load_extra
 from server.app import create_app
@@ -263,3 +263,21 @@ def test_the_retrain_and_compare_loop_end_to_end(client: TestClient, store: Stor
         assert "against the baseline" in report
     finally:
         get_settings.cache_clear()
+
+
+def test_the_privacy_commands_mask_the_feedback_s_words_and_delete_it(client: TestClient, agent: Agent,
+                                                                      store: Store) -> None:
+    from agent.privacy.records import delete_customer
+
+    _, ticket_id, headers, _ = taken_ticket(client, agent)
+    client.post(f"/api/console/tickets/{ticket_id}/messages", headers=headers,
+                json={"text": "Sent.", "draft": "Yusuf, it goes to 123 Main Street, Springfield, IL 62701."})
+    delete_customer(store, "yusuf_rossi_9620", mode="anonymise")
+    [row] = rows(store)
+    assert "Yusuf" not in row.draft and "123 Main Street" not in row.draft and "[street]" in row.draft
+
+    session, _ = agent.open_session(customer_id="noah_brown_6181")
+    reply = agent.conversations.finish(session.id, agent.conversations.state(session.id), "Hi!", {})
+    FeedbackStore(store).rate(session.id, reply.id, FeedbackKind.THUMBS_UP)
+    delete_customer(store, "noah_brown_6181")
+    assert [r.session_id for r in rows(store)] == [row.session_id]  # the deleted conversation's feedback is gone
