@@ -246,7 +246,7 @@ class Agent:
         message = self.conversations.finish(session_id, state, text, payload)
         fault_point("reply_stored")
         yield Event("message", {"id": message.id, "text": text, "repaired": bool(violations),
-                                "language": locales.current()})
+                                "language": locales.current(), "closing": outcome.closing})
         if suggestion:  # its own labelled part of the reply, after the answer itself
             yield Event("suggestion", suggestion)
         yield Event("done")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.escalation.cli import app as escalation_app
+from agent.feedback.cli import app as feedback_app
 from agent.privacy import install_log_masking
 from agent.privacy.cli import app as privacy_app
 from agent.reader.cli import app as reader_app
@@ -35,6 +36,7 @@ app.add_typer(logistics_app, name="logistics")
 app.add_typer(escalation_app, name="escalation")
 app.add_typer(reader_app, name="reader")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(feedback_app, name="feedback")
 app.command("eval")(eval_command)
 app.command("finetune")(finetune_command)
 console = Console()

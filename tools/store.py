@@ -17,7 +17,7 @@ from tools.schema_upgrade import add_missing_columns
 # The modules that declare tables on the store's metadata: the store, order histories, action receipts, sign-in
 # codes, conversations, escalations, held actions.
 TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.receipts", "tools.sign_in_codes",
-                 "agent.memory", "agent.escalation.tables", "agent.risk.tables")
+                 "agent.memory", "agent.escalation.tables", "agent.risk.tables", "agent.feedback.tables")
 
 
 def sqlite_url(path: Path) -> str:

@@ -18,6 +18,7 @@ from agent.escalation.staff import StaffDirectory, role_of
 from agent.escalation.tables import HandoffTicket, StaffUser
 from agent.escalation.texts import reason_words, text, tool_words
 from agent.escalation.tickets import NotYourTicket, StaffForbidden, TicketDesk, TicketError, priority
+from agent.feedback.store import FeedbackStore
 from agent.memory import ChatMessage
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
@@ -96,9 +97,13 @@ class ConsoleService:
             raise LookupError(f"no staff user {to_staff_id}")
         return self.desk.assign(ticket_id, to_staff_id, supervisor=True)
 
-    def reply(self, ticket_id: int, staff: StaffUser, message: str) -> ChatMessage:
+    def reply(self, ticket_id: int, staff: StaffUser, message: str, draft: str | None = None) -> ChatMessage:
+        """A person's reply; `draft` is the copilot's suggestion it started from, recorded when they changed it."""
         ticket = self._owned(ticket_id, staff)
-        return self._say(ticket.session_id, message, staff)
+        if draft is None:
+            return self._say(ticket.session_id, message, staff)
+        return FeedbackStore(self.agent.store).staff_reply(ticket.session_id, message, _said_by(staff, None),
+                                                           draft=draft, staff_id=staff.id)
 
     def act(self, ticket_id: int, staff: StaffUser, tool: str, arguments: dict[str, Any]) -> ToolResult:
         """Run one tool call the person approved, through the same runner and store policy as the bot's calls;
@@ -156,9 +161,12 @@ class ConsoleService:
 
     def _say(self, session_id: str, message: str, staff: StaffUser, *, notice: str | None = None) -> ChatMessage:
         """A person's words (notice None) or a notice that they joined or left, on the customer's live stream."""
-        payload = {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
-                   "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
-        return self.agent.conversations.append(session_id, "assistant", message, payload)
+        return self.agent.conversations.append(session_id, "assistant", message, _said_by(staff, notice))
+
+
+def _said_by(staff: StaffUser, notice: str | None) -> dict[str, Any]:
+    return {"live": True, "human": notice is None, "notice": notice is not None, "presence": notice,
+            "staff_id": staff.id, "author": staff.display_name, "avatar_url": staff.avatar_url}
 
 
 def _tool_result(row: ChatMessage) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def greet(turn: Turn, said: Understanding) -> Outcome:
 
 
 def thank(turn: Turn, said: Understanding) -> Outcome:
-    return Outcome(say("thanks"), gist="the customer says thanks")
+    return Outcome(say("thanks"), gist="the customer says thanks", closing=True)
 
 
 def transfer(turn: Turn, said: Understanding) -> Outcome:

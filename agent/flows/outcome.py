@@ -25,6 +25,7 @@ class Outcome:
     asks: bool = False  # the agent asked for something the request still needs
     suggestion: dict[str, Any] | None = None  # an unasked suggestion, shown apart (agent/proactive.py)
     asked: str | None = None  # which detail it asked for (a reader Context value): the reader reads the answer by it
+    closing: bool = False  # the customer is wrapping up (thanks, goodbye): the widget asks "Was this solved?"
 
 
 # The question each of the flows' asking texts puts: the next message is read as a possible answer to it.

@@ -23,6 +23,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from agent.escalation.tables import OPEN_STATUSES, HandoffTicket
+from agent.feedback.tables import Feedback
 from agent.memory import ChatMessage, ChatSession
 from agent.privacy.mask import NAME_MASK, KnownValues, customer_values
 from agent.reader import extract
@@ -167,6 +168,8 @@ def _anonymise(db: Session, rows: list[ChatSession], now: datetime) -> None:
             hold.customer_id = None
             hold.summary = masker.text(hold.summary)
             hold.arguments = masker.value(hold.arguments or {})
+        for feedback in db.scalars(select(Feedback).where(Feedback.session_id == row.id)):
+            feedback.comment, feedback.draft = masker.text(feedback.comment), masker.text(feedback.draft)
         row.customer_id = None
         row.state = {ANONYMISED: now.isoformat(timespec="seconds")}
 

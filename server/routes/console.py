@@ -33,6 +33,10 @@ class Action(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class StaffReply(MessageIn):
+    draft: str | None = Field(default=None, max_length=2000, description="The copilot's draft the reply started from")
+
+
 class Assignment(BaseModel):
     staff_id: str = Field(min_length=1, max_length=64)
 
@@ -89,8 +93,8 @@ def take(ticket_id: int, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]
 
 
 @router.post("/tickets/{ticket_id}/messages", status_code=201)
-def reply(ticket_id: int, body: MessageIn, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
-    message = _guard(lambda: console.reply(ticket_id, staff, body.text))
+def reply(ticket_id: int, body: StaffReply, staff: StaffDep, console: ConsoleDep) -> dict[str, Any]:
+    message = _guard(lambda: console.reply(ticket_id, staff, body.text, body.draft))
     return {"id": message.id, "text": message.text}
 
 

@@ -6,13 +6,15 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.escalation.presence import person_in
+from agent.feedback.store import FeedbackStore, NotThisConversationsReply
+from agent.feedback.tables import FeedbackKind
 from agent.memory import DialogueState
 from retrieval.language import conversation_language
 from server.customer_events import for_customer, history_for_customer
@@ -48,6 +50,18 @@ class MessageIn(BaseModel):
         if not text.strip():
             raise ValueError("the message is empty")
         return text.strip()
+
+
+class FeedbackIn(BaseModel):
+    message_id: int = Field(ge=1, description="The assistant's reply it is about (the `message` event's id)")
+    kind: Literal["thumbs_up", "thumbs_down", "solved_yes", "solved_no"]  # the customer's kinds (CUSTOMER_KINDS)
+    comment: str = Field(default="", max_length=500)
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    message_id: int
+    kind: str
 
 
 class Handoff(BaseModel):
@@ -101,6 +115,17 @@ async def post_message(
 @router.post("/{session_id}/handoff", response_model=Handoff, dependencies=[RateLimited])
 def hand_off(session_id: str, agent: AgentDep) -> Handoff:
     return Handoff(notice=agent.handoff(session_id))
+
+
+@router.post("/{session_id}/feedback", status_code=201, response_model=FeedbackStored, dependencies=[RateLimited])
+def give_feedback(session_id: str, body: FeedbackIn, agent: AgentDep) -> FeedbackStored:
+    agent.conversations.get(session_id)  # 404 for an unknown session
+    try:
+        row = FeedbackStore(agent.store).rate(session_id, body.message_id, FeedbackKind(body.kind),
+                                              body.comment.strip())
+    except NotThisConversationsReply:
+        raise HTTPException(status_code=404, detail="No such reply in this conversation.") from None
+    return FeedbackStored(id=row.id, message_id=row.message_id, kind=row.kind)
 
 
 async def _events(queue: Queue) -> AsyncIterator[ServerSentEvent]:

@@ -292,7 +292,11 @@
     drafts.forEach(function (d) {
       var item = el("li", { "data-testid": "console-draft" }, d.text);
       var use = el("button", { type: "button" }, "Use");
-      use.addEventListener("click", function () { $("reply-text").value = d.text; $("reply-text").focus(); });
+      use.addEventListener("click", function () {
+        state.draft = d.text;  // sent with the reply: an edit of it is feedback for training (server/API.md)
+        $("reply-text").value = d.text;
+        $("reply-text").focus();
+      });
       item.appendChild(use);
       list.appendChild(item);
     });
@@ -338,8 +342,9 @@
     var text = $("reply-text").value.trim();
     if (!text || state.ticketId === null) return;
     $("ticket-error").textContent = "";
-    api("/api/console/tickets/" + state.ticketId + "/messages", { method: "POST", body: { text: text } })
-      .then(function () { $("reply-text").value = ""; loadTicket(state.ticketId); },
+    var body = state.draft ? { text: text, draft: state.draft } : { text: text };
+    api("/api/console/tickets/" + state.ticketId + "/messages", { method: "POST", body: body })
+      .then(function () { state.draft = null; $("reply-text").value = ""; loadTicket(state.ticketId); },
         function (error) { $("ticket-error").textContent = error.message; });
   });
 

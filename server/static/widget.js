@@ -42,7 +42,14 @@
     talkingTo: "You are talking to {name}",
     personSaid: "{name} said:",
     assistantSaid: "{name} said:",
-    youSaid: "You said:"
+    youSaid: "You said:",
+    rateReply: "Rate this reply",
+    helpful: "This reply was helpful",
+    notHelpful: "This reply was not helpful",
+    solvedQuestion: "Was this solved?",
+    solvedYes: "Yes",
+    solvedNo: "No",
+    feedbackThanks: "Thanks for your feedback!"
   };
   // The widget's words per locale from the server (agent/locales/<locale>/widget.toml); TEXT above is the
   // English fallback for a page that cannot reach it.
@@ -60,7 +67,9 @@
     conversation: null, // resolves once the greeting and history are on screen (or failed to load)
     turn: null, // the assistant message being streamed
     person: null, // {name, avatar_url}: who from the team is in the conversation; null while the assistant answers
-    language: "en" // the conversation's language, as the server last said
+    language: "en", // the conversation's language, as the server last said
+    lastReplyId: null, // the assistant's last stored reply: what "Was this solved?" is about
+    solvedAsked: false // asked once per page: after the customer's thanks, or when they close the chat
   };
 
   // --- configuration ------------------------------------------------------------------------------------
@@ -303,6 +312,7 @@
 
   function close() {
     if (!state.open) return;
+    askSolved(); // seen when the customer comes back to the chat
     state.open = false;
     ui.panel.hidden = true;
     ui.root.classList.remove("shopagent-is-open");
@@ -526,6 +536,10 @@
       var node = message.author ? addLiveMessage(message)
         : addMessage(message.role === "user" ? "user" : "assistant", message.text);
       node.setAttribute("data-message-id", String(message.id));
+      if (message.role === "assistant" && !message.author) {
+        node.appendChild(renderRating(message.id));
+        state.lastReplyId = message.id;
+      }
       if (message.products && message.products.length) node.appendChild(renderProducts(message.products));
       if (message.handoff) addNotice(TEXT.handoffHistory, null);
       // A suggestion can still be declined only while it is the last thing said.
@@ -769,6 +783,67 @@
     return card;
   }
 
+  // --- feedback (server/API.md: POST /api/sessions/{id}/feedback) ------------------------------------------
+
+  /** 👍 / 👎 under a reply; the chosen one stays pressed, a second click on the other changes the rating. */
+  function renderRating(messageId) {
+    var group = el("div", { class: "shopagent-rating", role: "group", "aria-label": TEXT.rateReply,
+      "data-testid": "shopagent-rating" });
+    var up = feedbackButton("👍", TEXT.helpful, "shopagent-thumbs-up");
+    var down = feedbackButton("👎", TEXT.notHelpful, "shopagent-thumbs-down");
+    var choose = function (chosen, other, kind) {
+      sendFeedback(messageId, kind).then(function (ok) {
+        if (!ok) return;
+        chosen.setAttribute("aria-pressed", "true");
+        other.setAttribute("aria-pressed", "false");
+        group.setAttribute("data-rated", kind);
+      });
+    };
+    up.addEventListener("click", function () { choose(up, down, "thumbs_up"); });
+    down.addEventListener("click", function () { choose(down, up, "thumbs_down"); });
+    group.appendChild(up);
+    group.appendChild(down);
+    return group;
+  }
+
+  function feedbackButton(symbol, label, testId) {
+    var button = el("button", { type: "button", class: "shopagent-feedback-button", "aria-label": label,
+      "aria-pressed": "false", title: label, "data-testid": testId });
+    button.appendChild(el("span", { "aria-hidden": "true" }, symbol));
+    return button;
+  }
+
+  /** "Was this solved? Yes / No", once, about the last reply; the answer is replaced by a thank-you. */
+  function askSolved() {
+    if (state.solvedAsked || state.lastReplyId === null || !ui) return;
+    state.solvedAsked = true;
+    var messageId = state.lastReplyId;
+    var prompt = el("div", { class: "shopagent-solved", role: "group", "aria-label": TEXT.solvedQuestion,
+      "data-testid": "shopagent-solved" }, [el("p", { class: "shopagent-solved-question" }, TEXT.solvedQuestion)]);
+    [["solved_yes", TEXT.solvedYes, "shopagent-solved-yes"], ["solved_no", TEXT.solvedNo, "shopagent-solved-no"]]
+      .forEach(function (choice) {
+        var button = el("button", { type: "button", class: "shopagent-feedback-button", "data-testid": choice[2] },
+          choice[1]);
+        button.addEventListener("click", function () {
+          sendFeedback(messageId, choice[0]).then(function (ok) {
+            if (ok) prompt.textContent = TEXT.feedbackThanks;
+          });
+        });
+        prompt.appendChild(button);
+      });
+    appendToLog(prompt);
+  }
+
+  /** Resolves true once stored; a failure is only logged: feedback must never get in the customer's way. */
+  function sendFeedback(messageId, kind) {
+    if (!state.session) return Promise.resolve(false);
+    return api("/api/sessions/" + encodeURIComponent(state.session.id) + "/feedback",
+      { method: "POST", body: { message_id: Number(messageId), kind: kind } }).then(function (response) {
+      if (!response.ok && window.console) console.warn("shopagent: feedback not stored", response.status);
+      return response.ok;
+    }, function () { return false; });
+  }
+
   function quickReply(label, text, testId) {
     var button = el("button", { type: "button", class: "shopagent-quick-reply", "data-testid": testId }, label);
     button.disabled = state.busy; // it arrives mid-turn: usable once the turn is done
@@ -957,8 +1032,13 @@
       setLanguage(data.language);
       var node = currentTurn();
       bubbleOf(node).textContent = data.text || "";
-      if (data.id !== undefined) node.setAttribute("data-message-id", String(data.id));
+      if (data.id !== undefined) {
+        node.setAttribute("data-message-id", String(data.id));
+        node.appendChild(renderRating(data.id));
+        state.lastReplyId = data.id;
+      }
       finishTurn();
+      if (data.closing) askSolved();
     },
     error: function (data) {
       if (window.console && data.detail) console.warn("shopagent:", data.detail);
