@@ -16,9 +16,9 @@ from tools.retail.data_model import Base
 from tools.store import Store
 
 # How the state was reached, not the store's state: the audit log, the conversation, its escalation record, the
-# actions' exactly-once receipts, risk holds and sign-in codes.
+# actions' exactly-once receipts, risk holds, sign-in codes and customers' feedback.
 IGNORED_TABLES = {"audit_log", "chat_sessions", "chat_messages", "chat_escalation_turns", "handoff_tickets",
-                  "staff_users", "action_receipts", "risk_holds", "sign_in_codes"}
+                  "staff_users", "action_receipts", "risk_holds", "sign_in_codes", "feedback"}
 IGNORED_COLUMNS = {"version"}
 
 Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]  # table -> row key -> column -> value
