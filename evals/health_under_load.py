@@ -29,7 +29,7 @@ def measure(home: Path, turns: int = 8, seconds: float = 20.0) -> dict[str, floa
     try:
         _wait_ready(base, server)
         stop = threading.Event()
-        done: list[int] = []
+        done: list[tuple[int, float]] = []  # each adversarial turn's status code and seconds
         texts = list(islice(adversarial_inputs(), 64))
         senders = [threading.Thread(target=_send_until, args=(base, texts[i::turns], stop, done), daemon=True)
                    for i in range(turns)]
@@ -47,17 +47,19 @@ def measure(home: Path, turns: int = 8, seconds: float = 20.0) -> dict[str, floa
     return {"healthz_p50_ms": 1000 * statistics.median(ordered),
             "healthz_p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
             "healthz_polls": len(ordered), "adversarial_turns_done": len(done),
-            "adversarial_turns_answered": sum(code == 200 for code in done)}
+            "adversarial_turns_answered": sum(code == 200 for code, _ in done),
+            "adversarial_turn_max_s": max((seconds for _, seconds in done), default=0.0)}
 
 
-def _send_until(base: str, texts: list[str], stop: threading.Event, done: list[int]) -> None:
+def _send_until(base: str, texts: list[str], stop: threading.Event, done: list[tuple[int, float]]) -> None:
     with httpx.Client(timeout=120) as client:
         session_id = client.post(f"{base}/api/sessions", json={}).json()["session_id"]
         index = 0
         while not stop.is_set():
             text = texts[index % len(texts)]
+            started = time.perf_counter()
             response = client.post(f"{base}/api/sessions/{session_id}/messages", json={"text": text})
-            done.append(response.status_code)
+            done.append((response.status_code, time.perf_counter() - started))
             index += 1
 
 

@@ -47,6 +47,9 @@ class SecurityEvaluator(Evaluator):
             **({"healthz_p95_ms": Metric(health["healthz_p95_ms"], better="lower", tolerance=50.0,
                                          description="/healthz while 8 adversarial turns run (target ≤ 100 ms)")}
                if health else {}),
+            **({"adversarial_turn_max_s": Metric(health["adversarial_turn_max_s"], better="lower", tolerance=5.0,
+                                                 description="the longest adversarial turn (budget 30 s)")}
+               if health else {}),
         }
         markdown = _markdown(categories, rows) + _health_markdown(health)
         return EvalResult(metrics=metrics, markdown=markdown, plots=["held.png"],
@@ -82,7 +85,8 @@ def _health_markdown(health: dict[str, float]) -> str:
         return ""
     return (f"\n\n## /healthz under adversarial turns\n\nA real `shopagent serve` (flows only, loopback), 8 sessions "
             f"sending long adversarial messages back to back ({health['adversarial_turns_done']} sent, "
-            f"{health['adversarial_turns_answered']} answered), /healthz polled every 50 ms: p50 "
+            f"{health['adversarial_turns_answered']} answered, the longest in {health['adversarial_turn_max_s']:.1f} s "
+            f"against a 30 s budget), /healthz polled every 50 ms: p50 "
             f"{health['healthz_p50_ms']:.0f} ms, **p95 {health['healthz_p95_ms']:.0f} ms** over "
             f"{health['healthz_polls']} polls (target ≤ 100 ms).")
 
