@@ -105,17 +105,24 @@ def new_page(browser: Any, base_url: str) -> Iterator[Callable[..., Page]]:
     """new_page(width=1280, height=800): a page in a fresh context (empty localStorage), on the demo store."""
     contexts = []
 
+    pages = []
+
     def make(width: int = 1280, height: int = 800) -> Page:
         context = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url)
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
         page.goto("/")
+        pages.append(page)
         return page
 
     yield make
-    for context in contexts:
-        context.close()
+    try:  # every browser flow, at its end: the customer saw no internals (issue: no internals in front of them)
+        for page in pages:
+            assert not internals_shown(page), internals_shown(page)
+    finally:
+        for context in contexts:
+            context.close()
 
 
 @pytest.fixture
@@ -124,6 +131,18 @@ def page(new_page: Callable[..., Page]) -> Page:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
+
+
+def internals_shown(page: Page) -> list[str]:
+    """What of the widget's visible text is internal: a tool's name, JSON, a staff summary, or an id the customer
+    never typed (evals/customer_stream.py, the same scan the tasks suite runs on every turn)."""
+    from evals.customer_stream import internals, tool_names
+
+    root = page.locator("[data-testid=shopagent-root]")
+    if page.is_closed() or root.count() == 0:
+        return []
+    said = " ".join(page.locator("[data-role=user]").all_inner_texts())
+    return internals([root.inner_text()], said, tool_names())
 
 
 def by_id(page: Page, test_id: str) -> Any:
@@ -522,3 +541,14 @@ def test_the_stream_parser_handles_any_chunking_and_line_ending(page: Page) -> N
         ensure_ascii=False,
     )
     assert set(events) == {expected}
+
+
+def test_the_end_of_flow_scan_sees_what_the_widget_shows(page: Page) -> None:
+    """The scan each browser flow ends with reads the widget's visible text: an internal put there is found."""
+    open_chat(page)
+    assert internals_shown(page) == []
+    page.evaluate("""() => { const leak = document.createElement('p'); leak.id = 'leak';
+        leak.textContent = 'refunded to credit_card_7815826';
+        document.querySelector('[data-testid=shopagent-root]').append(leak); }""")
+    assert internals_shown(page) == ["id credit_card_7815826"]
+    page.evaluate("() => document.getElementById('leak').remove()")
