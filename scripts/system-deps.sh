@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System packages: a C++ compiler (llama.cpp's build); with --browser also Debian's Chromium (browser tests) and a
-# font with Chinese glyphs (without one the widget shows a Chinese conversation as empty boxes).
+# fonts with Chinese glyphs and emoji (without them the widget's Chinese and its 👍/👎 show as empty boxes).
 set -euo pipefail
 missing=()
 [ "${1:-}" = "--browser" ] && { [ -x /usr/bin/chromium ] || missing+=(chromium); }
 [ "${1:-}" = "--browser" ] && { [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei); }
+[ "${1:-}" = "--browser" ] && { [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji); }
 command -v g++ >/dev/null || missing+=(g++)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -8,6 +8,7 @@ failure, the stream parser) replace just the turn request with Playwright's requ
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -552,3 +553,23 @@ def test_the_end_of_flow_scan_sees_what_the_widget_shows(page: Page) -> None:
         document.querySelector('[data-testid=shopagent-root]').append(leak); }""")
     assert internals_shown(page) == ["id credit_card_7815826"]
     page.evaluate("() => document.getElementById('leak').remove()")
+
+
+@pytest.mark.parametrize(("width", "height", "name"),
+                         [(1280, 800, "widget-desktop.png"), (390, 844, "widget-phone.png")])
+def test_a_search_and_a_hand_off_fit_the_screen(new_page: Callable[..., Page], tmp_path: Path, width: int,
+                                                height: int, name: str) -> None:
+    """A product search and a hand-off, at desktop and phone width: cards, ratings and the notice inside the
+    screen's width (the pictures in docs/ are made by this test with SHOPAGENT_DOCS_SCREENSHOTS=1)."""
+    page = new_page(width, height)
+    open_chat(page)
+    for text in ("do you have a mechanical keyboard?", "I want to talk to a person"):
+        by_id(page, "shopagent-input").fill(text)
+        by_id(page, "shopagent-send").click()
+        wait_for_turn_end(page)
+    expect(page.locator("[data-testid=shopagent-product-card]").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot = tmp_path / name
+    page.screenshot(path=str(shot))
+    if os.environ.get("SHOPAGENT_DOCS_SCREENSHOTS"):
+        (Path(__file__).resolve().parents[1] / "docs" / name).write_bytes(shot.read_bytes())
