@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import app, base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+from test_browser import app, base_url, browser, by_id, internals_shown, open_chat, sync_api  # noqa: F401  (fixtures)
 from test_browser_cards import png
 
 expect = sync_api.expect
@@ -87,6 +87,7 @@ def test_a_person_takes_over_and_the_widget_shows_their_reply(browser: Any, base
         by_id(page, "shopagent-input").fill("do you have a mechanical keyboard?")
         by_id(page, "shopagent-input").press("Enter")
         expect(page.get_by_test_id("shopagent-product-card").first).to_be_visible(timeout=TIMEOUT_MS)
+        assert internals_shown(page) == []  # a person's replies and the bot's, no internals
     finally:
         customer.close()
         agent_side.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_browser import app, base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+from test_browser import app, base_url, browser, by_id, internals_shown, open_chat, sync_api  # noqa: F401  (fixtures)
 
 expect = sync_api.expect
 PASSWORD = "console password 2"
@@ -21,7 +21,9 @@ document.addEventListener("securitypolicyviolation",
 def page(browser: Any, base_url: str) -> Any:  # noqa: F811
     context = browser.new_context(base_url=base_url)
     context.add_init_script(RECORD_VIOLATIONS)
-    yield context.new_page()
+    page = context.new_page()
+    yield page
+    assert internals_shown(page) == []  # the flow's end: the customer saw no internals
     context.close()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import base_url, browser, by_id, open_chat, sync_api  # noqa: F401  (fixtures)
+from test_browser import base_url, browser, by_id, internals_shown, open_chat, sync_api  # noqa: F401  (fixtures)
 
 expect = sync_api.expect
 PASSWORD = "console password 1"
@@ -97,6 +97,7 @@ def test_a_supervisor_approves_a_held_order_cancellation(browser: Any, base_url:
         expect(notice).to_contain_text("cancelled")
         with app.state.agent.store.session() as db:
             assert db.get(Order, ORDER).status == "cancelled"
+        assert internals_shown(page) == []  # the customer saw the hold and its approval, no internals
     finally:
         for context in (customer, agent_side, supervisor_side):
             context.close()
