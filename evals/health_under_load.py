@@ -5,11 +5,7 @@ p95 ≤ 100 ms with 8 such turns)."""
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from itertools import islice
@@ -18,16 +14,15 @@ from pathlib import Path
 import httpx
 
 from evals.adversarial_text import adversarial_inputs
-
-PROJECT = Path(__file__).resolve().parents[1]
+from evals.live_server import free_port, serve, wait_ready
 
 
 def measure(home: Path, turns: int = 8, seconds: float = 20.0) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _serve(home, port)
+    server = serve(home, port, RATE_LIMIT_PER_MINUTE="100000")
     try:
-        _wait_ready(base, server)
+        wait_ready(base, server)
         stop = threading.Event()
         done: list[tuple[int, float]] = []  # each adversarial turn's status code and seconds
         texts = list(islice(adversarial_inputs(), 64))
@@ -73,32 +68,6 @@ def _poll(url: str, seconds: float) -> list[float]:
             latencies.append(time.perf_counter() - started)
             time.sleep(0.05)
     return latencies
-
-
-def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPAGENT_")}
-    env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", SHOPAGENT_RATE_LIMIT_PER_MINUTE="100000",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(PROJECT))
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=PROJECT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"the server did not start within {timeout} s (exit code {process.poll()})")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -5,11 +5,6 @@ every message the customer sent."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +14,7 @@ from sqlalchemy import func, select
 
 from agent.manager import Agent
 from evals.kill_runs import load_scenarios, run_point
+from evals.live_server import free_port, serve, wait_ready
 from tools.context import IdentityPolicy, StoreContext
 from tools.faults import POINTS
 from tools.receipts import ActionReceipt
@@ -136,43 +132,19 @@ def _blind_once(recorded):  # type: ignore[no-untyped-def]
 
 # --- the same through a real server: `shopagent serve`, killed in the middle of the yes ------------------------
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def _serve(home: Path, port: int, fault_point: str = "") -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPAGENT_")}
-    env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", SHOPAGENT_FAULT_POINT=fault_point,
-               SHOPAGENT_IDENTITY="benchmark",  # signed in by email, tau2's rule
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(PROJECT))
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=PROJECT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    pytest.fail(f"the server did not start within {timeout} s (exit code {process.poll()})")
-
-
 def _send(base: str, session_id: str, text: str) -> str:
     return httpx.post(f"{base}/api/sessions/{session_id}/messages", json={"text": text}, timeout=60).text
 
 
 @pytest.mark.slow
 def test_a_real_server_killed_after_the_effect_acts_once_when_the_yes_is_sent_again(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     base, home = f"http://127.0.0.1:{port}", tmp_path / "home"
-    server = _serve(home, port, fault_point="effect_committed")  # reached only by a confirmed action
+    # Signed in by email (tau2's rule): the test is about the yes, not sign-in; the fault point is reached only by
+    # a confirmed action.
+    server = serve(home, port, IDENTITY="benchmark", FAULT_POINT="effect_committed")
     try:
-        _wait_ready(base, server)
+        wait_ready(base, server)
         session_id = httpx.post(f"{base}/api/sessions", json={}).json()["session_id"]
         _send(base, session_id, f"my email is {EMMA_EMAIL}")
         assert "To confirm" in _send(base, session_id, MOVE)
@@ -181,9 +153,9 @@ def test_a_real_server_killed_after_the_effect_acts_once_when_the_yes_is_sent_ag
         assert server.wait(timeout=30) == -9
     finally:
         server.kill()
-    server = _serve(home, port)
+    server = serve(home, port, IDENTITY="benchmark")
     try:
-        _wait_ready(base, server)
+        wait_ready(base, server)
         history = httpx.get(f"{base}/api/sessions/{session_id}/messages").json()["messages"]
         assert history[-1]["role"] == "user" and history[-1]["text"] == "yes"  # stored, never answered
         assert "#W2417020" in _send(base, session_id, "yes")  # the client sends it again
