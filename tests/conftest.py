@@ -42,6 +42,17 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private SHOPAGENT_HOME (database, index and caches) for the test, with the settings read afresh."""
+    from server.config import get_settings
+
+    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
 # --- the demo store -------------------------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ from agent.manager import Agent, AgentConfig
 from agent.proactive import ProactiveEngine
 from evals.base import EvalConfig
 from evals.registry import load_evaluator
-from server.config import get_settings
 from tools.store import Store
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
@@ -176,14 +175,6 @@ def test_a_suggestion_is_never_among_the_result_cards(chat) -> None:
 
 
 # --- the evaluation suite ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_the_suite_on_a_few_queries(tmp_path: Path, home: Path) -> None:

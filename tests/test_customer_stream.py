@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agent.events import Event
 from evals.base import EvalConfig
 from evals.customer_stream import internals, scan_turn, tool_names
 from evals.registry import load_evaluator
-from server.config import get_settings
 
 TOOLS = tool_names()
 
@@ -35,14 +32,8 @@ def test_the_servers_filter_is_what_is_scanned() -> None:
     assert [item["found"] for item in scan_turn([leak], "", TOOLS)] == ["id gift_card_0000001"]
 
 
-def test_no_internal_reaches_the_customer_over_the_74_tasks(data_dir: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    try:
-        run = load_evaluator("tasks", EvalConfig(data_dir=data_dir, backend="none")).run(tmp_path / "out")
-    finally:
-        get_settings.cache_clear()
+def test_no_internal_reaches_the_customer_over_the_74_tasks(data_dir: Path, tmp_path: Path, home: Path) -> None:
+    run = load_evaluator("tasks", EvalConfig(data_dir=data_dir, backend="none")).run(tmp_path / "out")
     runs = run.result.details["runs"]
     assert len(runs) == 74
     assert run.result.metrics["internals_shown"].value == 0, [r["internals_shown"] for r in runs

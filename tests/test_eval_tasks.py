@@ -23,7 +23,6 @@ from evals.tasks.paraphrase import BANK_FILE, Phrasing, load_bank, request_kind
 from evals.tasks.replay import replay
 from evals.tasks.runner import RecordingRunner
 from evals.tasks.split import HALVES, SPLIT_FILE, make_split, stratum
-from server.config import get_settings
 from tools.context import IdentityPolicy, Role, StoreContext
 from tools.retail.data_model import Order, OrderItem, PaymentMethod
 from tools.store import Store
@@ -182,14 +181,6 @@ def test_replaying_the_ground_truth_changes_exactly_what_it_says(store: Store) -
 
 
 # --- end to end ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_the_suite_end_to_end_with_flows_only(tmp_path: Path, home: Path) -> None:

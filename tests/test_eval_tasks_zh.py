@@ -17,20 +17,11 @@ from evals.tasks.customer import AgentMove, ScriptedCustomer, agent_move
 from evals.tasks.loader import Scenario, load_tasks
 from evals.tasks.runner import StoreTemplate, expected_state, product_names, run_task
 from evals.tasks.split import load_split
-from server.config import get_settings
 
 SCENARIO = Scenario(reason_for_call="You want to cancel all pending orders. If asked for reason, say you ordered "
                     "the items by mistake.",
                     known_info="You are Yara Muller in zip code 85041.",
                     unknown_info="You do not remember your email address.")
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_the_chinese_data_covers_twenty_tuning_tasks_and_no_untouched_one() -> None:

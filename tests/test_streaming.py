@@ -20,6 +20,7 @@ from agent.streaming import ClauseStream, json_string_so_far
 from agent.voice import OPENING_KINDS, OPENINGS, opening_choices, openings_for, opens_itself
 from server.app import create_app
 from server.config import Settings
+from tests.test_api import events_of
 from tools.store import Store
 
 # The test's own notion of an opener, independent of openings.toml: a sentence that apologises, thanks, greets or
@@ -41,15 +42,6 @@ UPSET = [
 @pytest.fixture
 def settings(tmp_path: Path, store: Store) -> Settings:
     return Settings(home=tmp_path, database_url=store.url, backend="none", rate_limit_per_minute=1000)
-
-
-def events_of(response) -> list[tuple[str, dict[str, Any]]]:  # type: ignore[no-untyped-def]
-    parsed = []
-    for block in response.text.replace("\r\n", "\n").split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in lines:
-            parsed.append((lines["event"], json.loads(lines["data"])))
-    return parsed
 
 
 # --- decoding a constrained line as it is written -------------------------------------------------------------

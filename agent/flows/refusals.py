@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from agent.replies import say
+from agent.replies import method_text, say
 
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
@@ -27,8 +27,9 @@ def in_words(turn: Turn, error: str) -> str:
 
 
 def _short(method: dict[str, Any] | None) -> str:
+    """The method as the customer knows it, without a gift card's balance (the refusal states the balance)."""
     if method is None:
         return say("payment_method")
     if method["source"] == "credit_card":
-        return say("card_ending", brand=method.get("brand", "card"), last_four=method.get("last_four", "????"))
+        return method_text(method)
     return say(f"method_{method['source']}") if method["source"] in {"gift_card", "paypal"} else say("payment_method")
