@@ -4,12 +4,12 @@ orders are theirs to see. Used by the tasks suite on every turn it plays and by 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from agent.events import Event
+from agent.replies import options_text
 from server.customer_events import for_customer
 
 PAYMENT_ID = re.compile(r"\b(?:credit_card|gift_card|paypal|debit_card)_\d+\b")
@@ -33,7 +33,7 @@ def shown_texts(event: Event) -> list[str]:
         return []
     data = seen.data
     if seen.type == "products":
-        return [f"{card.get('name', '')} {json.dumps(card.get('options', {}))[1:-1]}" for card in data["products"]]
+        return [f"{card.get('name', '')} ({options_text(card.get('options', {}))})" for card in data["products"]]
     if seen.type == "suggestion":
         return [str(value) for key, value in data.items() if key in {"text", "label", "title", "reason"}]
     return [str(data[key]) for key in ("text", "notice", "summary") if isinstance(data.get(key), str)]
