@@ -31,6 +31,7 @@ class LiveListener:
         self._guard = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self.listening = threading.Event()  # set while the LISTEN connection is up
 
     def start(self) -> None:
         """Start listening (idempotent: the first stream of the process starts it)."""
@@ -41,6 +42,8 @@ class LiveListener:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # it checks every second; its connection closes with it
 
     @contextmanager
     def watching(self, session_id: str) -> Iterator[asyncio.Event]:
@@ -63,10 +66,12 @@ class LiveListener:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {LIVE_CHANNEL}")
                     self._wake(None)  # (re)connected: what was stored while nobody listened is read now
+                    self.listening.set()
                     while not self._stopped.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             self._wake(notice.payload)
             except psycopg.Error:
+                self.listening.clear()
                 log.warning("the live-event listener lost its database connection; reconnecting", exc_info=True)
                 self._stopped.wait(RECONNECT_SECONDS)
 
