@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 
 from agent.escalation.staff import StaffDirectory
 from agent.manager import Agent
-from agent.memory import ConversationStore
+from agent.memory import ChatMessage, ConversationStore
+from evals.customer_stream import internals, tool_names
 from evals.live_server import free_port, serve, wait_ready
 from server.cli import app as cli
 from server.live_listener import LiveListener
@@ -143,6 +144,12 @@ def sse(body: str) -> list[tuple[str, str]]:
     return events
 
 
+def stored(store: Store, session_id: str, role: str) -> list[str]:
+    with store.session() as db:
+        query = select(ChatMessage.text).where(ChatMessage.session_id == session_id, ChatMessage.role == role)
+        return list(db.scalars(query))
+
+
 def audited(store: Store, action: str, order_id: str) -> int:
     with store.session() as db:
         entries = db.scalars(select(AuditEntry).where(AuditEntry.action == action))
@@ -195,6 +202,7 @@ def test_one_order_acted_on_by_two_processes_at_once_changes_once(servers: tuple
     for thread in threads:
         thread.join(timeout=120)
     assert len(replies) == 2 and all(order.order_id in reply for reply in replies), replies
+    assert internals(replies, f"my email is {email} {proposal}", tool_names()) == []
     assert audited(pg_store, "cancel_pending_order", order.order_id) == 1
     with pg_store.session() as db:
         assert db.get(Order, order.order_id).status == "cancelled"
@@ -231,8 +239,8 @@ def test_a_conversations_turns_wait_for_each_other_across_processes(servers: tup
         key = {"namespace": advisory_lock.CONVERSATION, "name": session_id}
         held.execute(text("SELECT pg_advisory_lock(:namespace, hashtext(:name))"), key)
         first.start()
-        first.join(timeout=3)
-        assert first.is_alive() and not replies  # the turn waits for the conversation
+        first.join(timeout=5)
+        assert first.is_alive() and not stored(pg_store, session_id, "user")  # the turn waits, its message too
         held.execute(text("SELECT pg_advisory_unlock(:namespace, hashtext(:name))"), key)
     first.join(timeout=120)
     assert "To confirm" in customer.say(a, session_id, MOVE.replace("1200 Oak", "1300 Oak"))
