@@ -210,6 +210,7 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
     supervises; each worker builds its own agent from the same settings (server.app:create_worker_app)."""
     import uvicorn
 
+    from server.rate_limits import create_table
     from server.services import prepare_store
 
     refusal = workers_refusal(settings)
@@ -218,6 +219,7 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
     console.print(f"[bold]Starting shopagent[/] on {host}:{port} with {workers} worker processes")
     steps = StartupSteps(console)
     store = prepare_store(settings, steps)
+    create_table(store)  # the server's own table, here once: workers creating it at the same moment would collide
     _purge_expired(settings, steps)
     console.print(f"[bold green]shopagent is prepared[/] in {steps.elapsed():.1f} s; the workers start now")
     for line in ready_lines(host, port, _staff_accounts(store), api_docs=settings.api_docs, demo=False):

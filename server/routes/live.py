@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent.escalation.presence import live_fields
+from agent.live_notify import is_live
 from agent.manager import Agent
 from agent.memory import ChatMessage
 from server.deps import AgentDep
@@ -49,7 +50,7 @@ def live_messages(agent: Agent, session_id: str, after: int) -> list[dict[str, A
                                        ChatMessage.id > after).order_by(ChatMessage.id))
     with agent.store.session() as session:
         rows = list(session.scalars(query))
-    return [{"id": r.id, "text": r.text, **live_fields(r.payload)} for r in rows if (r.payload or {}).get("live")]
+    return [{"id": r.id, "text": r.text, **live_fields(r.payload)} for r in rows if is_live(r)]
 
 
 async def _stream(agent: Agent, session_id: str, cursor: int, wait: float,
