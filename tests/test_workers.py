@@ -31,6 +31,7 @@ from agent.memory import ChatMessage, ConversationStore
 from evals.customer_stream import internals, tool_names
 from evals.live_server import free_port, serve, wait_ready
 from server.cli import app as cli
+from server.config import get_settings
 from server.live_listener import LiveListener
 from server.rate_limits import RateLimiter
 from tools import advisory_lock
@@ -352,3 +353,12 @@ def test_workers_refuse_sqlite_with_a_clear_error(home: Path) -> None:
     assert result.exit_code == 2
     assert "--workers needs PostgreSQL" in result.output and "SQLite is one server process" in result.output
 
+
+def test_workers_refuse_demo_mode(home: Path) -> None:
+    """The demo's mail sink and outbox page are one process's: refused before anything starts."""
+    env = {"COLUMNS": "200", "SHOPAGENT_DEMO": "true",
+           "SHOPAGENT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"], env=env)
+    get_settings.cache_clear()
+    assert result.exit_code == 2 and "does not run in demo mode" in result.output

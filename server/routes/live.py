@@ -67,7 +67,7 @@ async def _stream(agent: Agent, session_id: str, cursor: int, wait: float,
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0 or await request.is_disconnected():
                 return
-            await _next_chance(woken, min(left, LISTEN_CHECK_SECONDS if woken else POLL_SECONDS))
+            await _next_chance(woken, min(left, LISTEN_CHECK_SECONDS if woken is not None else POLL_SECONDS))
 
 
 async def _next_chance(woken: asyncio.Event | None, seconds: float) -> None:
