@@ -8,14 +8,16 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from agent.locales.cues import with_words
 from agent.nlu import CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
 from agent.reader import extract
 from agent.reader.extract import CARD_ENDING, ORIGINAL_METHOD
 
 MATCH_THRESHOLD = 80
 EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b([^.;]*)", re.I)
-CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I)
-PRICIEST = re.compile(r"\b(most expensive|priciest|highest price)\b", re.I)
+# (Each pattern of customer words here also matches another locale's words for it: agent/locales/cues.py.)
+CHEAPEST = with_words(re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I), "cheapest")
+PRICIEST = with_words(re.compile(r"\b(most expensive|priciest|highest price)\b", re.I), "priciest")
 
 
 # Words of product names too general to name a product alone.
@@ -63,8 +65,8 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
 # to the 13-inch one"): the held item is told apart by the words before them.
 TARGET = re.compile(r"\b(?:to|for|into|with)\b[^.;]*?(?=,\s*and\b|\band\b|[.;]|$)", re.I)
 # Of two alike items or orders: "the more expensive one", "the cheaper one" (the flows' order cues use them too).
-PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
-CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
+PRICIER = with_words(re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I), "pricier")
+CHEAPER = with_words(re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I), "cheaper")
 PLURAL_WORDS = {"both", "all", "two", "three", "each", "every"}
 
 
@@ -112,7 +114,8 @@ def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
     return [line for line in order["items"] if _name_score(line, text) >= MATCH_THRESHOLD]
 
 
-CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.]|,(?=\s*(?:the|my|and)\b)", re.I)
+# (A Chinese comma, semicolon or full stop ends a clause too: "water bottle 要大一点的，desk lamp 要暗一点的".)
+CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.；。，]|,(?=\s*(?:the|my|and)\b)", re.I)
 
 
 def clauses_by_line(lines: list[dict[str, Any]], text: str) -> list[tuple[dict[str, Any], str]]:
@@ -168,15 +171,18 @@ def best_named_score(order: dict[str, Any], text: str) -> float:
 
 # "a bigger one", "less bright": (the words, the options they are about, the direction on the option's scale)
 COMPARATIVES = [
-    (re.compile(r"\b(less bright|dimmer|darker)\b", re.I), ("bright",), -1),
-    (re.compile(r"\b(brighter|more bright)\b", re.I), ("bright",), 1),
-    (re.compile(r"\bshorter\b", re.I), ("length", "size"), -1),
-    (re.compile(r"\blonger\b", re.I), ("length", "size"), 1),
-    (re.compile(r"\b(smaller|less capacity)\b", re.I), ("size", "capacity", "length", "weight"), -1),
-    (re.compile(r"\b(bigger|larger|more capacity)\b", re.I), ("size", "capacity", "length", "weight"), 1),
-    (re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), ("zoom",), 1),
-    (re.compile(r"\b(lower|less) resolution\b", re.I), ("resolution",), -1),
-    (re.compile(r"\b(higher|more) resolution\b", re.I), ("resolution",), 1),
+    (with_words(re.compile(r"\b(less bright|dimmer|darker)\b", re.I), "dimmer"), ("bright",), -1),
+    (with_words(re.compile(r"\b(brighter|more bright)\b", re.I), "brighter"), ("bright",), 1),
+    (with_words(re.compile(r"\bshorter\b", re.I), "shorter"), ("length", "size"), -1),
+    (with_words(re.compile(r"\blonger\b", re.I), "longer"), ("length", "size"), 1),
+    (with_words(re.compile(r"\b(smaller|less capacity)\b", re.I), "smaller"), ("size", "capacity", "length", "weight"),
+     -1),
+    (with_words(re.compile(r"\b(bigger|larger|more capacity)\b", re.I), "bigger"), ("size", "capacity", "length",
+                                                                                      "weight"), 1),
+    (with_words(re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), "more_zoom"), ("zoom",),
+     1),
+    (with_words(re.compile(r"\b(lower|less) resolution\b", re.I), "lower_resolution"), ("resolution",), -1),
+    (with_words(re.compile(r"\b(higher|more) resolution\b", re.I), "higher_resolution"), ("resolution",), 1),
 ]
 # "1000 more pieces", "500 pieces less": the option's number moved by that much.
 BY_AMOUNT = re.compile(r"\b(\d+)\s+(?:(more|fewer|less)\s+([a-z]+)|([a-z]+)\s+(more|fewer|less))\b", re.I)

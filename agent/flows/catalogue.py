@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from agent import searching
 from agent.flows.outcome import Outcome
-from agent.nlu import HOW_MANY, Understanding
+from agent.nlu import Understanding, counted_product
 from agent.replies import prices_text, reason_text, say, term, variant_cards
 
 if TYPE_CHECKING:
@@ -20,8 +20,8 @@ def search(turn: Turn, said: Understanding) -> Outcome:
 
 def product(turn: Turn, said: Understanding) -> Outcome:
     if not said.item_ids:
-        counted = HOW_MANY.search(said.text.lower())
-        return count_options(turn, counted.group(1)) if counted else search(turn, said)
+        counted = counted_product(said.text)
+        return count_options(turn, counted) if counted else search(turn, said)
     found = turn.output("get_product_details", product_id=said.item_ids[0])
     if found is None:
         item = turn.output("get_item_details", item_id=said.item_ids[0])
