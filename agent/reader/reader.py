@@ -35,7 +35,7 @@ ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, Request
 # Where one clause ends: a sentence end, or a joining word between clauses (structure, not request words).
 # (A break that starts with spaces starts where they start, `(?<!\s)`: one attempt per run, linear time.)
 CLAUSE_BREAK = re.compile(r"(?<=[.!?;。！？；])\s*|(?<!\s)(?:\s*,)?\s+(?:and(?: also)?|also|plus|then|as well)\s+(?=\S)"
-                          r"|(?<!\s)\s*[()]\s*|(?<!\s)\s+(?=(?:since|because)\b)"
+                          r"|(?<!\s)\s*[()（）]\s*|(?<!\s)\s+(?=(?:since|because)\b)"
                           r"|(?<!\s)\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|can\b|could\b|please\b)|[，；]\s*",
                           re.I)
 
