@@ -195,7 +195,10 @@ SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["po
 SUPERLATIVE = re.compile(r"\b(?:(maximum|max|highest|largest|biggest|most)|(minimum|min|lowest|smallest|least))"
                          r"\s+([a-z]+)", re.I)
 NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
-PREFER = re.compile(r"\bprefer\s+([^.;()]+)", re.I)
+# "prefer AC adapter > battery > USB", "优先 battery，其次 USB": the ranked values, up to the clause's end.
+PREFER_WORDS = with_words(re.compile(r"\bprefer\s+", re.I), "prefer")
+PREFER = re.compile(rf"(?:{PREFER_WORDS.pattern})\s*([^.;()（）。；]+)", re.I)
+PREFER_NEXT = with_words(re.compile(r">|\bover\b|\bthan\b|\bto\b|,|\band\b"), "prefer_next")  # between two values
 SAME = re.compile(r"\bsame ((?:[\w-]+)(?:(?:,|,? and|,? or) [\w-]+)*)", re.I)  # "the same material and color"
 
 
@@ -232,7 +235,7 @@ def _preference(variant: dict[str, Any], text: str) -> int:
     """'prefer AC adapter > battery > USB', 'prefer i5 over i7': the higher the variant's values rank, the better."""
     best = 0
     for found in PREFER.finditer(text):
-        ranked = [part for part in re.split(r">|\bover\b|\bthan\b|\bto\b|,|\band\b", found.group(1)) if part.strip()]
+        ranked = [part for part in PREFER_NEXT.split(found.group(1)) if part.strip()]
         values = {word.rstrip("s") for word in _words(" ".join(map(str, variant["options"].values())))}
         for position, part in enumerate(ranked):
             if {word.rstrip("s") for word in _words(part)} & values:  # "animal" ranks the "animals" theme

@@ -31,6 +31,9 @@ PRICIER, CHEAPER = resolve.PRICIER, resolve.CHEAPER
 # "modify all my pending tshirts", "both my laptops": each order holding the named items, in turn.
 ALL_NAMED_ITEMS = re.compile(r"\b(?:all|both|each|every)(?: of)?(?: my| the)?(?: (?:pending|delivered|received))? "
                              r"(?!orders\b|items\b|things\b)[a-z-]+s\b", re.I)
+# "the T-shirts in all my pending orders": the orders' items are meant, not each of the orders.
+ITEMS_IN_ORDERS = with_words(re.compile(r"\b(?:in|from) (?:all|each|every)(?: of)?(?: my| the)?(?: [a-z]+)? orders\b",
+                                        re.I), "items_in_orders")
 # The order's status in the customer's words: "the laptop I received", "my pending order", "my cancelled order".
 RECEIVED = with_words(re.compile(r"\b(received|got|arrived|delivered)\b", re.I), "received")
 # "the tracking number of my cancelled order"
