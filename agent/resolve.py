@@ -8,7 +8,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from agent.locales.cues import with_words
+from agent.locales.cues import alternatives, with_words
 from agent.nlu import CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
 from agent.reader import extract
 from agent.reader.extract import CARD_ENDING, ORIGINAL_METHOD
@@ -194,6 +194,9 @@ SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["po
 # "the maximum zoom capacity", "the largest size": the variant highest (or lowest) on that option's scale.
 SUPERLATIVE = re.compile(r"\b(?:(maximum|max|highest|largest|biggest|most)|(minimum|min|lowest|smallest|least))"
                          r"\s+([a-z]+)", re.I)
+# "zoom 最大的": another locale names the option before its superlative (the option word, then most or least).
+_MOST, _LEAST = (alternatives(cue) or "(?!)" for cue in ("maximum", "minimum"))  # (?!): no locale lists any
+SUPERLATIVE_AFTER = re.compile(rf"\b([a-z]+)\s*(?:({_MOST})|({_LEAST}))", re.I)
 NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
 # "prefer AC adapter > battery > USB", "优先 battery，其次 USB": the ranked values, up to the clause's end.
 PREFER_WORDS = with_words(re.compile(r"\bprefer\s+", re.I), "prefer")
@@ -272,16 +275,21 @@ def _option_named(current: dict[str, Any], word: str) -> str | None:
 def _extreme(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> dict[str, Any] | None:
     """ "The maximum zoom": of the variants, the one ranking highest (or lowest) on the option the words name,
     changing the fewest other options; None when no option is named so."""
-    for found in SUPERLATIVE.finditer(text):
-        key = _option_named(current, found.group(3))
+    for word, sign in _superlatives(text):
+        key = _option_named(current, word)
         ranked = [v for v in candidates if key and rank(str(v["options"].get(key, ""))) is not None]
         if ranked:
-            sign = 1 if found.group(1) else -1
             def order(v: dict[str, Any], key: str = key, sign: int = sign) -> tuple[float, int]:
                 changed = sum(1 for k, value in v["options"].items() if k != key and current["options"].get(k) != value)
                 return sign * (rank(str(v["options"][key])) or 0.0), -changed
             return max(ranked, key=order)
     return None
+
+
+def _superlatives(text: str) -> list[tuple[str, int]]:
+    """The options the text asks the most (1) or the least (-1) of: "the maximum zoom", "zoom 最大"."""
+    before = [(found.group(3), 1 if found.group(1) else -1) for found in SUPERLATIVE.finditer(text)]
+    return before + [(found.group(1), 1 if found.group(2) else -1) for found in SUPERLATIVE_AFTER.finditer(text)]
 
 
 def _moved_by_amount(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> list[dict[str, Any]]:
