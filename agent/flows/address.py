@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from agent import resolve
 from agent.flows.outcome import Outcome, ask
-from agent.locales.cues import with_words
+from agent.locales.cues import alternatives, with_words
 from agent.nlu import ALL_ORDERS, Intent, Understanding
 from agent.reader.extract import normalise_order_id
 from agent.replies import address_text, say
@@ -62,11 +62,17 @@ def same_address(a: dict[str, str], b: dict[str, str]) -> bool:
     return all(str(a.get(k, "")).strip().lower() == str(b.get(k, "")).strip().lower() for k in keys)
 
 
+# "Washington DC 的地址": another locale's nouns for an order or an address, after the place they name.
+PLACE_NOUNS = alternatives("place_nouns")
+
+
 def names_a_place(text: str, nouns: str) -> bool:
     """Whether the text names a place with one of the nouns: "the Washington DC address", "my LA order", "the
-    address in Charlotte"."""
-    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*)", text):
-        if set((found.group(1) or found.group(2)).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
+    address in Charlotte", "Washington DC 的地址"."""
+    after = rf"|((?:\b[A-Z][\w.]*\s*)+)(?:{PLACE_NOUNS})" if PLACE_NOUNS else ""
+    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*){after}", text):
+        named = found.group(1) or found.group(2) or found.group(3)
+        if set(named.split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
             return True
     return False
 
