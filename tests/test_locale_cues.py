@@ -68,7 +68,8 @@ def test_the_most_recent_order_and_every_order_in_chinese() -> None:
 
 
 def test_a_chinese_count_question_counts_the_product_it_names() -> None:
-    assert counted_product("请问 hiking boots 一共有几种颜色？").strip() == "请问 hiking boots 一共有"
+    assert counted_product("请问 hiking boots 一共有几种颜色？").strip() == "请问 hiking boots 一共"
+    assert counted_product("推荐几款 hiking boots") is None  # 几 alone is "a few", no count
     assert counted_product("how many tshirt options are there") == "tshirt"
     assert counted_product("hiking boots 有货吗") is None
 
@@ -175,3 +176,19 @@ def test_the_pending_orders_are_cancelled_in_turn_for_a_reason_stated_in_a_sente
     after = statuses_now(store, list(before))
     assert {order_id: status for order_id, (status, _) in after.items() if order_id not in first} == {
         order_id: status for order_id, status in before.items() if order_id not in first}
+
+
+@pytest.mark.parametrize("question", ["店里现在 hiking boots 有多少种款式有货？",
+                                      "how many hiking boots options are available?"])
+def test_a_count_question_is_answered_with_the_count_however_it_is_read(client: TestClient, store: Store,
+                                                                       question: str) -> None:
+    """The reader may read a count question as a search, a product question or none: the answer is the number of
+    the product's available options, from the store."""
+    from tools.retail.data_model import Item, Product
+
+    with store.session() as session:
+        available = session.scalar(select(func.count()).select_from(Item).join(Product).where(
+            Product.name == "Hiking Boots", Item.available.is_(True)))
+    assert available > 4  # more than a search shows: the number is the count's, not a list's
+    answer = reply(client, new_session(client), question)
+    assert re.search(rf"(?<!\d){available}(?!\d)", answer) and "Hiking Boots" in answer
