@@ -323,11 +323,14 @@ class Agent:
         return Evidence.from_results(row.text for row in rows if row.role == "user" or row.payload.get("ok"))
 
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
-        """No flow recognised the message: a follow-up on the products just shown or a product search in the
-        catalogue's words, else let the model choose a tool, or say what the agent can do."""
+        """No flow recognised the message: a follow-up on the products just shown, a count of a product's options
+        or a product search in the catalogue's words, else let the model choose a tool, or say what the agent can
+        do."""
         from agent import searching
+        from agent.flows.catalogue import count_asked
 
-        outcome = searching.follow_up(turn, said) or searching.catalogue_query(turn, said)
+        outcome = (searching.follow_up(turn, said) or count_asked(turn, said)
+                   or searching.catalogue_query(turn, said))
         if outcome is not None:
             turn.state.misunderstood = 0
             return outcome
