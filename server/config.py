@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     adapter: str | None = "default"
     """LoRA adapter: "default" (the shipped fine-tuned tool-call adapter), "none" (the base model), or a path."""
     threads: int = 2
+    model_url: str | None = None
+    """An OpenAI-compatible chat-completions server (e.g. http://127.0.0.1:8081/v1 from `shopagent model serve`,
+    or vLLM / TGI on a GPU machine) that serves `model`; needs backend langchain. Unset: the model runs in-process."""
+    model_api_key: str | None = None
+    """The bearer key that server asks for, if any."""
+    model_port: int = 8081
+    """Where `shopagent model serve` listens (on `host`)."""
 
     token_secret: str | None = None
     """HMAC secret shared with the storefront for signed customer tokens; default: generated once into `home`."""

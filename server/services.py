@@ -61,6 +61,8 @@ def open_model(settings: Settings) -> ChatModel | None:
         adapter=settings.adapter,
         cache_dir=settings.cache_dir / "models",
         threads=settings.threads,
+        model_url=settings.model_url,
+        api_key=settings.model_api_key,
     )
 
 
@@ -127,6 +129,8 @@ def _ready_store(settings: Settings, steps: StartupSteps) -> Store:
 def _model_result(settings: Settings, model: ChatModel | None) -> str:
     if model is None:
         return "No language model (backend none): the flows answer alone"
+    if settings.model_url:
+        return f"Model server: {settings.model} at {settings.model_url}"
     adapter = f", adapter {settings.adapter}" if settings.adapter else ""
     return f"Model loaded: {settings.model} ({settings.backend}{adapter})"
 
