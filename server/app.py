@@ -23,6 +23,7 @@ from server.routes import console, demo, health, live, sessions, widget
 from server.security_headers import SecurityHeaders
 from server.services import build_agent
 from server.sign_in_throttle import SignInThrottle
+from server.turns import AdmissionLine
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None,
     app.state.sign_in_throttle = SignInThrottle(settings)
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
     app.state.turn_workers = threading.BoundedSemaphore(max(1, settings.turn_workers))
+    app.state.turn_line = AdmissionLine()
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -65,7 +65,12 @@ class Settings(BaseSettings):
     """Failed console sign-ins per client address per `login_window_seconds` before that address gets 429."""
     login_window_seconds: int = 900
     max_concurrent_turns: int = 8
-    """Turns running at once; more get 503 (the model serialises generation anyway)."""
+    """Turns running at once (the model serialises generation anyway); more wait in line for a slot."""
+    turn_queue_seconds: float = 15.0
+    """How long a turn waits in line for a slot (first come first served) before it gets 503 with Retry-After."""
+    opening_wait_limit_seconds: float = 1.0
+    """A turn that waited longer than this for a slot and a worker goes without the model's opening line (the
+    grounded reply alone, as when the model fails): under load the line's model time delays every turn behind it."""
     turn_workers: int = 2
     """Turns computing at once (the rest of the admitted turns wait their turn): about the CPU cores to spare."""
     turn_budget_seconds: float = 30.0

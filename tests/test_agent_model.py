@@ -118,3 +118,13 @@ def test_the_model_opening_fits_the_kind_of_reply(agent: Agent) -> None:
     opening = next(line for line in openings_for("products found") if reply(search).startswith(line + " "))
     assert "".join(e.data["text"] for e in search if e.type == "token").startswith(opening + " ")
     assert reply(ask).startswith("I can help with that.")  # it acknowledges itself: no opening in front of it
+
+
+def test_a_turn_without_the_opening_sends_the_grounded_reply_alone(agent: Agent) -> None:
+    """What the server does for a turn that already waited in line: the same reply, without the model's line."""
+    session, _ = agent.open_session()
+    events = list(agent.turn(session.id, "do you have a mechanical keyboard?", opening=False))
+    text = reply(events)
+    assert events[-1].type == "done" and any(e.type == "products" for e in events)
+    assert text.startswith("I found")  # the grounded body itself, no line in front of it
+    assert agent.checker.violations(text, agent.evidence(session.id)) == []
