@@ -200,6 +200,7 @@ class ServerSetup:
     model: str = "inprocess"
     database_url: str | None = None
     threads: int = 2
+    settings: tuple[tuple[str, str], ...] = ()  # more SHOPAGENT_* settings of the server: (("TURN_WORKERS", "3"),)
 
     @property
     def label(self) -> str:
@@ -209,7 +210,7 @@ class ServerSetup:
 @contextmanager
 def running(setup: ServerSetup, home: Path, log: Path | None = None) -> Iterator[str]:
     """The server under test on a free loopback port (and its model server, if any); yields its base URL."""
-    settings = {"TOKEN_SECRET": TOKEN_SECRET, "THREADS": str(setup.threads)}
+    settings = {"TOKEN_SECRET": TOKEN_SECRET, "THREADS": str(setup.threads), **dict(setup.settings)}
     if setup.database_url:
         settings["DATABASE_URL"] = setup.database_url
     with _model_backend(setup, home, log) as backend:
@@ -283,7 +284,8 @@ def measure(setup: ServerSetup, sizes: list[int], home: Path, seed: int, deadlin
         for size in sizes:
             sessions, wall = run_sessions(base, scripts(size, seed), deadline_s)
             described = {"setup": setup.label, "workers": setup.workers, "model": setup.model,
-                         "database": "configured" if setup.database_url else "sqlite"}  # a URL may hold a password
+                         "database": "configured" if setup.database_url else "sqlite",  # a URL may hold a password
+                         "settings": dict(setup.settings)}
             summaries.append({**described, **summarise(sessions, wall)})
             time.sleep(1.0)  # the last turns' bookkeeping settles before the next size starts
     return summaries

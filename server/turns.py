@@ -51,13 +51,13 @@ def take_slot(slots: threading.BoundedSemaphore) -> Slot | None:
 class AdmissionLine:
     """Turns that find every slot taken wait here, first come first served, up to their patience, instead of
     being refused at once: a 503 sends a client away for its Retry-After (seconds) when a slot frees in a fraction
-    of one. Waiting is on the event loop (no thread per waiter); only the first in line tries for a freed slot.
-    It polls the slots, so it works with any slot storage."""
+    of one. Waiting is on the event loop (no thread per waiter); only the first in line polls for a freed slot
+    (so it works with any slot storage), the others sleep until they are first."""
 
     POLL_SECONDS = 0.02
 
     def __init__(self) -> None:
-        self._line: deque[object] = deque()
+        self._line: deque[asyncio.Event] = deque()  # each waiter's "you are first" signal
 
     def __len__(self) -> int:
         return len(self._line)
@@ -66,18 +66,23 @@ class AdmissionLine:
         """A slot, or None when none came to this turn within `patience` seconds."""
         if not self._line and (slot := take_slot(slots)) is not None:
             return slot
-        ticket = object()
-        self._line.append(ticket)
+        first = asyncio.Event()
+        self._line.append(first)
         deadline = time.monotonic() + patience
         try:
-            while True:
-                if self._line[0] is ticket and (slot := take_slot(slots)) is not None:
-                    return slot
-                if time.monotonic() >= deadline:
-                    return None
-                await asyncio.sleep(self.POLL_SECONDS)
+            async with asyncio.timeout(patience):
+                if self._line[0] is not first:
+                    await first.wait()
+                while (slot := take_slot(slots)) is None and time.monotonic() < deadline:
+                    await asyncio.sleep(self.POLL_SECONDS)
+                return slot
+        except TimeoutError:
+            return None
         finally:
-            self._line.remove(ticket)
+            was_first = self._line[0] is first
+            self._line.remove(first)
+            if was_first and self._line:
+                self._line[0].set()
 
 
 def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: float,

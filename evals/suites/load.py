@@ -16,7 +16,8 @@ TARGET_P95_S = 5.0  # issue 22: 100 concurrent sessions, 0 failures, p95 turn �
 class LoadEvaluator(Evaluator):
     """Options (all optional): `sessions` (comma-separated sizes; default 20,100; quick: 3), `workers`
     (comma-separated; `shopagent serve --workers N` for N > 1), `model` (comma-separated: inprocess, server,
-    none; default inprocess), `database_url`, `deadline_s` (per run; default 300)."""
+    none; default inprocess), `database_url`, `deadline_s` (per run; default 300), and `set.NAME=VALUE` for any
+    other SHOPAGENT_NAME setting of the server under test (e.g. `set.OPENING_WAIT_LIMIT_SECONDS=inf`)."""
 
     name = "load"
     title = "Concurrent sessions against a real server"
@@ -26,8 +27,9 @@ class LoadEvaluator(Evaluator):
 
         options = self.config.options
         sizes = [int(n) for n in options.get("sessions", "3" if self.config.quick else "20,100").split(",")]
+        server_settings = tuple((k.removeprefix("set.").upper(), v) for k, v in options.items() if k.startswith("set."))
         setups = [bench.ServerSetup(workers=int(w), model=m, database_url=options.get("database_url") or None,
-                                    threads=self.config.threads)
+                                    threads=self.config.threads, settings=server_settings)
                   for w in options.get("workers", "1").split(",") for m in options.get("model", "inprocess").split(",")]
         deadline = float(options.get("deadline_s", 300))
         rows: list[dict[str, Any]] = []
@@ -78,6 +80,7 @@ def _markdown(rows: list[dict[str, Any]], sizes: list[int], deadline: float) -> 
              f"Clients honour Retry-After on 429/503 and retry within the run ({deadline:.0f} s); a retried turn's "
              "time is its whole wait; a turn unanswered by then is a failure. Target (issue 22): 100 sessions, 0 "
              f"failures, p95 ≤ {TARGET_P95_S:.0f} s.", "",
+             f"Server settings beyond the defaults: {_settings(rows)}.", "",
              "| setup | sessions | completed | turns answered | failures | status codes (sessions; turns) | retries "
              "| p50 s | p95 s | search p95 | status p95 | follow-up p95 | turns/s | × first | wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -92,6 +95,11 @@ def _markdown(rows: list[dict[str, Any]], sizes: list[int], deadline: float) -> 
     if reasons:
         lines += ["", "Failures: " + "; ".join(f"{reason} ({n})" for reason, n in reasons.items())]
     return "\n".join(lines)
+
+
+def _settings(rows: list[dict[str, Any]]) -> str:
+    named = {f"SHOPAGENT_{k}={v}" for row in rows for k, v in row["settings"].items()}
+    return ", ".join(sorted(named)) or "none"
 
 
 def _codes(counts: dict[str, int]) -> str:
