@@ -36,7 +36,10 @@ def server_command(settings: Settings, host: str, port: int) -> list[str]:
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", settings.model,
                "--host", host, "--port", str(port), "--n_ctx", "4096", "--n_threads", str(settings.threads),
                "--n_threads_batch", str(settings.threads), "--flash_attn", "true", "--seed", "0",
-               "--cache", "true", "--cache_type", "ram", "--cache_size", str(PROMPT_CACHE_BYTES)]
+               "--cache", "true", "--cache_type", "ram", "--cache_size", str(PROMPT_CACHE_BYTES),
+               # Its default cuts a streamed reply short whenever another request waits: each agent worker's call
+               # must run to its end.
+               "--interrupt_requests", "false"]
     if lora is not None:
         command += ["--lora_path", str(lora)]
     return command

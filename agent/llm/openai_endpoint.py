@@ -11,6 +11,7 @@ Servers disagree on two request fields, so both are handled here:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ class EndpointChatModel(LangChainChatModel):
     def __init__(self, chat_model: Any, name: str) -> None:
         super().__init__(chat_model, name=name)
         self._formats = list(RESPONSE_FORMATS)  # the accepted one moves to the front
+        self._probing = threading.Lock()  # until one is accepted, one call at a time finds out which
+        self._settled = False
 
     def _bound(self, options: GenerationOptions) -> Any:
         kwargs: dict[str, Any] = {"max_tokens": options.max_tokens, "temperature": options.temperature,
@@ -48,6 +51,14 @@ class EndpointChatModel(LangChainChatModel):
         return self.chat_model.bind(**kwargs)
 
     def _structured(self, lc_messages: list[BaseMessage], options: GenerationOptions) -> Iterator[str]:
+        if self._settled:
+            yield self._constrained(lc_messages, options)
+            return
+        with self._probing:  # concurrent first calls would each be refused, and each retried, before learning
+            text = self._constrained(lc_messages, options)
+        yield text
+
+    def _constrained(self, lc_messages: list[BaseMessage], options: GenerationOptions) -> str:
         schema = options.json_schema or {}
         refused: Exception | None = None
         for name in list(self._formats):
@@ -61,8 +72,8 @@ class EndpointChatModel(LangChainChatModel):
             if self._formats[0] != name:
                 self._formats.remove(name)
                 self._formats.insert(0, name)
-            yield _text(reply.content)
-            return
+            self._settled = True
+            return _text(reply.content)
         raise RuntimeError(f"the model server at {self.chat_model.openai_api_base} takes no JSON-schema "
                            "response format") from refused
 
