@@ -217,7 +217,7 @@ def model_serve(
     except (FileNotFoundError, RuntimeError, ValueError) as error:
         raise fail(str(error)) from None
     console.print(f"[bold]Serving {settings.model}[/] at {model_url(host, port)}: start the agent with "
-                  f"SHOPAGENT_BACKEND=langchain SHOPAGENT_MODEL_URL={model_url(host, port)}", soft_wrap=True)
+                  f"SHOPAGENT_MODEL_URL={model_url(host, port)}", soft_wrap=True)
     os.execv(command[0], command)  # the model server takes this process's place (and its signals)
 
 

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     threads: int = 2
     model_url: str | None = None
     """An OpenAI-compatible chat-completions server (e.g. http://127.0.0.1:8081/v1 from `shopagent model serve`,
-    or vLLM / TGI on a GPU machine) that serves `model`; needs backend langchain. Unset: the model runs in-process."""
+    or vLLM / TGI on a GPU machine) that serves `model`, called through the langchain backend (whatever `backend`
+    says, unless it is "none"). Unset: the model runs in-process."""
     model_api_key: str | None = None
     """The bearer key that server asks for, if any."""
     model_port: int = 8081

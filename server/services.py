@@ -56,7 +56,7 @@ def open_model(settings: Settings) -> ChatModel | None:
     from agent.llm.registry import load_chat_model
 
     return load_chat_model(
-        backend=settings.backend,
+        backend="langchain" if settings.model_url else settings.backend,  # a model URL is called through langchain
         model=settings.model,
         adapter=settings.adapter,
         cache_dir=settings.cache_dir / "models",

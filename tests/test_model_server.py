@@ -91,3 +91,25 @@ def test_an_unreachable_model_server_gets_an_apology_in_bounded_time(store: Stor
     assert time.monotonic() - started < 30
     assert events[-1].type == "done"
     assert any(e.type == "message" and e.data["text"] for e in events)
+
+
+def test_model_serve_refuses_a_model_that_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+    from server.config import get_settings
+
+    monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path))
+    monkeypatch.setenv("SHOPAGENT_MODEL", str(tmp_path / "missing.gguf"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["model", "serve", "--port", "9"], env={"COLUMNS": "200"})
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "GGUF file not found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_model_url_is_only_for_the_langchain_backend() -> None:
+    with pytest.raises(ValueError, match="langchain backend"):
+        load_chat_model("llama_cpp", "smollm2-135m", model_url="http://127.0.0.1:9/v1")
