@@ -113,3 +113,11 @@ def test_model_serve_refuses_a_model_that_is_not_there(tmp_path: Path, monkeypat
 def test_a_model_url_is_only_for_the_langchain_backend() -> None:
     with pytest.raises(ValueError, match="langchain backend"):
         load_chat_model("llama_cpp", "smollm2-135m", model_url="http://127.0.0.1:9/v1")
+
+
+def test_the_model_url_setting_alone_moves_the_model_to_the_server(served: str, tmp_path: Path) -> None:
+    from server.services import open_model
+
+    model = open_model(Settings(home=tmp_path, model_url=served))  # the backend setting left at its default
+    assert model is not None and model.name.startswith("endpoint:smollm2-135m@")
+    assert open_model(Settings(home=tmp_path, model_url=served, backend="none")) is None
