@@ -112,8 +112,10 @@ def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: flo
     arrived = time.monotonic() if arrived is None else arrived
 
     def work() -> None:
+        ran = False
         try:
             if workers is None or workers.acquire(timeout=budget):
+                ran = True
                 try:
                     opening = time.monotonic() - arrived <= opening_wait_limit
                     _run(agent, session_id, text, overrun, put, opening)
@@ -123,6 +125,10 @@ def start_turn(agent: Agent, session_id: str, text: str, slot: Slot, budget: flo
         finally:
             _on_loop(loop, timer.cancel)
             if slot.release():
+                if not ran:  # no worker within the budget, and this thread, not the timer, got there first
+                    log.warning("turn in session %s found no worker within its %.0f s budget", session_id, budget)
+                    for event in _overrun_events(language):
+                        put(event)
                 put(None)
 
     threading.Thread(target=work, name=f"turn-{session_id[:8]}", daemon=True).start()

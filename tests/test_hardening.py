@@ -344,6 +344,29 @@ def test_a_turn_past_its_budget_apologises_and_frees_its_slot(settings: Settings
         slots.release()
 
 
+def test_a_turn_that_finds_no_worker_within_its_budget_still_gets_the_apology(agent: Agent) -> None:
+    """The thread that gave up waiting for a worker and the budget's timer race to free the slot: whichever wins,
+    the customer gets the apology and `done`, never an empty stream."""
+    workers = threading.BoundedSemaphore(1)
+    workers.acquire()  # the one worker is busy for longer than the budget
+    session, _ = agent.open_session()
+
+    async def events() -> list[str]:
+        slot = take_slot(threading.BoundedSemaphore(1))
+        assert slot is not None
+        queue = start_turn(agent, session.id, "hi", slot, budget=0.2, workers=workers)
+        names = []
+        while (event := await queue.get()) is not None:
+            names.append(event.type)
+        return names
+
+    try:
+        for _ in range(5):  # either side may win the race
+            assert asyncio.run(events()) == ["error", "message", "done"]
+    finally:
+        workers.release()
+
+
 def test_a_turn_whose_client_left_holds_no_slot_beyond_the_budget(agent: Agent, slow_turns) -> None:  # type: ignore[no-untyped-def]
     _, started = slow_turns
     slots = threading.BoundedSemaphore(1)
