@@ -161,21 +161,23 @@ class Agent:
     # --- a turn ------------------------------------------------------------------------------------------------
 
     def turn(
-        self, session_id: str, text: str, *, role: Role = Role.CUSTOMER, staff_id: str | None = None
+        self, session_id: str, text: str, *, role: Role = Role.CUSTOMER, staff_id: str | None = None,
+        opening: bool = True,
     ) -> Iterator[Event]:
         """Run one customer turn; yields events as they happen. Every step is persisted before it is yielded: the
         customer's message before the turn works on it, a confirmed action with its receipt (exactly once), then
-        the reply together with the state it leaves."""
+        the reply together with the state it leaves. `opening=False`: no model-written opening line this turn
+        (the server's choice for a turn that already waited in line: the grounded reply goes alone, sooner)."""
         with self._lock(session_id):
             state = self.conversations.state(session_id)  # raises SessionNotFound before anything is written
             self.conversations.append(session_id, "user", text)
             fault_point("message_stored")
             state.language = conversation_language(text, state.language)
             with locales.speaking(state.language):  # every text of this turn is in the customer's language
-                yield from self._handle(session_id, text, state, role, staff_id)
+                yield from self._handle(session_id, text, state, role, staff_id, opening)
 
     def _handle(self, session_id: str, text: str, state: DialogueState, role: Role,
-                staff_id: str | None) -> Iterator[Event]:
+                staff_id: str | None, opening: bool = True) -> Iterator[Event]:
         """The turn in the customer's language: the flows' outcome (reviewed for escalation), then the reply."""
         turn = Turn(self, session_id, text, state, self.context(session_id, state, role, staff_id))
         try:
@@ -194,7 +196,7 @@ class Agent:
                 finished = True
                 yield Event("done")
                 return
-            finished = yield from self._deliver(session_id, turn, outcome, state)
+            finished = yield from self._deliver(session_id, turn, outcome, state, opening)
         finally:
             if not finished:  # the caller stopped listening before the reply was stored: keep the state
                 self.conversations.save_state(session_id, state)
@@ -217,7 +219,7 @@ class Agent:
                 Event("done")]
 
     def _deliver(
-        self, session_id: str, turn: Turn, outcome: Outcome, state: DialogueState
+        self, session_id: str, turn: Turn, outcome: Outcome, state: DialogueState, with_opening: bool = True
     ) -> Generator[Event, None, bool]:
         """The reply's events; True once the reply and the state are stored."""
         cards = product_cards(self.store, outcome.cards)
@@ -233,7 +235,7 @@ class Agent:
         # One voice: no opening when the body opens itself. The openings are English pleasantries: a reply in
         # another language goes without one.
         choices = opening_choices(outcome.gist, body, turn.text) if locales.current() == locales.DEFAULT else []
-        if self.model is not None and self.config.opening_line and choices:
+        if self.model is not None and self.config.opening_line and with_opening and choices:
             try:
                 opening = yield from self._stream_opening(turn, outcome, choices, violations)
             except Exception:

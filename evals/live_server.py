@@ -21,14 +21,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(home: Path, port: int, *options: str, **settings: str) -> subprocess.Popen[bytes]:
-    """The server, flows only, on `home`; `options` are more of `serve`'s ("--workers", "2"); `settings` are
-    SHOPAGENT_* variables ({"IDENTITY": "benchmark"})."""
+def serve(home: Path, port: int, *options: str, log: Path | None = None, **settings: str) -> subprocess.Popen[bytes]:
+    """The server on `home`, flows only unless `settings` name a backend; `settings` are SHOPAGENT_* variables
+    ({"IDENTITY": "benchmark"}), `options` more of `serve`'s ("--workers", "2"), `log` a file for its output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPAGENT_")}
     env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               PYTHONPATH=str(PROJECT), **{f"SHOPAGENT_{name}": value for name, value in settings.items()})
+               PYTHONPATH=str(PROJECT))
+    env.update({f"SHOPAGENT_{name}": value for name, value in settings.items()})
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), *options], cwd=PROJECT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=output, stderr=subprocess.STDOUT if log is not None else output)
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:

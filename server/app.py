@@ -25,6 +25,7 @@ from server.routes import console, demo, health, live, sessions, widget
 from server.security_headers import SecurityHeaders
 from server.services import build_agent
 from server.sign_in_throttle import SignInThrottle
+from server.turns import AdmissionLine
 from tools.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None,
     # on purpose: N processes serve N times the turns. What is per client (the rate limit) is in the database.
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
     app.state.turn_workers = threading.BoundedSemaphore(max(1, settings.turn_workers))
+    app.state.turn_line = AdmissionLine()
     app.state.live_listener = _live_listener(app, store)
     app.add_middleware(
         CORSMiddleware,

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="shopagent: a conversational shopping agent for online stores.", no_args_is_help=True)
 store_app = typer.Typer(help="Load, import and inspect the store database.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+model_app = typer.Typer(help="The language model as an OpenAI-compatible server.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 app.add_typer(logistics_app, name="logistics")
 app.add_typer(escalation_app, name="escalation")
 app.add_typer(reader_app, name="reader")
@@ -237,6 +239,25 @@ def workers_refusal(settings: Settings) -> str | None:
         return ("--workers does not run in demo mode: the demo's mail sink and outbox page live in one process; "
                 "run the demo without --workers")
     return None
+
+
+@model_app.command("serve")
+def model_serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default SHOPAGENT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default SHOPAGENT_MODEL_PORT).")] = None,
+) -> None:
+    """Serve the configured model and adapter (llama_cpp.server); point SHOPAGENT_MODEL_URL at it."""
+    from server.model_server import model_url, server_command
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.model_port
+    try:
+        command = server_command(settings, host, port)
+    except (FileNotFoundError, RuntimeError, ValueError) as error:
+        raise fail(str(error)) from None
+    console.print(f"[bold]Serving {settings.model}[/] at {model_url(host, port)}: start the agent with "
+                  f"SHOPAGENT_MODEL_URL={model_url(host, port)}", soft_wrap=True)
+    os.execv(command[0], command)  # the model server takes this process's place (and its signals)
 
 
 def _demo_outbox(settings: Settings, steps: StartupSteps) -> DevOutbox | None:

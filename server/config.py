@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     adapter: str | None = "default"
     """LoRA adapter: "default" (the shipped fine-tuned tool-call adapter), "none" (the base model), or a path."""
     threads: int = 2
+    model_url: str | None = None
+    """An OpenAI-compatible chat-completions server (e.g. http://127.0.0.1:8081/v1 from `shopagent model serve`,
+    or vLLM / TGI on a GPU machine) that serves `model`, called through the langchain backend (whatever `backend`
+    says, unless it is "none"). Unset: the model runs in-process."""
+    model_api_key: str | None = None
+    """The bearer key that server asks for, if any."""
+    model_port: int = 8081
+    """Where `shopagent model serve` listens (on `host`)."""
 
     token_secret: str | None = None
     """HMAC secret shared with the storefront for signed customer tokens; default: generated once into `home`."""
@@ -58,7 +66,12 @@ class Settings(BaseSettings):
     """Failed console sign-ins per client address per `login_window_seconds` before that address gets 429."""
     login_window_seconds: int = 900
     max_concurrent_turns: int = 8
-    """Turns running at once; more get 503 (the model serialises generation anyway)."""
+    """Turns running at once (the model serialises generation anyway); more wait in line for a slot."""
+    turn_queue_seconds: float = 15.0
+    """How long a turn waits in line for a slot (first come first served) before it gets 503 with Retry-After."""
+    opening_wait_limit_seconds: float = 1.0
+    """A turn that waited longer than this for a slot and a worker goes without the model's opening line (the
+    grounded reply alone, as when the model fails): under load the line's model time delays every turn behind it."""
     turn_workers: int = 2
     """Turns computing at once (the rest of the admitted turns wait their turn): about the CPU cores to spare."""
     turn_budget_seconds: float = 30.0

@@ -56,11 +56,13 @@ def open_model(settings: Settings) -> ChatModel | None:
     from agent.llm.registry import load_chat_model
 
     return load_chat_model(
-        backend=settings.backend,
+        backend="langchain" if settings.model_url else settings.backend,  # a model URL is called through langchain
         model=settings.model,
         adapter=settings.adapter,
         cache_dir=settings.cache_dir / "models",
         threads=settings.threads,
+        model_url=settings.model_url,
+        api_key=settings.model_api_key,
     )
 
 
@@ -141,6 +143,8 @@ def _ready_store(settings: Settings, steps: StartupSteps) -> Store:
 def _model_result(settings: Settings, model: ChatModel | None) -> str:
     if model is None:
         return "No language model (backend none): the flows answer alone"
+    if settings.model_url:
+        return f"Model server: {settings.model} at {settings.model_url}"
     adapter = f", adapter {settings.adapter}" if settings.adapter else ""
     return f"Model loaded: {settings.model} ({settings.backend}{adapter})"
 

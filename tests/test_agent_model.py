@@ -118,3 +118,36 @@ def test_the_model_opening_fits_the_kind_of_reply(agent: Agent) -> None:
     opening = next(line for line in openings_for("products found") if reply(search).startswith(line + " "))
     assert "".join(e.data["text"] for e in search if e.type == "token").startswith(opening + " ")
     assert reply(ask).startswith("I can help with that.")  # it acknowledges itself: no opening in front of it
+
+
+def test_a_turn_without_the_opening_sends_the_grounded_reply_alone(agent: Agent) -> None:
+    """What the server does for a turn that already waited in line: the same reply, without the model's line."""
+    session, _ = agent.open_session()
+    events = list(agent.turn(session.id, "do you have a mechanical keyboard?", opening=False))
+    text = reply(events)
+    assert events[-1].type == "done" and any(e.type == "products" for e in events)
+    assert text.startswith("I found")  # the grounded body itself, no line in front of it
+    assert agent.checker.violations(text, agent.evidence(session.id)) == []
+
+
+def test_the_server_sends_a_turn_that_waited_without_the_opening(agent: Agent) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from server.turns import start_turn, take_slot
+
+    slots = threading.BoundedSemaphore(1)
+
+    async def served(waited_s: float) -> list[Event]:
+        session, _ = agent.open_session()
+        queue = start_turn(agent, session.id, "do you have a mechanical keyboard?", take_slot(slots), budget=60,
+                           arrived=time.monotonic() - waited_s, opening_wait_limit=1.0)
+        events = []
+        while (event := await queue.get()) is not None:
+            events.append(event)
+        return events
+
+    assert reply(asyncio.run(served(5.0))).startswith("I found")  # waited past the limit: the body alone
+    fresh = reply(asyncio.run(served(0.0)))
+    assert any(fresh.startswith(line + " ") for line in openings_for("products found"))

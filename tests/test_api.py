@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,19 +170,41 @@ def test_rate_limit_is_429(settings: Settings, store: Store, retriever) -> None:
     assert codes == [201, 201, 201, 429]
 
 
-def test_too_many_concurrent_turns_get_503(client: TestClient) -> None:
+def test_too_many_concurrent_turns_get_503_after_waiting_in_line(settings: Settings, store: Store,
+                                                                   retriever) -> None:  # type: ignore[no-untyped-def]
+    patient = settings.model_copy(update={"turn_queue_seconds": 0.3})
+    with TestClient(create_app(patient, agent=Agent(store, retriever=retriever))) as client:
+        session_id = new_session(client)
+        slots = client.app.state.turn_slots
+        taken = 0
+        while slots.acquire(blocking=False):  # every slot busy, as under a burst of long turns
+            taken += 1
+        try:
+            started = time.monotonic()
+            response = client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
+            assert response.status_code == 503 and "busy" in response.json()["detail"]
+            assert time.monotonic() - started >= 0.3  # it waited its patience in line first
+        finally:
+            for _ in range(taken):
+                slots.release()
+        assert client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"}).status_code == 200
+
+
+def test_a_turn_waits_in_line_for_a_slot_that_frees(client: TestClient) -> None:
     session_id = new_session(client)
     slots = client.app.state.turn_slots
     taken = 0
-    while slots.acquire(blocking=False):  # every slot busy, as under a burst of long turns
+    while slots.acquire(blocking=False):
         taken += 1
+    freeing = threading.Timer(0.5, slots.release)  # one turn ends while this one is in line
+    freeing.start()
     try:
         response = client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
-        assert response.status_code == 503 and "busy" in response.json()["detail"]
     finally:
-        for _ in range(taken):
+        freeing.join()
+        for _ in range(taken - 1):
             slots.release()
-    assert client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"}).status_code == 200
+    assert response.status_code == 200 and "event: done" in response.text
 
 
 def test_rate_limit_uses_the_proxy_header_when_configured(settings: Settings, store: Store, retriever) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from server.app import create_app
 from server.cli import uvicorn_options
 from server.config import Settings
 from server.staff_tokens import sign_staff_token
-from server.turns import start_turn, take_slot
+from server.turns import AdmissionLine, start_turn, take_slot
 from tools.store import Store
 
 PASSWORD = "correct horse battery"
@@ -87,18 +87,45 @@ def test_429_says_when_to_retry(settings: Settings, agent: Agent) -> None:
     assert response.status_code == 429 and 1 <= int(response.headers["retry-after"]) <= 60
 
 
-def test_503_says_when_to_retry(client: TestClient) -> None:
-    session_id = new_session(client)
-    slots = client.app.state.turn_slots
-    taken = 0
-    while slots.acquire(blocking=False):
-        taken += 1
-    try:
-        response = client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
-    finally:
-        for _ in range(taken):
-            slots.release()
+def test_503_says_when_to_retry(settings: Settings, agent: Agent) -> None:
+    with serve(settings, agent, turn_queue_seconds=0.2) as client:
+        session_id = new_session(client)
+        slots = client.app.state.turn_slots
+        taken = 0
+        while slots.acquire(blocking=False):
+            taken += 1
+        try:
+            response = client.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
+        finally:
+            for _ in range(taken):
+                slots.release()
     assert response.status_code == 503 and int(response.headers["retry-after"]) > 0
+
+
+def test_the_line_for_turn_slots_is_first_come_first_served() -> None:
+    slots = threading.BoundedSemaphore(1)
+    line = AdmissionLine()
+
+    async def scenario() -> list[str]:
+        first = take_slot(slots)
+        assert first is not None
+        admitted: list[str] = []
+
+        async def wait(name: str) -> None:
+            slot = await line.admit(slots, patience=10)
+            assert slot is not None
+            admitted.append(name)
+            await asyncio.sleep(0.1)  # the turn runs
+            slot.release()
+
+        waiting = [asyncio.create_task(wait(name)) for name in ("early", "middle", "late")]
+        await asyncio.sleep(0.1)
+        assert len(line) == 3 and admitted == []  # all in line while the slot is busy
+        first.release()
+        await asyncio.gather(*waiting)
+        return admitted
+
+    assert asyncio.run(scenario()) == ["early", "middle", "late"]
 
 
 def test_forwarded_for_is_ignored_without_trusted_proxies(settings: Settings, agent: Agent) -> None:
@@ -315,6 +342,29 @@ def test_a_turn_past_its_budget_apologises_and_frees_its_slot(settings: Settings
         slots = client.app.state.turn_slots
         assert slots.acquire(blocking=False)  # the one slot is free while the turn still runs
         slots.release()
+
+
+def test_a_turn_that_finds_no_worker_within_its_budget_still_gets_the_apology(agent: Agent) -> None:
+    """The thread that gave up waiting for a worker and the budget's timer race to free the slot: whichever wins,
+    the customer gets the apology and `done`, never an empty stream."""
+    workers = threading.BoundedSemaphore(1)
+    workers.acquire()  # the one worker is busy for longer than the budget
+    session, _ = agent.open_session()
+
+    async def events() -> list[str]:
+        slot = take_slot(threading.BoundedSemaphore(1))
+        assert slot is not None
+        queue = start_turn(agent, session.id, "hi", slot, budget=0.2, workers=workers)
+        names = []
+        while (event := await queue.get()) is not None:
+            names.append(event.type)
+        return names
+
+    try:
+        for _ in range(5):  # either side may win the race
+            assert asyncio.run(events()) == ["error", "message", "done"]
+    finally:
+        workers.release()
 
 
 def test_a_turn_whose_client_left_holds_no_slot_beyond_the_budget(agent: Agent, slow_turns) -> None:  # type: ignore[no-untyped-def]

@@ -33,8 +33,11 @@ def load_chat_model(
     adapter: str | Path | None = DEFAULT_ADAPTER,
     cache_dir: Path | None = None,
     threads: int = 2,
+    model_url: str | None = None,
+    api_key: str | None = None,
 ) -> ChatModel:
-    """`model` is a registered name or a .gguf path for the local backends, `provider:model` for langchain.
+    """`model` is a registered name or a .gguf path for the local backends, `provider:model` for langchain, or with
+    `model_url` (langchain only) the name an OpenAI-compatible server at that URL serves.
 
     `adapter`: "default" (the shipped fine-tuned adapter), "none", or a path: a peft adapter directory (both
     backends; llama.cpp gets it converted to a LoRA GGUF, cached) or a LoRA GGUF file (llama_cpp).
@@ -42,6 +45,10 @@ def load_chat_model(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown LLM backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if model_url:
+        if backend != "langchain":
+            raise ValueError(f"a model URL is served through the langchain backend, not {backend!r}")
+        return _endpoint_model(model_url, model, adapter, api_key)
     if backend == "langchain":
         from agent.llm.langchain_backend import load_langchain_model
 
@@ -70,4 +77,15 @@ def load_chat_model(
                                        chat_template=found.chat_template, stop=found.stop,
                                        name=f"transformers:{found.name}{suffix}")
     chat_model.tool_tuned = adapter_path is not None  # type: ignore[attr-defined]
+    return chat_model
+
+
+def _endpoint_model(url: str, model: str, adapter: str | Path | None, api_key: str | None) -> ChatModel:
+    """The model on an OpenAI-compatible server. It counts as tool-tuned when the adapter setting names the one
+    shipped for this model: `shopagent model serve` serves the model with it."""
+    from agent.llm.openai_endpoint import load_endpoint_model
+
+    chat_model = load_endpoint_model(url, model, api_key)
+    shipped = SHIPPED_ADAPTERS.get(model)
+    chat_model.tool_tuned = str(adapter) == DEFAULT_ADAPTER and shipped is not None  # type: ignore[attr-defined]
     return chat_model

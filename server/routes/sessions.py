@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from retrieval.language import conversation_language
 from server.customer_events import for_customer, history_for_customer
 from server.deps import AgentDep, RateLimited, SettingsDep
 from server.tokens import InvalidToken, verify_customer_token
-from server.turns import Queue, start_turn, take_slot
+from server.turns import Queue, start_turn
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 log = logging.getLogger(__name__)
@@ -98,17 +99,19 @@ def read_messages(session_id: str, agent: AgentDep) -> dict[str, Any]:
 async def post_message(
     session_id: str, body: MessageIn, agent: AgentDep, settings: SettingsDep, request: Request
 ) -> EventSourceResponse:
+    arrived = time.monotonic()
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(status_code=422, detail=f"Messages are limited to {settings.max_message_chars} characters.")
     session = await asyncio.to_thread(agent.conversations.get, session_id)  # 404 now, no database call on the loop
     # The language the turn will answer in, for the apology should it run out of time.
     language = conversation_language(body.text, DialogueState.from_json(session.state).language)
-    slot = take_slot(request.app.state.turn_slots)
+    slot = await request.app.state.turn_line.admit(request.app.state.turn_slots, settings.turn_queue_seconds)
     if slot is None:
         raise HTTPException(status_code=503, detail="The assistant is busy right now; please try again in a moment.",
                             headers={"Retry-After": "5"})
     queue = start_turn(agent, session_id, body.text, slot, settings.turn_budget_seconds,
-                       request.app.state.turn_workers, language=language)
+                       request.app.state.turn_workers, language=language, arrived=arrived,
+                       opening_wait_limit=settings.opening_wait_limit_seconds)
     return EventSourceResponse(_events(queue), ping=15)
 
 
