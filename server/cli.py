@@ -106,6 +106,48 @@ def store_import_catalog(
         console.print(f"Ignored columns: {', '.join(report.ignored_columns)}")
 
 
+@store_app.command("migrate")
+def store_migrate(
+    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL of an upgrade from nothing; run nothing.")] = False,
+) -> None:
+    """Upgrade the store database's schema to this version's (a database made before migrations is adopted)."""
+    from sqlalchemy.exc import OperationalError
+
+    from server.services import safe_url
+    from tools.schema import SchemaError, current_revision, head_revision, upgrade_sql
+
+    url = get_settings().store_url
+    if sql:
+        console.out(upgrade_sql(url), end="")
+        return
+    store = Store(url)
+    try:
+        with store.engine.connect() as connection:
+            before = current_revision(connection)
+        store.migrate()
+    except SchemaError as error:
+        raise fail(str(error)) from None
+    except OperationalError as error:
+        reason = " ".join(str(error.orig).split())  # one line
+        raise fail(f"cannot reach the database at {safe_url(url)}: {reason}") from None
+    finally:
+        store.dispose()
+    head = head_revision()
+    was = "" if before == head else f" (was {before or 'none'})"
+    console.print(f"{safe_url(url)}: schema at revision {head}{was}")
+
+
+@store_app.command("revision")
+def store_revision(
+    message: Annotated[str, typer.Argument(help="What the revision changes, e.g. 'orders gain a gift note'.")],
+) -> None:
+    """For developers: write the next migration from what the models have and the newest revision lacks."""
+    from tools.schema import new_revision
+
+    path = new_revision(message)
+    console.print(f"Wrote {path}: review it (autogenerate misses renames, data moves and triggers) and test it.")
+
+
 @store_app.command("stats")
 def store_stats() -> None:
     """Count what the store holds."""

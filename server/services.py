@@ -26,14 +26,11 @@ class StoreNotReadyError(RuntimeError):
 def open_store(*, create: bool = False, settings: Settings | None = None) -> Store:
     """The configured store; with create=False an empty database is an error, not a silent empty shop."""
     store = Store((settings or get_settings()).store_url)
-    if create:
-        store.create_schema()
-    elif store.is_empty():
+    if not create and store.is_empty():
         raise StoreNotReadyError(
             f"the store at {store.url} is empty: run `shopagent store load` (or `shopagent run`) first"
         )
-    else:
-        store.upgrade_schema()  # a store made by an older version gets the optional columns added since
+    store.migrate()  # a store made by an older version is upgraded to this version's schema
     return store
 
 

@@ -32,8 +32,8 @@ def counts(store: Store) -> dict[str, int]:
         }
 
 
-def test_load_then_export_round_trips_db_json(tmp_path: Path, snapshot, demo_db: dict[str, Any]) -> None:
-    store = Store(sqlite_url(tmp_path / "fresh" / "store.db"))  # the parent folder is created
+def test_load_then_export_round_trips_db_json(empty_database_url: str, snapshot, demo_db: dict[str, Any]) -> None:
+    store = Store(empty_database_url)
     try:
         assert store.is_empty()
         assert load_store(store) == {"products": 50, "users": 500, "orders": 1000}
@@ -140,8 +140,17 @@ def test_failed_tool_call_rolls_back_its_earlier_changes(
     assert db_rows(store) == before
 
 
-def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunner, snapshot, demo_db) -> None:
-    store = Store(sqlite_url(store_path))
+def test_a_new_sqlite_file_gets_its_folder(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path / "fresh" / "store.db"))
+    try:
+        store.migrate()
+        assert (tmp_path / "fresh" / "store.db").is_file()
+    finally:
+        store.dispose()
+
+
+def test_committed_changes_survive_a_restart(store_url: str, runner: ToolRunner, snapshot, demo_db) -> None:
+    store = Store(store_url)
     ctx = StoreContext(store, customer_id=OLIVIA, require_confirmation=False)
     assert runner.call(
         ctx, "cancel_pending_order", {"order_id": PENDING_GIFT, "reason": "ordered by mistake"}
@@ -151,7 +160,7 @@ def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunne
     expected = snapshot(store)
     store.dispose()
 
-    reopened = Store(sqlite_url(store_path))
+    reopened = Store(store_url)
     try:
         assert snapshot(reopened) == expected
         order = expected["orders"][PENDING_GIFT]
@@ -164,9 +173,9 @@ def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunne
         reopened.dispose()
 
 
-def test_changes_are_visible_to_a_second_store_handle_at_once(store_path: Path, store: Store) -> None:
-    """Two processes on one file (server and CLI): a commit by one is seen by the other without a restart."""
-    other = Store(sqlite_url(store_path))
+def test_changes_are_visible_to_a_second_store_handle_at_once(store: Store) -> None:
+    """Two processes on one database (server and CLI): a commit by one is seen by the other without a restart."""
+    other = Store(store.url)
     try:
         with store.transaction() as session:
             session.get(User, OLIVIA).city = "Boulder"
@@ -176,25 +185,31 @@ def test_changes_are_visible_to_a_second_store_handle_at_once(store_path: Path, 
         other.dispose()
 
 
+AUDIT_LOG_TRIGGERS = {
+    "sqlite": ("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
+               {"audit_log_no_update", "audit_log_no_delete"}),
+    "postgresql": ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal",
+                   {"audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate"}),
+}
+
+
 def test_audit_log_triggers_exist_after_load(store: Store) -> None:
+    query, expected = AUDIT_LOG_TRIGGERS[store.engine.dialect.name]
     with store.engine.connect() as connection:
-        triggers = connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
-        ).scalars()
-        assert set(triggers) == {"audit_log_no_update", "audit_log_no_delete"}
+        assert set(connection.exec_driver_sql(query).scalars()) == expected
 
 
 def test_create_schema_is_idempotent(store: Store, snapshot, demo_db) -> None:
-    store.create_schema()
-    store.create_schema()
+    store.migrate()
+    store.migrate()
     assert snapshot(store) == demo_db
 
 
-def test_empty_database_is_empty(tmp_path: Path) -> None:
-    store = Store(sqlite_url(tmp_path / "empty.db"))
+def test_empty_database_is_empty(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
     try:
         assert store.is_empty()  # no tables yet
-        store.create_schema()
+        store.migrate()
         assert store.is_empty()  # tables, no products
     finally:
         store.dispose()
