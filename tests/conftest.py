@@ -114,16 +114,27 @@ def postgres_template(postgres: PostgresDatabases) -> Iterator[str]:
     postgres.drop(url)
 
 
-@pytest.fixture(params=DATABASES)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database on SQLite and on PostgreSQL."""
+def new_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A new, empty database of the kind the request's parameter names; a PostgreSQL one is dropped after."""
     if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "empty.db")
+        yield sqlite_url(folder / "store.db")
         return
     postgres: PostgresDatabases = request.getfixturevalue("postgres")
     url = postgres.create()
     yield url
     postgres.drop(url)
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for one test, on SQLite and on PostgreSQL."""
+    yield from new_database(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new, empty database shared by a module's tests (which build on each other), on each database."""
+    yield from new_database(request, tmp_path_factory.mktemp("database"))
 
 
 @pytest.fixture(scope="session")
