@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tools.context import StoreContext
 from tools.retail.data_model import AuditEntry, Item, Order, PaymentMethod, PaymentTransaction, Product, User
@@ -213,3 +215,37 @@ def test_empty_database_is_empty(empty_database_url: str) -> None:
         assert store.is_empty()  # tables, no products
     finally:
         store.dispose()
+
+
+def test_a_refund_to_a_gift_card_adds_to_a_balance_changed_meanwhile(store: Store, runner: ToolRunner) -> None:
+    """PostgreSQL: another transaction holds the gift card's row and tops it up while the refund runs; the refund
+    waits for it and adds to the new balance instead of writing back the one it read before (a lost update)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: no concurrent writer to wait for")
+    ctx = StoreContext(store, customer_id=OLIVIA, require_confirmation=False)
+    results: list[Any] = []
+    with store.engine.connect() as other:
+        other.begin()
+        other.execute(text("SELECT balance FROM payment_methods WHERE id = :id FOR UPDATE"), {"id": GIFT})
+        refund = threading.Thread(target=lambda: results.append(runner.call(
+            ctx, "cancel_pending_order", {"order_id": PENDING_GIFT, "reason": "no longer needed"})))
+        refund.start()
+        wait_until_blocked_on_a_lock(store)
+        other.execute(text("UPDATE payment_methods SET balance = balance + 10000 WHERE id = :id"), {"id": GIFT})
+        other.commit()
+        refund.join()
+    assert results[0].ok, results[0].error
+    with store.session() as session:
+        assert session.get(PaymentMethod, GIFT).balance == Decimal("56.00") + 100 + Decimal("3570.34")
+
+
+def wait_until_blocked_on_a_lock(store: Store) -> None:
+    """Until a backend of this database waits for a lock (the refund reached the gift card's row)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock'")
+    for _ in range(600):  # a deadline for a failure only: the test proceeds as soon as the refund waits
+        with store.engine.connect() as connection:  # a transaction per look: the view is a snapshot within one
+            if connection.execute(query).scalar():
+                return
+        time.sleep(0.05)
+    pytest.fail("the refund never waited for the gift card's row")

@@ -109,7 +109,7 @@ class TicketDesk:
         """Give an open ticket to a staff member: claimed by an agent for themselves (unassigned ones only), or
         assigned by a supervisor to anyone (an active ticket then moves to its new owner)."""
         with self.store.transaction() as session:
-            ticket = session.get(HandoffTicket, ticket_id)
+            ticket = session.get(HandoffTicket, ticket_id, with_for_update=True)  # two staff at once: in turn
             if ticket is None:
                 raise LookupError(f"no handoff ticket {ticket_id}")
             if ticket.status not in OPEN_STATUSES:
@@ -128,7 +128,7 @@ class TicketDesk:
     def _change(self, ticket_id: int, allowed: tuple[str, ...], *, owner: str, others: bool = False,
                 **changes: Any) -> HandoffTicket:
         with self.store.transaction() as session:
-            ticket = session.get(HandoffTicket, ticket_id)
+            ticket = session.get(HandoffTicket, ticket_id, with_for_update=True)  # two staff at once: in turn
             if ticket is None:
                 raise LookupError(f"no handoff ticket {ticket_id}")
             if ticket.status not in allowed:
