@@ -48,9 +48,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def loaded_store() -> Store:
+def loaded_store(*, create: bool = False) -> Store:
+    """The configured store, migrated (create: an empty one too); a store that cannot be used exits with why."""
     try:
-        return open_store()
+        return open_store(create=create)
     except StoreNotReadyError as error:
         raise fail(str(error)) from None
 
@@ -66,7 +67,7 @@ def store_load(
     source = source or DEMO_STORE_JSON
     if not source.is_file():
         raise fail(f"no such file: {source}")
-    store = open_store(create=True)
+    store = loaded_store(create=True)
     try:
         counts = load_store(store, source, replace=replace)
     except StoreNotEmptyError as error:
@@ -95,7 +96,7 @@ def store_import_catalog(
             raise fail(f"--map takes FIELD=COLUMN, got {pair!r}")
         column_map[target.strip()] = source.strip()
     try:
-        report = import_catalog(open_store(create=True), file, column_map=column_map, file_format=file_format)
+        report = import_catalog(loaded_store(create=True), file, column_map=column_map, file_format=file_format)
     except CatalogImportError as error:
         raise fail(str(error)) from None
     console.print(
@@ -111,30 +112,34 @@ def store_migrate(
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL of an upgrade from nothing; run nothing.")] = False,
 ) -> None:
     """Upgrade the store database's schema to this version's (a database made before migrations is adopted)."""
-    from sqlalchemy.exc import OperationalError
-
     from server.services import safe_url
-    from tools.schema import SchemaError, current_revision, head_revision, upgrade_sql
+    from tools.schema import head_revision, upgrade_sql
 
     url = get_settings().store_url
     if sql:
         console.out(upgrade_sql(url), end="")
         return
-    store = Store(url)
-    try:
-        with store.engine.connect() as connection:
-            before = current_revision(connection)
-        store.migrate()
-    except SchemaError as error:
-        raise fail(str(error)) from None
-    except OperationalError as error:
-        reason = " ".join(str(error.orig).split())  # one line
-        raise fail(f"cannot reach the database at {safe_url(url)}: {reason}") from None
-    finally:
-        store.dispose()
+    before = _schema_revision(url)
+    loaded_store(create=True).dispose()
     head = head_revision()
     was = "" if before == head else f" (was {before or 'none'})"
     console.print(f"{safe_url(url)}: schema at revision {head}{was}")
+
+
+def _schema_revision(url: str) -> str | None:
+    """The database's revision before a migration (None: none yet, or not reachable: open_store says why)."""
+    from sqlalchemy.exc import OperationalError
+
+    from tools.schema import current_revision
+
+    store = Store(url)
+    try:
+        with store.engine.connect() as connection:
+            return current_revision(connection)
+    except OperationalError:
+        return None
+    finally:
+        store.dispose()
 
 
 @store_app.command("revision")
@@ -232,7 +237,10 @@ def serve(
     console.print(f"[bold]Starting shopagent[/] on {host}:{port}")
     steps = StartupSteps(console)
     outbox = _demo_outbox(settings, steps)
-    agent = build_agent(settings, steps, outbox=outbox)
+    try:
+        agent = build_agent(settings, steps, outbox=outbox)
+    except StoreNotReadyError as error:
+        raise fail(str(error)) from None
     _purge_expired(settings, steps)
     application = create_app(settings, agent=agent, outbox=outbox)
     console.print(f"[bold green]shopagent is ready[/] in {steps.elapsed():.1f} s")

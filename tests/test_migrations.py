@@ -109,6 +109,14 @@ def test_a_database_of_something_else_is_refused_unchanged(database: Store) -> N
     assert inspect(database.engine).get_table_names() == ["invoices"]
 
 
+def test_a_database_migrated_by_a_newer_version_is_refused_unchanged(database: Store) -> None:
+    database.migrate()
+    run_sql(database, "UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(SchemaError, match="revision 9999, which this version of shopagent does not know"):
+        database.migrate()
+    assert revision(database) == "9999"
+
+
 def test_two_processes_migrating_at_once_both_end_at_head(database: Store) -> None:
     """Two servers starting together on a new database: one migrates, the other waits and finds it done."""
     script = f"from tools.store import Store; Store({database.url!r}).migrate()"

@@ -79,10 +79,20 @@ def _migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             if adopt_pre_migration_database(connection):
                 command.stamp(config, BASE_REVISION)
+            _refuse_unknown_revision(connection)
             command.upgrade(config, "head")
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+def _refuse_unknown_revision(connection: Connection) -> None:
+    """A database a newer version migrated: this version must not guess what its schema holds."""
+    found = current_revision(connection)
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    if found is not None and found not in {revision.revision for revision in script.walk_revisions()}:
+        raise SchemaError(f"the database is at schema revision {found}, which this version of shopagent does not "
+                          f"know (its newest is {head_revision()}): it was migrated by a newer version")
 
 
 def is_current(engine: Engine) -> bool:
