@@ -249,3 +249,19 @@ def wait_until_blocked_on_a_lock(store: Store) -> None:
                 return
         time.sleep(0.05)
     pytest.fail("the refund never waited for the gift card's row")
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_unnoticed(store: Store) -> None:
+    """PostgreSQL restarted or failed over under a running server: the next request still gets its answer."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file has no server to drop connections")
+    with store.engine.connect() as pooled:
+        backend = pooled.execute(text("SELECT pg_backend_pid()")).scalar()
+    other = Store(store.url)
+    try:
+        with other.engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+    finally:
+        other.dispose()
+    with store.session() as session:
+        assert session.get(User, OLIVIA).first_name == "Olivia"

@@ -31,7 +31,9 @@ class Store:
     def _create_engine(url: str, echo: bool) -> Engine:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo)
+        # A server's pooled connections outlive a database restart or failover: each is checked before use.
+        pre_ping = not url.startswith("sqlite")
+        engine = create_engine(url, echo=echo, pool_pre_ping=pre_ping)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
