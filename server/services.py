@@ -30,17 +30,26 @@ def open_store(*, create: bool = False, settings: Settings | None = None) -> Sto
     """The configured store; with create=False an empty database is an error, not a silent empty shop."""
     store = Store((settings or get_settings()).store_url)
     try:
+        _ready(store, create)
+    except StoreNotReadyError:
+        store.dispose()
+        raise
+    return store
+
+
+def _ready(store: Store, create: bool) -> None:
+    """Migrated to this version's schema (a store made by an older version is upgraded); the reason if it can't be."""
+    try:
         if not create and store.is_empty():
             raise StoreNotReadyError(
                 f"the store at {safe_url(store.url)} is empty: run `shopagent store load` (or `shopagent run`) first"
             )
-        store.migrate()  # a store made by an older version is upgraded to this version's schema
+        store.migrate()
     except SchemaError as error:
         raise StoreNotReadyError(f"the store at {safe_url(store.url)} cannot be used: {error}") from None
     except OperationalError as error:
         reason = " ".join(str(error.orig).split())  # one line
         raise StoreNotReadyError(f"cannot reach the database at {safe_url(store.url)}: {reason}") from None
-    return store
 
 
 def open_retriever(store: Store, settings: Settings | None = None) -> HybridRetriever:

@@ -78,7 +78,5 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
