@@ -201,7 +201,7 @@ def test_audit_log_triggers_exist_after_load(store: Store) -> None:
         assert set(connection.exec_driver_sql(query).scalars()) == expected
 
 
-def test_create_schema_is_idempotent(store: Store, snapshot, demo_db) -> None:
+def test_migrate_is_idempotent_and_keeps_the_data(store: Store, snapshot, demo_db) -> None:
     store.migrate()
     store.migrate()
     assert snapshot(store) == demo_db
