@@ -11,7 +11,6 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from agent import live_notify  # noqa: F401  (installs the NOTIFY of live messages)
-from tools.receipts import ActionReceipt
 from tools.retail.data_model import Base, utcnow
 from tools.store import Store
 
@@ -89,9 +88,7 @@ class ConversationStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # The receipts of confirmed actions too: a store made before them gets the table on its first conversation.
-        tables = [ChatSession.__table__, ChatMessage.__table__, ActionReceipt.__table__]
-        Base.metadata.create_all(store.engine, tables=tables)
+        store.ensure_schema()  # a store made by an older version gets the conversation tables
 
     def create(self, *, customer_id: str | None = None, channel: str = "widget", language: str = "en") -> ChatSession:
         state = DialogueState(customer_id=customer_id, language=language)

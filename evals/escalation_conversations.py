@@ -44,7 +44,7 @@ def open_agent(workdir: Path, index_dir: Path, model: Any = None):  # type: igno
     from tools.store import Store, sqlite_url
 
     store = Store(sqlite_url(workdir / "store.db"))
-    store.create_schema()
+    store.migrate()
     load_store(store)
     with store.session() as session:
         documents = store_documents(session)

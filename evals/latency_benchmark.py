@@ -60,7 +60,7 @@ def run_backend(backend: str, model: str, repeats: int, queue: multiprocessing.Q
     turns: list[dict[str, Any]] = []
     for repeat in range(repeats):
         store = Store(sqlite_url(home / f"store-{repeat}.db"))
-        store.create_schema()
+        store.migrate()
         load_store(store)
         agent = Agent(store, model=chat_model, retriever=open_retriever(store, settings),
                       identity=IdentityPolicy.BENCHMARK)  # the scripts sign in by email, as tau2's customers do

@@ -260,7 +260,7 @@ class Player:
             shutil.copy(store_db, path)
         self.store = Store(sqlite_url(path))
         if store_db is None:
-            self.store.create_schema()
+            self.store.migrate()
             load_store(self.store)
         # The training conversations teach the flows' own behaviour; risk holds are staff policy, kept out of them.
         # Played as the tau2 tasks are: the customer is identified by email or name + zip (the benchmark policy).

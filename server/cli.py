@@ -50,9 +50,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def loaded_store() -> Store:
+def loaded_store(*, create: bool = False) -> Store:
+    """The configured store, migrated (create: an empty one too); a store that cannot be used exits with why."""
     try:
-        return open_store()
+        return open_store(create=create)
     except StoreNotReadyError as error:
         raise fail(str(error)) from None
 
@@ -68,7 +69,7 @@ def store_load(
     source = source or DEMO_STORE_JSON
     if not source.is_file():
         raise fail(f"no such file: {source}")
-    store = open_store(create=True)
+    store = loaded_store(create=True)
     try:
         counts = load_store(store, source, replace=replace)
     except StoreNotEmptyError as error:
@@ -97,7 +98,7 @@ def store_import_catalog(
             raise fail(f"--map takes FIELD=COLUMN, got {pair!r}")
         column_map[target.strip()] = source.strip()
     try:
-        report = import_catalog(open_store(create=True), file, column_map=column_map, file_format=file_format)
+        report = import_catalog(loaded_store(create=True), file, column_map=column_map, file_format=file_format)
     except CatalogImportError as error:
         raise fail(str(error)) from None
     console.print(
@@ -106,6 +107,52 @@ def store_import_catalog(
     )
     if report.ignored_columns:
         console.print(f"Ignored columns: {', '.join(report.ignored_columns)}")
+
+
+@store_app.command("migrate")
+def store_migrate(
+    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL of an upgrade from nothing; run nothing.")] = False,
+) -> None:
+    """Upgrade the store database's schema to this version's (a database made before migrations is adopted)."""
+    from server.services import safe_url
+    from tools.schema import head_revision, upgrade_sql
+
+    url = get_settings().store_url
+    if sql:
+        console.out(upgrade_sql(url), end="")
+        return
+    before = _schema_revision(url)
+    loaded_store(create=True).dispose()
+    head = head_revision()
+    was = "" if before == head else f" (was {before or 'none'})"
+    console.print(f"{safe_url(url)}: schema at revision {head}{was}")
+
+
+def _schema_revision(url: str) -> str | None:
+    """The database's revision before a migration (None: none yet, or not reachable: open_store says why)."""
+    from sqlalchemy.exc import OperationalError
+
+    from tools.schema import current_revision
+
+    store = Store(url)
+    try:
+        with store.engine.connect() as connection:
+            return current_revision(connection)
+    except OperationalError:
+        return None
+    finally:
+        store.dispose()
+
+
+@store_app.command("revision")
+def store_revision(
+    message: Annotated[str, typer.Argument(help="What the revision changes, e.g. 'orders gain a gift note'.")],
+) -> None:
+    """For developers: write the next migration from what the models have and the newest revision lacks."""
+    from tools.schema import new_revision
+
+    path = new_revision(message)
+    console.print(f"Wrote {path}: review it (autogenerate misses renames, data moves and triggers) and test it.")
 
 
 @store_app.command("stats")
@@ -197,7 +244,10 @@ def serve(
     console.print(f"[bold]Starting shopagent[/] on {host}:{port}")
     steps = StartupSteps(console)
     outbox = _demo_outbox(settings, steps)
-    agent = build_agent(settings, steps, outbox=outbox)
+    try:
+        agent = build_agent(settings, steps, outbox=outbox)
+    except StoreNotReadyError as error:
+        raise fail(str(error)) from None
     _purge_expired(settings, steps)
     application = create_app(settings, agent=agent, outbox=outbox)
     console.print(f"[bold green]shopagent is ready[/] in {steps.elapsed():.1f} s")
@@ -212,7 +262,6 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
     supervises; each worker builds its own agent from the same settings (server.app:create_worker_app)."""
     import uvicorn
 
-    from server.rate_limits import create_table
     from server.services import prepare_store
 
     refusal = workers_refusal(settings)
@@ -220,8 +269,7 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
         raise fail(refusal)
     console.print(f"[bold]Starting shopagent[/] on {host}:{port} with {workers} worker processes")
     steps = StartupSteps(console)
-    store = prepare_store(settings, steps)
-    create_table(store)  # the server's own table, here once: workers creating it at the same moment would collide
+    store = prepare_store(settings, steps)  # migrated here, once: workers migrating at the same moment would wait
     _purge_expired(settings, steps)
     console.print(f"[bold green]shopagent is prepared[/] in {steps.elapsed():.1f} s; the workers start now")
     for line in ready_lines(host, port, _staff_accounts(store), api_docs=settings.api_docs, demo=False):

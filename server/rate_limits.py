@@ -40,7 +40,7 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._calls = itertools.count(1)
-        create_table(store)
+        store.ensure_schema()
 
     def allow(self, key: str, now: float | None = None) -> bool:
         return self.hit(key, now) == 0
@@ -73,11 +73,6 @@ class RateLimiter:
         if len(hits) < self.limit:
             return 0
         return max(1, math.ceil(hits[-self.limit] + self.window - now))
-
-
-def create_table(store: Store) -> None:
-    """The table, if missing (as the other modules create theirs)."""
-    Base.metadata.create_all(store.engine, tables=[RateWindow.__table__])
 
 
 def _locked(db: Session, key: str, now: float) -> RateWindow:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from server.config import Settings, get_settings
 from server.startup import StartupSteps
+from tools.schema import SchemaError
 from tools.store import Store
 
 if TYPE_CHECKING:
@@ -26,15 +29,27 @@ class StoreNotReadyError(RuntimeError):
 def open_store(*, create: bool = False, settings: Settings | None = None) -> Store:
     """The configured store; with create=False an empty database is an error, not a silent empty shop."""
     store = Store((settings or get_settings()).store_url)
-    if create:
-        store.create_schema()
-    elif store.is_empty():
-        raise StoreNotReadyError(
-            f"the store at {store.url} is empty: run `shopagent store load` (or `shopagent run`) first"
-        )
-    else:
-        store.upgrade_schema()  # a store made by an older version gets the optional columns added since
+    try:
+        _ready(store, create)
+    except StoreNotReadyError:
+        store.dispose()
+        raise
     return store
+
+
+def _ready(store: Store, create: bool) -> None:
+    """Migrated to this version's schema (a store made by an older version is upgraded); the reason if it can't be."""
+    try:
+        if not create and store.is_empty():
+            raise StoreNotReadyError(
+                f"the store at {safe_url(store.url)} is empty: run `shopagent store load` (or `shopagent run`) first"
+            )
+        store.migrate()
+    except SchemaError as error:
+        raise StoreNotReadyError(f"the store at {safe_url(store.url)} cannot be used: {error}") from None
+    except OperationalError as error:
+        reason = " ".join(str(error.orig).split())  # one line
+        raise StoreNotReadyError(f"cannot reach the database at {safe_url(store.url)}: {reason}") from None
 
 
 def open_retriever(store: Store, settings: Settings | None = None) -> HybridRetriever:

@@ -17,9 +17,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    store.create_schema()
+def store(empty_database_url: str) -> Store:
+    """An empty store, on each database."""
+    store = Store(empty_database_url)
+    store.migrate()
     yield store
     store.dispose()
 
@@ -174,10 +175,10 @@ def test_a_store_made_before_the_url_columns_gets_them(tmp_path: Path) -> None:
     old.dispose()
     store = Store(url)
     try:
-        store.create_schema()
+        store.migrate()
         columns = {c["name"] for c in inspect(store.engine).get_columns("products")}
         assert {"product_url", "image_url"} <= columns
-        assert store.upgrade_schema() == []  # idempotent
+        store.migrate()  # idempotent
         with store.session() as session:
             lamp = session.get(Product, "p0")
             assert (lamp.name, lamp.product_url) == ("Old Lamp", None)

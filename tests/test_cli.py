@@ -16,11 +16,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Path:
+    """A fresh home whose store is on SQLite, then on PostgreSQL (the module's tests build on each other)."""
     home = tmp_path_factory.mktemp("home")
     patch = pytest.MonkeyPatch()
     patch.setenv("SHOPAGENT_HOME", str(home))
-    patch.delenv("SHOPAGENT_DATABASE_URL", raising=False)
+    patch.setenv("SHOPAGENT_DATABASE_URL", module_database_url)
     get_settings.cache_clear()
     yield home
     patch.undo()

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from agent.escalation.staff import StaffDirectory
-from agent.escalation.tables import create_tables
 from agent.manager import Agent
 from agent.risk.tables import RiskHold
 from server.app import create_app
@@ -81,18 +80,6 @@ def notices(client: TestClient, session_id: str) -> list[str]:
 def test_sign_in_says_the_role(client: TestClient) -> None:
     assert client.get("/api/console/me", headers=sign_in(client, "ari")).json()["role"] == "agent"
     assert client.get("/api/console/me", headers=sign_in(client, "sam")).json()["role"] == "supervisor"
-
-
-def test_a_database_from_before_roles_gets_the_column_with_agents(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    with store.engine.begin() as connection:
-        connection.execute(text("CREATE TABLE staff_users (id VARCHAR(64) PRIMARY KEY, display_name VARCHAR(128), "
-                                "password_hash VARCHAR(256), active BOOLEAN, created_at DATETIME)"))
-        connection.execute(text("INSERT INTO staff_users VALUES ('old', 'Old', 'x', 1, '2026-01-01 00:00:00')"))
-    create_tables(store.engine)
-    directory = StaffDirectory(store)
-    assert directory.get("old").role == "agent"
-    assert directory.set_role("old", "supervisor").role == "supervisor"
 
 
 # --- tickets: assignment and who may read and work them -----------------------------------------------------------

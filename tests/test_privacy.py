@@ -284,9 +284,9 @@ def test_export_and_delete_one_customers_conversations(agent: Agent, store: Stor
 
 
 @pytest.fixture
-def cli_home(tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli_home(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("SHOPAGENT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SHOPAGENT_DATABASE_URL", f"sqlite:///{store_path}")
+    monkeypatch.setenv("SHOPAGENT_DATABASE_URL", store_url)  # the test's store, on each database
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()

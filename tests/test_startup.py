@@ -18,7 +18,7 @@ from server.services import safe_url
 from server.startup import ready_lines
 
 PROJECT = Path(__file__).resolve().parents[1]
-STEPS = ("Store open: sqlite:///", "Demo store loaded: 50 products, 500 customers, 1000 orders",
+STEPS = ("Store open: ", "Demo store loaded: 50 products, 500 customers, 1000 orders",
          "Search index built: 591 items", "Reader loaded", "No language model (backend none)", "Agent ready",
          "Retention: no conversation idle for more than 90 days")
 
@@ -29,12 +29,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(home: Path, port: int) -> subprocess.Popen[str]:
+def serve(home: Path, port: int, database_url: str | None = None) -> subprocess.Popen[str]:
     """`shopagent serve` as a newcomer runs it, on a fresh home: the demo store, the index and the encoder's ONNX
-    export all happen (the export is what used to print "Loading weights")."""
+    export all happen (the export is what used to print "Loading weights"). The store is the home's SQLite file
+    unless a database URL is given."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SHOPAGENT_") and k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY")}
     env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    if database_url:
+        env["SHOPAGENT_DATABASE_URL"] = database_url
     return subprocess.Popen(
         [sys.executable, "-c", "from server.cli import main; main()", "serve", "--port", str(port)],
         cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -81,9 +84,11 @@ def get_status(url: str, timeout: float = 30) -> int:
 
 
 @pytest.mark.slow
-def test_serve_shows_each_step_and_ends_with_the_urls(tmp_path: Path) -> None:
+def test_serve_shows_each_step_and_ends_with_the_urls(tmp_path: Path, empty_database_url: str) -> None:
+    """On the default store (a SQLite file in the home) and on a new PostgreSQL database, migrated at start-up."""
+    on_postgres = empty_database_url.startswith("postgresql")
     port = free_port()
-    process = serve(tmp_path / "home", port)
+    process = serve(tmp_path / "home", port, empty_database_url if on_postgres else None)
     try:
         output = output_until(process, "Ctrl+C", timeout=240)
         assert get_status(f"http://127.0.0.1:{port}/console") == 200
@@ -93,6 +98,7 @@ def test_serve_shows_each_step_and_ends_with_the_urls(tmp_path: Path) -> None:
     positions = [output.find(step) for step in STEPS]
     assert -1 not in positions, output
     assert positions == sorted(positions), output  # in the order they happen
+    assert f"Store open: {'postgresql+psycopg://' if on_postgres else 'sqlite:///'}" in output
     assert "Loading weights" not in output and "it/s]" not in output, output  # no third-party progress bar
     assert f"Storefront with the chat widget: http://127.0.0.1:{port}/" in output
     assert f"Staff console: http://127.0.0.1:{port}/console" in output

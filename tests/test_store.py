@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tools.context import StoreContext
 from tools.retail.data_model import AuditEntry, Item, Order, PaymentMethod, PaymentTransaction, Product, User
@@ -32,8 +34,8 @@ def counts(store: Store) -> dict[str, int]:
         }
 
 
-def test_load_then_export_round_trips_db_json(tmp_path: Path, snapshot, demo_db: dict[str, Any]) -> None:
-    store = Store(sqlite_url(tmp_path / "fresh" / "store.db"))  # the parent folder is created
+def test_load_then_export_round_trips_db_json(empty_database_url: str, snapshot, demo_db: dict[str, Any]) -> None:
+    store = Store(empty_database_url)
     try:
         assert store.is_empty()
         assert load_store(store) == {"products": 50, "users": 500, "orders": 1000}
@@ -140,8 +142,17 @@ def test_failed_tool_call_rolls_back_its_earlier_changes(
     assert db_rows(store) == before
 
 
-def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunner, snapshot, demo_db) -> None:
-    store = Store(sqlite_url(store_path))
+def test_a_new_sqlite_file_gets_its_folder(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path / "fresh" / "store.db"))
+    try:
+        store.migrate()
+        assert (tmp_path / "fresh" / "store.db").is_file()
+    finally:
+        store.dispose()
+
+
+def test_committed_changes_survive_a_restart(store_url: str, runner: ToolRunner, snapshot, demo_db) -> None:
+    store = Store(store_url)
     ctx = StoreContext(store, customer_id=OLIVIA, require_confirmation=False)
     assert runner.call(
         ctx, "cancel_pending_order", {"order_id": PENDING_GIFT, "reason": "ordered by mistake"}
@@ -151,7 +162,7 @@ def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunne
     expected = snapshot(store)
     store.dispose()
 
-    reopened = Store(sqlite_url(store_path))
+    reopened = Store(store_url)
     try:
         assert snapshot(reopened) == expected
         order = expected["orders"][PENDING_GIFT]
@@ -164,9 +175,9 @@ def test_committed_changes_survive_a_restart(store_path: Path, runner: ToolRunne
         reopened.dispose()
 
 
-def test_changes_are_visible_to_a_second_store_handle_at_once(store_path: Path, store: Store) -> None:
-    """Two processes on one file (server and CLI): a commit by one is seen by the other without a restart."""
-    other = Store(sqlite_url(store_path))
+def test_changes_are_visible_to_a_second_store_handle_at_once(store: Store) -> None:
+    """Two processes on one database (server and CLI): a commit by one is seen by the other without a restart."""
+    other = Store(store.url)
     try:
         with store.transaction() as session:
             session.get(User, OLIVIA).city = "Boulder"
@@ -176,25 +187,81 @@ def test_changes_are_visible_to_a_second_store_handle_at_once(store_path: Path, 
         other.dispose()
 
 
+AUDIT_LOG_TRIGGERS = {
+    "sqlite": ("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
+               {"audit_log_no_update", "audit_log_no_delete"}),
+    "postgresql": ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal",
+                   {"audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate"}),
+}
+
+
 def test_audit_log_triggers_exist_after_load(store: Store) -> None:
+    query, expected = AUDIT_LOG_TRIGGERS[store.engine.dialect.name]
     with store.engine.connect() as connection:
-        triggers = connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
-        ).scalars()
-        assert set(triggers) == {"audit_log_no_update", "audit_log_no_delete"}
+        assert set(connection.exec_driver_sql(query).scalars()) == expected
 
 
-def test_create_schema_is_idempotent(store: Store, snapshot, demo_db) -> None:
-    store.create_schema()
-    store.create_schema()
+def test_migrate_is_idempotent_and_keeps_the_data(store: Store, snapshot, demo_db) -> None:
+    store.migrate()
+    store.migrate()
     assert snapshot(store) == demo_db
 
 
-def test_empty_database_is_empty(tmp_path: Path) -> None:
-    store = Store(sqlite_url(tmp_path / "empty.db"))
+def test_empty_database_is_empty(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
     try:
         assert store.is_empty()  # no tables yet
-        store.create_schema()
+        store.migrate()
         assert store.is_empty()  # tables, no products
     finally:
         store.dispose()
+
+
+def test_a_refund_to_a_gift_card_adds_to_a_balance_changed_meanwhile(store: Store, runner: ToolRunner) -> None:
+    """PostgreSQL: another transaction holds the gift card's row and tops it up while the refund runs; the refund
+    waits for it and adds to the new balance instead of writing back the one it read before (a lost update)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: no concurrent writer to wait for")
+    ctx = StoreContext(store, customer_id=OLIVIA, require_confirmation=False)
+    results: list[Any] = []
+    with store.engine.connect() as other:
+        other.begin()
+        other.execute(text("SELECT balance FROM payment_methods WHERE id = :id FOR UPDATE"), {"id": GIFT})
+        refund = threading.Thread(target=lambda: results.append(runner.call(
+            ctx, "cancel_pending_order", {"order_id": PENDING_GIFT, "reason": "no longer needed"})))
+        refund.start()
+        wait_until_blocked_on_a_lock(store)
+        other.execute(text("UPDATE payment_methods SET balance = balance + 10000 WHERE id = :id"), {"id": GIFT})
+        other.commit()
+        refund.join()
+    assert results[0].ok, results[0].error
+    with store.session() as session:
+        assert session.get(PaymentMethod, GIFT).balance == Decimal("56.00") + 100 + Decimal("3570.34")
+
+
+def wait_until_blocked_on_a_lock(store: Store) -> None:
+    """Until a backend of this database waits for a lock (the refund reached the gift card's row)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock'")
+    for _ in range(600):  # a deadline for a failure only: the test proceeds as soon as the refund waits
+        with store.engine.connect() as connection:  # a transaction per look: the view is a snapshot within one
+            if connection.execute(query).scalar():
+                return
+        time.sleep(0.05)
+    pytest.fail("the refund never waited for the gift card's row")
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_unnoticed(store: Store) -> None:
+    """PostgreSQL restarted or failed over under a running server: the next request still gets its answer."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file has no server to drop connections")
+    with store.engine.connect() as pooled:
+        backend = pooled.execute(text("SELECT pg_backend_pid()")).scalar()
+    other = Store(store.url)
+    try:
+        with other.engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+    finally:
+        other.dispose()
+    with store.session() as session:
+        assert session.get(User, OLIVIA).first_name == "Olivia"

@@ -2,27 +2,23 @@
 `--workers 2`) share the store, and a conversation, an order, a client's rate limit, a conversation's turns and a
 person's live messages behave as they do in one process. SQLite stays one process: `--workers` refuses it.
 
-PostgreSQL: $SHOPAGENT_TEST_POSTGRES_URL, else a throwaway cluster started with scripts/pg-cluster.sh."""
+PostgreSQL: the suite's test cluster (conftest's `postgres`; scripts/test.sh starts one)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
+from conftest import PostgresDatabases
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from agent.escalation.staff import StaffDirectory
@@ -41,7 +37,6 @@ from tools.retail.loader import load_store
 from tools.store import Store
 
 pytestmark = pytest.mark.slow
-POSTGRES_URL_ENV = "SHOPAGENT_TEST_POSTGRES_URL"
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 EMMA_EMAIL = "emma.smith3991@example.com"
@@ -51,46 +46,19 @@ SERVER_SETTINGS = {"IDENTITY": "benchmark", "RATE_LIMIT_PER_MINUTE": "12", "LOGI
 addresses = (f"10.22.0.{n}" for n in itertools.count(1))  # each test is its own client: the rate limit is per client
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """The server's URL (its `postgres` database is used to create the tests' databases)."""
-    if os.environ.get(POSTGRES_URL_ENV):
-        yield os.environ[POSTGRES_URL_ENV]
-        return
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip("PostgreSQL is not installed (scripts/system-deps.sh --postgres)")
-    # Not under pytest's temporary folder: as root the cluster runs as `postgres`, who cannot enter root's folders.
-    cluster = Path(tempfile.mkdtemp(prefix="shopagent-pg-"))
-    started = subprocess.run([REPO / "scripts/pg-cluster.sh", "start", cluster], capture_output=True, text=True)
-    try:
-        assert started.returncode == 0, started.stderr
-        yield started.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run([REPO / "scripts/pg-cluster.sh", "stop", cluster], check=False)
-        shutil.rmtree(cluster, ignore_errors=True)
-
-
-def new_database(server_url: str, name: str) -> str:
-    """A new, empty database on the server; its SQLAlchemy URL."""
-    url = make_url(server_url)
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="module")
-def pg_store(postgres_url: str) -> Iterator[Store]:
+def pg_store(postgres: PostgresDatabases) -> Iterator[Store]:
     """The demo store in a PostgreSQL database of its own, with a staff account."""
-    store = Store(new_database(postgres_url, "shopagent_workers"))
-    store.create_schema()
+    url = postgres.create()
+    store = Store(url)
+    store.migrate()
     load_store(store)
     StaffDirectory(store).add("dana", PASSWORD, "Dana")
     StaffDirectory(store).add("lee", PASSWORD, "Lee")  # the one whose sign-in is throttled
     StaffDirectory(store).add("sam", PASSWORD, "Sam")
     yield store
     store.dispose()
+    postgres.drop(url)
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,7 @@ def import_catalog(
     rows = _validated_rows(_records(path, _format_of(path, file_format)), column_map or {}, report)
     if not rows:
         raise CatalogImportError(f"{path} has no rows")
-    store.create_schema()
+    store.migrate()
     with store.transaction() as session:
         _upsert(session, rows, report)
     return report

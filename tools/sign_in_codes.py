@@ -94,8 +94,10 @@ def check(db: Session, session_id: str, code: str, rules: CodeRules,
           now: datetime | None = None) -> tuple[Checked, str | None]:
     """The verdict on a typed code, and the account it proves when VERIFIED. Each try is counted."""
     now = now or datetime.now(UTC)
+    # Locked until the try is counted: concurrent guesses on PostgreSQL wait in turn instead of each counting
+    # from the same number (SQLite's single writer does that by itself; FOR UPDATE is not written there).
     row = db.scalars(select(SignInCode).where(SignInCode.session_id == session_id, SignInCode.closed.is_(False))
-                     .order_by(SignInCode.id.desc())).first()
+                     .order_by(SignInCode.id.desc()).limit(1).with_for_update()).first()
     if row is None:
         return Checked.NONE, None
     if _aware(row.expires_at) < now:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,13 +10,8 @@ from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tools.retail.data_model import Base, Product
-from tools.schema_upgrade import add_missing_columns
-
-# The modules that declare tables on the store's metadata: the store, order histories, action receipts, sign-in
-# codes, conversations, escalations, held actions.
-TABLE_MODULES = ("tools.retail.data_model", "tools.logistics.history", "tools.receipts", "tools.sign_in_codes",
-                 "agent.memory", "agent.escalation.tables", "agent.risk.tables", "agent.feedback.tables")
+from tools.retail.data_model import Product
+from tools.schema import is_current, migrate
 
 
 def sqlite_url(path: Path) -> str:
@@ -31,25 +25,30 @@ class Store:
         self.url = url
         self.engine: Engine = self._create_engine(url, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._schema_current = False
 
     @staticmethod
     def _create_engine(url: str, echo: bool) -> Engine:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo)
+        # A server's pooled connections outlive a database restart or failover: each is checked before use.
+        pre_ping = not url.startswith("sqlite")
+        engine = create_engine(url, echo=echo, pool_pre_ping=pre_ping)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine
 
-    def create_schema(self) -> None:
-        for module in TABLE_MODULES:  # every table, whatever the caller happened to import before
-            importlib.import_module(module)
-        Base.metadata.create_all(self.engine)
-        self.upgrade_schema()
+    def migrate(self) -> None:
+        """Bring the database to the newest schema revision (all of it, in an empty database); idempotent."""
+        migrate(self.engine)
+        self._schema_current = True
 
-    def upgrade_schema(self) -> list[str]:
-        """Add the optional columns a database created by an older version lacks; returns those added."""
-        return add_missing_columns(self.engine, Base.metadata.sorted_tables)
+    def ensure_schema(self) -> None:
+        """Migrate unless this handle already found the schema current: cheap enough for every service's start."""
+        if not self._schema_current:
+            if not is_current(self.engine):
+                migrate(self.engine)
+            self._schema_current = True
 
     def is_empty(self) -> bool:
         if not inspect(self.engine).has_table("products"):

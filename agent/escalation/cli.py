@@ -100,11 +100,10 @@ def list_holds() -> None:
     from rich.table import Table
     from sqlalchemy import select
 
-    from agent.risk.tables import HELD, RiskHold, create_tables
+    from agent.risk.tables import HELD, RiskHold
     from server.services import open_store
 
-    store = open_store(create=True)
-    create_tables(store.engine)
+    store = open_store(create=True)  # migrated: the held actions' table is there
     with store.session() as session:
         holds = list(session.scalars(select(RiskHold).where(RiskHold.status == HELD).order_by(RiskHold.id)))
     table = Table("id", "held since", "customer", "action", "rules", "approved by")

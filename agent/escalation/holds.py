@@ -23,7 +23,7 @@ from agent.flows.proposals import done_text
 from agent.flows.spec import ACTIONS
 from agent.memory import ChatMessage, SessionNotFound
 from agent.replies import failure_text
-from agent.risk.tables import HELD, RiskHold, create_tables
+from agent.risk.tables import HELD, RiskHold
 from tools.context import Role, StoreContext
 from tools.errors import ToolError
 from tools.retail.data_model import AuditEntry
@@ -37,7 +37,7 @@ APPROVED, REJECTED, FAILED = "approved", "rejected", "failed"
 class HoldDesk:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
-        create_tables(agent.store.engine)
+        agent.store.ensure_schema()
 
     def waiting(self, staff: StaffUser) -> list[dict[str, Any]]:
         """Held actions still waiting, oldest first, each saying whether this person may decide it."""

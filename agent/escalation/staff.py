@@ -12,7 +12,7 @@ import secrets
 from sqlalchemy import func, select
 
 from agent.escalation.roles import StaffRole
-from agent.escalation.tables import StaffUser, create_tables
+from agent.escalation.tables import StaffUser
 from tools.store import Store
 from tools.web_address import web_address
 
@@ -51,7 +51,7 @@ _DUMMY_HASH = hash_password("not a real password", salt=b"0" * 16)
 class StaffDirectory:
     def __init__(self, store: Store) -> None:
         self.store = store
-        create_tables(store.engine)
+        store.ensure_schema()
 
     def add(self, staff_id: str, password: str, display_name: str | None = None,
             avatar_url: str | None = None, role: str = StaffRole.AGENT) -> StaffUser:

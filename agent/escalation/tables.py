@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, inspect, text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.memory import ChatSession
 from tools.retail.data_model import Base, utcnow
-from tools.schema_upgrade import add_missing_columns
 
 OPEN_STATUSES = ("waiting", "active")  # a ticket waiting in the queue, or taken by a person
 
@@ -77,24 +76,6 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")  # agent|supervisor
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-ESCALATION_TABLES = [EscalationTurn.__table__, HandoffTicket.__table__, StaffUser.__table__]
-
-
-def create_tables(engine: Any) -> None:
-    Base.metadata.create_all(engine, tables=[ChatSession.__table__, *ESCALATION_TABLES])
-    add_role_column(engine)  # (required, with a default: before the nullable ones)
-    add_missing_columns(engine, ESCALATION_TABLES)  # e.g. staff_users.avatar_url in an older database
-
-
-def add_role_column(engine: Any) -> None:
-    """A database made before staff roles gets the column; its staff become agents (least privilege: a
-    supervisor is named with `shopagent escalation set-role`)."""
-    columns = {column["name"] for column in inspect(engine).get_columns(StaffUser.__tablename__)}
-    if "role" not in columns:
-        with engine.begin() as connection:
-            connection.execute(text("ALTER TABLE staff_users ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'agent'"))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from agent.escalation.handoff import HandoffContext
 from agent.escalation.signals import risk_topic
-from agent.escalation.tables import OPEN_STATUSES, HandoffTicket, create_tables
+from agent.escalation.tables import OPEN_STATUSES, HandoffTicket
 from tools.store import Store
 
 
@@ -63,7 +63,7 @@ def ticket_risk(ticket: HandoffTicket) -> str | None:
 class TicketDesk:
     def __init__(self, store: Store) -> None:
         self.store = store
-        create_tables(store.engine)
+        store.ensure_schema()
 
     def open_ticket(self, session_id: str) -> HandoffTicket | None:
         with self.store.session() as session:

@@ -29,8 +29,9 @@ from agent.privacy.mask import NAME_MASK, KnownValues, customer_values
 from agent.reader import extract
 from agent.risk.tables import HELD, RiskHold
 from tools.retail.data_model import AuditEntry, Base, Order, User
+from tools.schema import TABLE_MODULES
 from tools.sign_in_codes import SignInCode
-from tools.store import TABLE_MODULES, Store
+from tools.store import Store
 
 Mode = Literal["anonymise", "delete"]
 ANONYMISED = "anonymised_at"  # the mark an anonymised session's state carries: a second purge leaves it be

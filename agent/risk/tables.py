@@ -40,9 +40,5 @@ class RiskHold(Base):
         }
 
 
-def create_tables(engine: Any) -> None:
-    Base.metadata.create_all(engine, tables=[ChatSession.__table__, RiskHold.__table__])
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

@@ -117,7 +117,7 @@ class StoreTemplate:
             load_store(store, source or DEMO_STORE_JSON)
             import agent.memory  # noqa: F401  (the chat tables, so copies need no schema change)
 
-            store.create_schema()
+            store.migrate()
             with store.engine.connect() as connection:
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # copying store.db copies everything
         finally:

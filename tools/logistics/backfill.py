@@ -53,7 +53,7 @@ def backfill_history(store: Store, *, source: Path | None = None, seed: int = DE
     """Add the simulated history to the demo store's orders that lack it (a database loaded before it existed)."""
     from tools.retail.loader import DEMO_STORE_JSON
 
-    store.create_schema()
+    store.migrate()
     ids = demo_order_ids(source or DEMO_STORE_JSON)
     with store.transaction() as session:
         return add_history(session, ids, seed=seed, anchor=anchor)

@@ -1,7 +1,7 @@
 """The order history table: when an order was placed, shipped and delivered, and by whom from where.
 
 For the bundled demo store these rows are simulated (tools/logistics/simulate.py, docs/logistics.md); a real store
-would fill them from its fulfilment system. Registered on the store's own Base, so `Store.create_schema` makes it.
+would fill them from its fulfilment system. Registered on the store's own Base; the migrations create it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class StoreNotEmptyError(RuntimeError):
 def load_store(store: Store, source: Path = DEMO_STORE_JSON, *, replace: bool = False) -> dict[str, int]:
     """Load a tau2-shaped store file in one transaction; refuses to overwrite data unless replace=True."""
     data = json.loads(Path(source).read_text())
-    store.create_schema()
+    store.migrate()
     if not replace and not store.is_empty():
         raise StoreNotEmptyError("the store database already has data; use --replace to reload it")
     with store.transaction() as session:

@@ -60,7 +60,9 @@ def _user(ctx: StoreContext, user_id: str) -> User:
 
 
 def _payment_method(ctx: StoreContext, user_id: str, payment_method_id: str) -> PaymentMethod:
-    method = ctx.db.get(PaymentMethod, payment_method_id.strip())
+    # Locked for the transaction: two actions moving money on one gift card at once (two orders refunded to it)
+    # must add up, not overwrite each other's balance (PostgreSQL; SQLite's single writer serialises them).
+    method = ctx.db.get(PaymentMethod, payment_method_id.strip(), with_for_update=True)
     if method is None or method.user_id != user_id:
         raise ToolError(f"Payment method {payment_method_id} is not one of the customer's payment methods.")
     return method
