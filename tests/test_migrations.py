@@ -19,7 +19,7 @@ from agent.escalation.staff import StaffDirectory
 from server.cli import app
 from server.config import get_settings
 from tools.retail.data_model import AuditEntry, Product
-from tools.schema import SchemaError, all_tables_metadata, current_revision, head_revision
+from tools.schema import SchemaError, all_tables_metadata, base_revision, current_revision, head_revision
 from tools.store import Store
 
 # A database as a version from before staff roles, pictures and product links made it: two tables of the store.
@@ -65,7 +65,8 @@ def test_a_new_database_migrates_to_exactly_the_models_schema(database: Store) -
 
 
 def test_a_database_made_before_migrations_is_adopted_with_its_rows(database: Store) -> None:
-    all_tables_metadata().create_all(database.engine)  # how every version before migrations made its schema
+    # How every version before migrations made its schema: create_all of the tables it had (the base's).
+    base_revision().base_schema().create_all(database.engine)
     with database.transaction() as session:
         session.add(Product(product_id="p1", name="Desk Lamp"))
         session.add(AuditEntry(actor="test", action="load", target_type="product", target_id="p1"))

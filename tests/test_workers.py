@@ -34,7 +34,7 @@ from tools import advisory_lock
 from tools.context import IdentityPolicy
 from tools.retail.data_model import AuditEntry, Order, User
 from tools.retail.loader import load_store
-from tools.store import Store
+from tools.store import Store, sqlite_url
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -135,8 +135,9 @@ def audited(store: Store, action: str, order_id: str) -> int:
 # --- a conversation across processes --------------------------------------------------------------------------
 
 def test_a_conversation_alternating_between_processes_goes_as_in_one(
-        servers: tuple[str, str], pg_store: Store, store: Store) -> None:
+        servers: tuple[str, str], pg_store: Store, store_path: Path) -> None:
     said = [f"my email is {EMMA_EMAIL}", MOVE, "yes"]
+    store = Store(sqlite_url(store_path))
     customer, (a, b) = Client(), servers
     session_id = customer.open(a)
     replies = [customer.say(base, session_id, words) for base, words in zip(itertools.cycle((b, a)), said)]
