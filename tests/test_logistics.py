@@ -295,8 +295,8 @@ def test_cli_backfills_an_older_database_and_predicts(store_path: Path, monkeypa
     from server.config import get_settings
 
     with sqlite3.connect(store_path) as connection:  # loaded before order histories (and migrations) existed
-        connection.execute("DROP TABLE order_logistics")
-        connection.execute("DROP TABLE alembic_version")
+        for newer in ("order_logistics", "rate_windows", "alembic_version"):
+            connection.execute(f"DROP TABLE {newer}")
     monkeypatch.setenv("SHOPAGENT_DATABASE_URL", f"sqlite:///{store_path}")
     get_settings.cache_clear()
     try:
