@@ -223,6 +223,20 @@ def test_return_of_one_item_named_in_words(chat, store: Store) -> None:
     assert order_status(store, JAMES_DELIVERED) == "return requested"
 
 
+def test_a_problem_without_a_wish_is_asked_about_not_guessed(chat, store: Store) -> None:
+    sign_in(chat)
+    events = chat("the hiking boots I got are falling apart")
+    assert not [name for name in tools_called(events) if "return" in name or "exchange" in name]
+    assert not any(e.type == "confirmation" for e in events)
+    asked = final(events)
+    assert "Hiking Boots" in asked and JAMES_DELIVERED in asked and "return" in asked and "exchange" in asked
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+    events = chat("I'd like to return them please")  # the wish, read with the problem told before it
+    confirmation = next(e.data for e in events if e.type == "confirmation")
+    assert confirmation["action"] == "return_delivered_order_items"
+    assert "Hiking Boots" in confirmation["summary"] and "Water Bottle" not in confirmation["summary"]
+
+
 def test_ambiguous_item_is_asked_for_then_completed(chat) -> None:
     sign_in(chat)
     assert "Which item(s)" in chat.reply(f"return something from {JAMES_DELIVERED}")
