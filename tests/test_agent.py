@@ -237,6 +237,15 @@ def test_a_problem_without_a_wish_is_asked_about_not_guessed(chat, store: Store)
     assert "Hiking Boots" in confirmation["summary"] and "Water Bottle" not in confirmation["summary"]
 
 
+def test_what_named_items_came_to_is_added_up_over_the_orders(chat, store: Store) -> None:
+    sign_in(chat)
+    events = chat("how much have I spent on hiking boots in all my orders")
+    assert not any(e.type == "confirmation" for e in events)
+    reply = final(events)
+    assert "Hiking Boots" in reply and "Water Bottle" not in reply and "in all" in reply
+    assert "$239.78" in reply  # James's one pair (JAMES_DELIVERED), the water bottle beside it not counted
+
+
 def test_ambiguous_item_is_asked_for_then_completed(chat) -> None:
     sign_in(chat)
     assert "Which item(s)" in chat.reply(f"return something from {JAMES_DELIVERED}")

@@ -23,6 +23,8 @@ REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", r
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = re.compile(r"\b(total|altogether|in all)\b[^.?!]{0,200}\b(get back|refund|back)|\bhow much\b[^.?!]{0,200}"
                         r"\b(get back|refunded|refund)\b", re.I)
+# "how much did I spend on all the grills?": what the named items came to, added up over the customer's orders.
+SPENT = re.compile(r"\b(how much|total|altogether|add(?:ed)? up|in all|sum)\b|一共|总共|合计|花了多少", re.I)
 # Of two orders holding the named item: "the more expensive one", "the cheaper one" (the resolver's words for two
 # alike items).
 PRICIER, CHEAPER = resolve.PRICIER, resolve.CHEAPER
