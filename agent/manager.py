@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from agent.streaming import ClauseStream, json_string_so_far
 from agent.voice import OPENINGS, opening_choices, openings_for  # noqa: F401  (the console and tests read these here)
 from retrieval import HybridRetriever
 from retrieval.language import conversation_language
+from tools import advisory_lock
 from tools.context import CodeMail, IdentityPolicy, Role, StoreContext
 from tools.faults import fault_point
 from tools.retail.data_model import Product, User
@@ -133,9 +135,15 @@ class Agent:
         self.conversations.append(session.id, "assistant", greeting, {"greeting": True})
         return session, greeting
 
-    def _lock(self, session_id: str) -> threading.Lock:
+    @contextmanager
+    def _lock(self, session_id: str) -> Iterator[None]:
+        """One writer of a conversation's state at a time, in this process (the thread lock, taken first so that
+        waiting threads hold no connection) and in every process sharing the database (the advisory lock): the
+        state is read after taking it and written before letting go."""
         with self._locks_guard:
-            return self._locks.setdefault(session_id, threading.Lock())
+            lock = self._locks.setdefault(session_id, threading.Lock())
+        with lock, advisory_lock.held(self.store, advisory_lock.CONVERSATION, session_id):
+            yield
 
     def context(self, session_id: str, state: DialogueState, role: Role, staff_id: str | None) -> StoreContext:
         return StoreContext(
@@ -315,11 +323,14 @@ class Agent:
         return Evidence.from_results(row.text for row in rows if row.role == "user" or row.payload.get("ok"))
 
     def unplaced(self, turn: Turn, said: Understanding) -> Outcome:
-        """No flow recognised the message: a follow-up on the products just shown or a product search in the
-        catalogue's words, else let the model choose a tool, or say what the agent can do."""
+        """No flow recognised the message: a follow-up on the products just shown, a count of a product's options
+        or a product search in the catalogue's words, else let the model choose a tool, or say what the agent can
+        do."""
         from agent import searching
+        from agent.flows.catalogue import count_asked
 
-        outcome = searching.follow_up(turn, said) or searching.catalogue_query(turn, said)
+        outcome = (searching.follow_up(turn, said) or count_asked(turn, said)
+                   or searching.catalogue_query(turn, said))
         if outcome is not None:
             turn.state.misunderstood = 0
             return outcome

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from agent import live_notify  # noqa: F401  (installs the NOTIFY of live messages)
 from tools.receipts import ActionReceipt
 from tools.retail.data_model import Base, utcnow
 from tools.store import Store

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from agent.locales.cues import alternatives, with_words
 from agent.reader import extract
 from agent.reader.acts import Context, DialogueAct, Move, RequestKind
 from agent.reader.reader import default_reader
@@ -36,20 +37,32 @@ class Intent(StrEnum):
 
 
 # "all my pending orders", "each order": a request for every order it can apply to, in turn.
-ALL_ORDERS = re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered|remaining))?"
-                        r" orders?\b", re.I)
+ALL_ORDERS = with_words(re.compile(r"\b(?:all|every|each)(?: of)?(?: my| the)?(?: (?:pending|possible|delivered"
+                                   r"|remaining))? orders?\b", re.I), "all_orders")
 
 # "How many T-shirt options are available?": the product the words name, counted.
 HOW_MANY = re.compile(
     r"\bhow many (?:different |kinds of |types of )?([\w' -]+?) ?(?:options|variants|versions|kinds|types|colou?rs"
     r"|sizes|models)\b"
 )
+# The same question in another locale's words ("tshirt 有多少种款式"): the product is named before them.
+HOW_MANY_WORDS = re.compile(alternatives("how_many") or r"(?!)")
 
-EVERYTHING = re.compile(
+EVERYTHING = with_words(re.compile(
     r"\b(all (of )?(the |my )?items|all of (it|them)|everything|every item|whole order|entire order"
     r"|both (items|of them)|them all)\b",
     re.I,
-)
+), "everything")
+
+
+def counted_product(text: str) -> str | None:
+    """The product a how-many question counts: "T-shirt" of "how many T-shirt options", the words before the
+    count in another locale's ("店里 tshirt 有多少种款式"); None when the text asks no count."""
+    english = HOW_MANY.search(text.lower())
+    if english:
+        return english.group(1)
+    other = HOW_MANY_WORDS.search(text)
+    return text[:other.start()] if other and text[:other.start()].strip() else None
 
 # The payment kinds by their English names (the extractor's words, without its Chinese ones).
 GIFT_CARD = re.compile(extract.GIFT_CARD_WORDS, re.I)

@@ -16,6 +16,7 @@ from typing import Any
 from agent import toolcall
 from agent.flows import NEEDS_ACCOUNT, Outcome, Turn, identity
 from agent.llm.base import ChatModel, GenerationOptions, complete_json
+from agent.locales.cues import with_words
 from agent.nlu import Intent, Understanding
 from agent.toolcall import NO_TOOL
 from tools.errors import ToolError
@@ -55,7 +56,9 @@ OFFERED = ("search_products", "get_product_details", "list_all_product_types", "
 # Catalogue tools: without a product or item id, browsing the store.
 CATALOGUE = {"search_products", "list_all_product_types", "recommend_products", "get_item_details",
              "get_product_details"}
-AFTER_SALES = re.compile(r"\bi (received|got|bought|ordered|purchased)\b|\bmy (order|package|delivery)\b", re.I)
+# "I received ...", "my order": the customer's own things, never a product search (another locale's words too).
+AFTER_SALES = with_words(re.compile(r"\bi (received|got|bought|ordered|purchased)\b|\bmy (order|package|delivery)\b",
+                                    re.I), "after_sales")
 
 
 class ModelPlanner:

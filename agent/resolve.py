@@ -8,14 +8,16 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from agent.locales.cues import alternatives, with_words
 from agent.nlu import CREDIT_CARD, EVERYTHING, GIFT_CARD, PAYPAL
 from agent.reader import extract
 from agent.reader.extract import CARD_ENDING, ORIGINAL_METHOD
 
 MATCH_THRESHOLD = 80
 EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b([^.;]*)", re.I)
-CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I)
-PRICIEST = re.compile(r"\b(most expensive|priciest|highest price)\b", re.I)
+# (Each pattern of customer words here also matches another locale's words for it: agent/locales/cues.py.)
+CHEAPEST = with_words(re.compile(r"\b(cheapest|least expensive|lowest price)\b", re.I), "cheapest")
+PRICIEST = with_words(re.compile(r"\b(most expensive|priciest|highest price)\b", re.I), "priciest")
 
 
 # Words of product names too general to name a product alone.
@@ -63,8 +65,8 @@ def order_lines(order: dict[str, Any], text: str, item_ids: list[str]) -> list[d
 # to the 13-inch one"): the held item is told apart by the words before them.
 TARGET = re.compile(r"\b(?:to|for|into|with)\b[^.;]*?(?=,\s*and\b|\band\b|[.;]|$)", re.I)
 # Of two alike items or orders: "the more expensive one", "the cheaper one" (the flows' order cues use them too).
-PRICIER = re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I)
-CHEAPER = re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I)
+PRICIER = with_words(re.compile(r"\b(more|most) expensive\b|\bpricier\b|\bpriciest\b", re.I), "pricier")
+CHEAPER = with_words(re.compile(r"\b(less|least) expensive\b|\bcheaper\b|\bcheapest\b", re.I), "cheaper")
 PLURAL_WORDS = {"both", "all", "two", "three", "each", "every"}
 
 
@@ -112,7 +114,8 @@ def named_lines(order: dict[str, Any], text: str) -> list[dict[str, Any]]:
     return [line for line in order["items"] if _name_score(line, text) >= MATCH_THRESHOLD]
 
 
-CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.]|,(?=\s*(?:the|my|and)\b)", re.I)
+# (A Chinese comma, semicolon or full stop ends a clause too: "water bottle 要大一点的，desk lamp 要暗一点的".)
+CLAUSE_BREAK = re.compile(r"\band\b|\balso\b|\bplus\b|[;.；。，]|,(?=\s*(?:the|my|and)\b)", re.I)
 
 
 def clauses_by_line(lines: list[dict[str, Any]], text: str) -> list[tuple[dict[str, Any], str]]:
@@ -168,15 +171,18 @@ def best_named_score(order: dict[str, Any], text: str) -> float:
 
 # "a bigger one", "less bright": (the words, the options they are about, the direction on the option's scale)
 COMPARATIVES = [
-    (re.compile(r"\b(less bright|dimmer|darker)\b", re.I), ("bright",), -1),
-    (re.compile(r"\b(brighter|more bright)\b", re.I), ("bright",), 1),
-    (re.compile(r"\bshorter\b", re.I), ("length", "size"), -1),
-    (re.compile(r"\blonger\b", re.I), ("length", "size"), 1),
-    (re.compile(r"\b(smaller|less capacity)\b", re.I), ("size", "capacity", "length", "weight"), -1),
-    (re.compile(r"\b(bigger|larger|more capacity)\b", re.I), ("size", "capacity", "length", "weight"), 1),
-    (re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), ("zoom",), 1),
-    (re.compile(r"\b(lower|less) resolution\b", re.I), ("resolution",), -1),
-    (re.compile(r"\b(higher|more) resolution\b", re.I), ("resolution",), 1),
+    (with_words(re.compile(r"\b(less bright|dimmer|darker)\b", re.I), "dimmer"), ("bright",), -1),
+    (with_words(re.compile(r"\b(brighter|more bright)\b", re.I), "brighter"), ("bright",), 1),
+    (with_words(re.compile(r"\bshorter\b", re.I), "shorter"), ("length", "size"), -1),
+    (with_words(re.compile(r"\blonger\b", re.I), "longer"), ("length", "size"), 1),
+    (with_words(re.compile(r"\b(smaller|less capacity)\b", re.I), "smaller"), ("size", "capacity", "length", "weight"),
+     -1),
+    (with_words(re.compile(r"\b(bigger|larger|more capacity)\b", re.I), "bigger"), ("size", "capacity", "length",
+                                                                                      "weight"), 1),
+    (with_words(re.compile(r"\b(zooms? (further|farther|more)|more zoom|higher zoom)\b", re.I), "more_zoom"), ("zoom",),
+     1),
+    (with_words(re.compile(r"\b(lower|less) resolution\b", re.I), "lower_resolution"), ("resolution",), -1),
+    (with_words(re.compile(r"\b(higher|more) resolution\b", re.I), "higher_resolution"), ("resolution",), 1),
 ]
 # "1000 more pieces", "500 pieces less": the option's number moved by that much.
 BY_AMOUNT = re.compile(r"\b(\d+)\s+(?:(more|fewer|less)\s+([a-z]+)|([a-z]+)\s+(more|fewer|less))\b", re.I)
@@ -188,8 +194,14 @@ SCALES = [["xs", "s", "m", "l", "xl", "xxl"], ["small", "medium", "large"], ["po
 # "the maximum zoom capacity", "the largest size": the variant highest (or lowest) on that option's scale.
 SUPERLATIVE = re.compile(r"\b(?:(maximum|max|highest|largest|biggest|most)|(minimum|min|lowest|smallest|least))"
                          r"\s+([a-z]+)", re.I)
+# "zoom 最大的": another locale names the option before its superlative (the option word, then most or least).
+_MOST, _LEAST = (alternatives(cue) or "(?!)" for cue in ("maximum", "minimum"))  # (?!): no locale lists any
+SUPERLATIVE_AFTER = re.compile(rf"\b([a-z]+)\s*(?:({_MOST})|({_LEAST}))", re.I)
 NO_OPTION = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.I)  # "no backlight": the option's "none" value
-PREFER = re.compile(r"\bprefer\s+([^.;()]+)", re.I)
+# "prefer AC adapter > battery > USB", "优先 battery，其次 USB": the ranked values, up to the clause's end.
+PREFER_WORDS = with_words(re.compile(r"\bprefer\s+", re.I), "prefer")
+PREFER = re.compile(rf"(?:{PREFER_WORDS.pattern})\s*([^.;()（）。；]+)", re.I)
+PREFER_NEXT = with_words(re.compile(r">|\bover\b|\bthan\b|\bto\b|,|\band\b"), "prefer_next")  # between two values
 SAME = re.compile(r"\bsame ((?:[\w-]+)(?:(?:,|,? and|,? or) [\w-]+)*)", re.I)  # "the same material and color"
 
 
@@ -226,7 +238,7 @@ def _preference(variant: dict[str, Any], text: str) -> int:
     """'prefer AC adapter > battery > USB', 'prefer i5 over i7': the higher the variant's values rank, the better."""
     best = 0
     for found in PREFER.finditer(text):
-        ranked = [part for part in re.split(r">|\bover\b|\bthan\b|\bto\b|,|\band\b", found.group(1)) if part.strip()]
+        ranked = [part for part in PREFER_NEXT.split(found.group(1)) if part.strip()]
         values = {word.rstrip("s") for word in _words(" ".join(map(str, variant["options"].values())))}
         for position, part in enumerate(ranked):
             if {word.rstrip("s") for word in _words(part)} & values:  # "animal" ranks the "animals" theme
@@ -263,16 +275,21 @@ def _option_named(current: dict[str, Any], word: str) -> str | None:
 def _extreme(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> dict[str, Any] | None:
     """ "The maximum zoom": of the variants, the one ranking highest (or lowest) on the option the words name,
     changing the fewest other options; None when no option is named so."""
-    for found in SUPERLATIVE.finditer(text):
-        key = _option_named(current, found.group(3))
+    for word, sign in _superlatives(text):
+        key = _option_named(current, word)
         ranked = [v for v in candidates if key and rank(str(v["options"].get(key, ""))) is not None]
         if ranked:
-            sign = 1 if found.group(1) else -1
             def order(v: dict[str, Any], key: str = key, sign: int = sign) -> tuple[float, int]:
                 changed = sum(1 for k, value in v["options"].items() if k != key and current["options"].get(k) != value)
                 return sign * (rank(str(v["options"][key])) or 0.0), -changed
             return max(ranked, key=order)
     return None
+
+
+def _superlatives(text: str) -> list[tuple[str, int]]:
+    """The options the text asks the most (1) or the least (-1) of: "the maximum zoom", "zoom 最大"."""
+    before = [(found.group(3), 1 if found.group(1) else -1) for found in SUPERLATIVE.finditer(text)]
+    return before + [(found.group(1), 1 if found.group(2) else -1) for found in SUPERLATIVE_AFTER.finditer(text)]
 
 
 def _moved_by_amount(candidates: list[dict[str, Any]], current: dict[str, Any], text: str) -> list[dict[str, Any]]:

@@ -21,12 +21,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(home: Path, port: int, **settings: str) -> subprocess.Popen[bytes]:
-    """The server, flows only, on `home`; `settings` are SHOPAGENT_* variables ({"IDENTITY": "benchmark"})."""
+def serve(home: Path, port: int, *options: str, **settings: str) -> subprocess.Popen[bytes]:
+    """The server, flows only, on `home`; `options` are more of `serve`'s ("--workers", "2"); `settings` are
+    SHOPAGENT_* variables ({"IDENTITY": "benchmark"})."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPAGENT_")}
     env.update(SHOPAGENT_HOME=str(home), SHOPAGENT_BACKEND="none", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(PROJECT), **{f"SHOPAGENT_{name}": value for name, value in settings.items()})
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=PROJECT,
+    return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), *options], cwd=PROJECT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

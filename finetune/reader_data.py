@@ -47,8 +47,11 @@ BITEXT_REQUESTS = {
 BITEXT_LEFT_OUT = {"complaint"}
 # Words that state a cancel reason inside a phrasing without a {reason} slot ("I no longer need {items}"): they
 # label the training phrasing, the reader never matches them.
-REASON_WORDS = {"no longer needed": ("no longer need", "don't need", "not needed", "don't want", "won't be needing"),
-                "ordered by mistake": ("by mistake", "by accident", "accidental", "wrong order")}
+# (Chinese phrasings state them too: 订单{oid}不需要了，取消吧.)
+REASON_WORDS = {"no longer needed": ("no longer need", "don't need", "not needed", "don't want", "won't be needing",
+                                     "不需要了", "不再需要", "用不上", "用不到", "用不着"),
+                "ordered by mistake": ("by mistake", "by accident", "accidental", "wrong order", "拍错", "买错",
+                                       "下错", "点错", "误拍", "误下", "不小心下")}
 BITEXT_PER_INTENT = 60  # Bitext is one source among several: enough of each intent, not a majority
 
 FIRST = ["Jane", "Omar", "Mei", "Lucas", "Aisha", "Yusuf", "Sofia", "Ivan", "Chen", "Olivia", "Raj", "Emma"]

@@ -18,11 +18,14 @@ from agent.privacy import install_log_masking
 from server.config import Settings, get_settings
 from server.dev_mail import DevOutbox
 from server.errors import session_not_found, validation_failed
-from server.limits import BodySizeLimit, RateLimiter
+from server.limits import BodySizeLimit
+from server.live_listener import LiveListener
+from server.rate_limits import RateLimiter
 from server.routes import console, demo, health, live, sessions, widget
 from server.security_headers import SecurityHeaders
 from server.services import build_agent
 from server.sign_in_throttle import SignInThrottle
+from tools.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,14 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None,
         outbox = DevOutbox(sender=settings.mail_from).start()
     app.state.agent = agent or build_agent(settings, outbox=outbox)
     app.state.outbox = outbox if settings.demo else None  # the outbox page: demo mode only
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.sign_in_throttle = SignInThrottle(settings)
+    store = app.state.agent.store
+    app.state.rate_limiter = RateLimiter(store, "requests", settings.rate_limit_per_minute)
+    app.state.sign_in_throttle = SignInThrottle(store, settings)
+    # Turn slots and workers are this process's compute (its model, its threads), so they are counted per process
+    # on purpose: N processes serve N times the turns. What is per client (the rate limit) is in the database.
     app.state.turn_slots = threading.BoundedSemaphore(settings.max_concurrent_turns)
     app.state.turn_workers = threading.BoundedSemaphore(max(1, settings.turn_workers))
+    app.state.live_listener = _live_listener(app, store)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -66,3 +73,22 @@ def create_app(settings: Settings | None = None, *, agent: Agent | None = None,
     app.include_router(console.pages)
     app.include_router(demo.pages)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `shopagent serve --workers N` process, built from the environment's settings (uvicorn
+    calls this in each worker it starts)."""
+    from server.startup import quiet_third_party
+
+    quiet_third_party()
+    return create_app()
+
+
+def _live_listener(app: FastAPI, store: Store) -> LiveListener | None:
+    """PostgreSQL: one LISTEN connection for the process's live streams (started by the first, stopped with the
+    app). SQLite: None, the streams poll the database."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    listener = LiveListener(store.url)
+    app.router.on_shutdown.append(listener.stop)
+    return listener

@@ -177,16 +177,21 @@ def _print_results(query: str, filters: dict, rows: list[dict]) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default from settings).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port (PostgreSQL only: "
+                                                             "they share its database).")] = 1,
 ) -> None:
     """Serve the chat API and the storefront widget (loads the demo store if the database is empty)."""
+    quiet_third_party()
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:
+        _serve_workers(settings, host, port, workers)
+        return
     import uvicorn
 
     from server.app import create_app
     from server.services import build_agent
 
-    quiet_third_party()
-    settings = get_settings()
-    host, port = host or settings.host, port or settings.port
     console.print(f"[bold]Starting shopagent[/] on {host}:{port}")
     steps = StartupSteps(console)
     outbox = _demo_outbox(settings, steps)
@@ -198,6 +203,40 @@ def serve(
                             demo=settings.demo):
         console.print(line, highlight=False, soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level="warning", **uvicorn_options(settings))
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """`workers` uvicorn processes on one port: this one prepares the store and its search index once, then
+    supervises; each worker builds its own agent from the same settings (server.app:create_worker_app)."""
+    import uvicorn
+
+    from server.rate_limits import create_table
+    from server.services import prepare_store
+
+    refusal = workers_refusal(settings)
+    if refusal:
+        raise fail(refusal)
+    console.print(f"[bold]Starting shopagent[/] on {host}:{port} with {workers} worker processes")
+    steps = StartupSteps(console)
+    store = prepare_store(settings, steps)
+    create_table(store)  # the server's own table, here once: workers creating it at the same moment would collide
+    _purge_expired(settings, steps)
+    console.print(f"[bold green]shopagent is prepared[/] in {steps.elapsed():.1f} s; the workers start now")
+    for line in ready_lines(host, port, _staff_accounts(store), api_docs=settings.api_docs, demo=False):
+        console.print(line, highlight=False, soft_wrap=True)
+    uvicorn.run("server.app:create_worker_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", **uvicorn_options(settings))
+
+
+def workers_refusal(settings: Settings) -> str | None:
+    """Why these settings cannot run as several processes, or None when they can."""
+    if not settings.store_url.startswith("postgresql"):
+        return ("--workers needs PostgreSQL (SHOPAGENT_DATABASE_URL=postgresql+psycopg://...): SQLite is one "
+                "server process (one writer at a time, no NOTIFY for live events); run without --workers")
+    if settings.demo:
+        return ("--workers does not run in demo mode: the demo's mail sink and outbox page live in one process; "
+                "run the demo without --workers")
+    return None
 
 
 def _demo_outbox(settings: Settings, steps: StartupSteps) -> DevOutbox | None:

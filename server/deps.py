@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from agent.manager import Agent
 from server.client_address import client_address
 from server.config import Settings
-from server.limits import RateLimiter
+from server.rate_limits import RateLimiter
 
 
 def get_agent(request: Request) -> Agent:

@@ -1,51 +1,8 @@
-"""Abuse limits: request body size and a per-client sliding-window rate limit."""
+"""Abuse limits: request body size (the per-client rate limit is server/rate_limits.py)."""
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import defaultdict, deque
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class RateLimiter:
-    """At most `limit` hits per key in any `window` seconds (in memory: one server process)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        return self.hit(key, now) == 0
-
-    def hit(self, key: str, now: float | None = None) -> int:
-        """Count a hit: 0 when allowed, else the whole seconds until one is (for a Retry-After header)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            wait = self._wait(key, now)
-            if not wait:
-                self._hits[key].append(now)
-            return wait
-
-    def retry_after(self, key: str, now: float | None = None) -> int:
-        """Without counting a hit: 0 when one would be allowed, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return self._wait(key, now)
-
-    def _wait(self, key: str, now: float) -> int:
-        hits = self._hits.get(key)
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if hits is not None and not hits:
-            del self._hits[key]  # idle keys are dropped: rotating keys cannot grow memory without bound
-        if not hits or len(hits) < self.limit:
-            return 0
-        return max(1, math.ceil(hits[0] + self.window - now))
 
 
 class BodySizeLimit:

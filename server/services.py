@@ -84,9 +84,7 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox
 
     steps = steps or StartupSteps()
     store = _ready_store(settings, steps)
-    with steps.step("Building or loading the search index") as step:
-        retriever = open_retriever(store, settings)
-        step.result = f"Search index {'built' if retriever.built else 'loaded'}: {len(retriever.docs)} items"
+    retriever = _index(store, settings, steps)
     with steps.step("Loading the reader") as step:
         default_reader()  # cached: the Agent below gets this copy instead of loading it unannounced
         step.result = "Reader loaded (every message as a dialogue act)"
@@ -102,6 +100,22 @@ def build_agent(settings: Settings, steps: StartupSteps | None = None, *, outbox
                       identity=settings.identity, code_mail=code_mailer(settings, outbox))
         step.result = f"Agent ready ({len(agent.runner.guard.rules) if agent.runner.guard else 0} risk rules)"
     return agent
+
+
+def prepare_store(settings: Settings, steps: StartupSteps | None = None) -> Store:
+    """The store ready for server processes to open: migrated, loaded if empty, its search index built (the
+    parent of `serve --workers` does this once, so the workers only load)."""
+    steps = steps or StartupSteps()
+    store = _ready_store(settings, steps)
+    _index(store, settings, steps)
+    return store
+
+
+def _index(store: Store, settings: Settings, steps: StartupSteps) -> HybridRetriever:
+    with steps.step("Building or loading the search index") as step:
+        retriever = open_retriever(store, settings)
+        step.result = f"Search index {'built' if retriever.built else 'loaded'}: {len(retriever.docs)} items"
+    return retriever
 
 
 def _ready_store(settings: Settings, steps: StartupSteps) -> Store:

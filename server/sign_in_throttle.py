@@ -4,14 +4,15 @@ guessing one account's password from many addresses nor many accounts' from one 
 from __future__ import annotations
 
 from server.config import Settings
-from server.limits import RateLimiter
+from server.rate_limits import RateLimiter
+from tools.store import Store
 
 
 class SignInThrottle:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         window = float(settings.login_window_seconds)
-        self.accounts = RateLimiter(settings.login_failures_per_account, window)
-        self.addresses = RateLimiter(settings.login_failures_per_address, window)
+        self.accounts = RateLimiter(store, "sign-in-account", settings.login_failures_per_account, window)
+        self.addresses = RateLimiter(store, "sign-in-address", settings.login_failures_per_address, window)
 
     def wait(self, staff_id: str, address: str) -> int:
         """0 when a sign-in may be tried now, else the seconds to wait."""

@@ -481,7 +481,7 @@ def test_confirmation_offers_yes_and_no_that_send_a_reply(page: Page) -> None:
     expect(yes).to_be_enabled()
     expect(by_id(page, "shopagent-confirm-no")).to_be_enabled()
     yes.click()
-    expect(user_bubbles(page)).to_have_text(["cancel my order", "yes"])
+    expect(user_bubbles(page)).to_have_text(["cancel my order", "Yes"])  # the button's own word is the reply
     wait_for_turn_end(page)
     expect(yes).to_be_disabled()  # answered: an old Yes must not confirm a later question
     expect(by_id(page, "shopagent-confirm-yes").last).to_be_enabled()  # the new question's buttons work

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent import locales
 from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
     TURN_TIMEOUT_MS,
     app,
@@ -47,6 +48,28 @@ def test_the_widget_follows_the_conversations_language(page) -> None:  # type: i
     send(page, "Can you help me find a keyboard?")
     expect(root).to_have_attribute("lang", "en", timeout=TURN_TIMEOUT_MS)
     expect(handoff_button).to_have_text("Talk to a person")
+
+
+@pytest.mark.usefixtures("app", "base_url", "browser", "new_page")
+def test_the_widgets_title_and_labels_follow_the_conversations_language(page) -> None:  # type: ignore[no-untyped-def]
+    """The header's title and the words a screen reader hears (the launcher, the conversation log) are the
+    catalogue's, in the conversation's language, and back in English after an English message."""
+    chinese, english = locales.catalogue("widget", "zh"), locales.catalogue("widget")
+    open_chat(page)
+    title, log = page.locator("#shopagent-title"), by_id(page, "shopagent-log")
+    launcher = by_id(page, "shopagent-launcher")
+    expect(title).to_have_text(english["title"])
+    send(page, "你好")
+    expect(title).to_have_text(chinese["title"], timeout=TURN_TIMEOUT_MS)
+    expect(log).to_have_attribute("aria-label", chinese["conversationLabel"])
+    expect(launcher).to_have_attribute("aria-label", chinese["closeLabel"])
+    by_id(page, "shopagent-close").click()
+    expect(launcher).to_have_attribute("aria-label", chinese["openChat"].format(name=chinese["title"]))
+
+    open_chat(page)
+    send(page, "Can you help me find a keyboard?")
+    expect(title).to_have_text(english["title"], timeout=TURN_TIMEOUT_MS)
+    expect(log).to_have_attribute("aria-label", english["conversationLabel"])
 
 
 PHONE = {"width": 390, "height": 844}

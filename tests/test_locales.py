@@ -347,8 +347,18 @@ def test_a_chinese_customer_accepting_the_offer_of_a_person_is_handed_over(clien
 def test_the_widget_catalogue_has_every_word_the_widget_uses() -> None:
     script = (Path(__file__).parent.parent / "server" / "static" / "widget.js").read_text()
     block = script[script.index("var TEXT = {"):script.index("};", script.index("var TEXT = {"))]
-    used = set(re.findall(r"^\s+(\w+):", block, re.M)) - {"title"}  # the title is the page's (data-title)
+    used = set(re.findall(r"^\s+(\w+):", block, re.M))
     assert used <= set(locales.catalogue("widget")), used - set(locales.catalogue("widget"))
+
+
+def test_the_widget_shows_no_english_literal_outside_its_catalogue() -> None:
+    """Every word the widget shows or gives a screen reader comes from TEXT (the catalogue's keys): no quoted
+    English sentence is left in the code that builds it (its comments aside)."""
+    script = (Path(__file__).parent.parent / "server" / "static" / "widget.js").read_text()
+    end_of_text = script.index("};", script.index("var TEXT = {"))
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", "", script[end_of_text:], flags=re.S)
+    shown = re.findall(r'"([A-Z][a-z]+(?: [a-z]+)*[.…:!?]? ?)"', code)
+    assert not [word for word in shown if word not in {"Enter", "Escape", "Tab", "GET", "Accept"}], shown
 
 
 def test_a_held_action_and_its_decision_are_told_in_chinese(client: TestClient, store: Store) -> None:

@@ -26,6 +26,7 @@ from evals.tasks.scoring import write_failures
 from server.config import get_settings
 from tools.context import IdentityPolicy
 from tools.retail.data_model import AuditEntry, Order, User
+from tools.sign_in_codes import CodeRules, SignInCode, issue
 from tools.store import Store
 
 BENCHMARK = IdentityPolicy.BENCHMARK  # the scripted customers sign in by email, as tau2's do
@@ -243,6 +244,22 @@ def test_purge_deletes_old_conversations_but_not_one_a_person_has_open(agent: Ag
         assert db.scalar(select(HandoffTicket.status).where(HandoffTicket.session_id == handed)) == "waiting"
         assert db.get(User, JAMES["id"]) is not None and db.get(Order, "#W2611340") is not None
     assert purge(store, 90, mode="delete").sessions == 0
+
+
+@pytest.mark.parametrize("mode", ["anonymise", "delete"])
+def test_an_old_conversations_sign_in_codes_go_with_it(agent: Agent, store: Store, mode: str) -> None:
+    old = converse(agent, ["hello"])
+    new = converse(agent, ["hi"])
+    with store.transaction() as db:  # each asked for a code (the email's hash and the account id are kept)
+        for session_id in (old, new):
+            issue(db, NOAH["email"], session_id, CodeRules(sends_per_window=9))
+    age(store, old, 120)
+
+    report = purge(store, 90, mode=mode)
+    assert report.sessions == 1
+    with store.session() as db:
+        codes = {row.session_id: row.user_id for row in db.scalars(select(SignInCode))}
+    assert codes == {new: NOAH["id"]}
 
 
 def test_export_and_delete_one_customers_conversations(agent: Agent, store: Store) -> None:

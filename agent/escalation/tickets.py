@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agent.escalation.handoff import HandoffContext
 from agent.escalation.signals import risk_topic
@@ -109,9 +110,7 @@ class TicketDesk:
         """Give an open ticket to a staff member: claimed by an agent for themselves (unassigned ones only), or
         assigned by a supervisor to anyone (an active ticket then moves to its new owner)."""
         with self.store.transaction() as session:
-            ticket = session.get(HandoffTicket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"no handoff ticket {ticket_id}")
+            ticket = _locked(session, ticket_id)
             if ticket.status not in OPEN_STATUSES:
                 raise TicketError(f"ticket {ticket_id} is {ticket.status}")
             if not supervisor and ticket.staff_id not in (None, staff_id):
@@ -128,9 +127,7 @@ class TicketDesk:
     def _change(self, ticket_id: int, allowed: tuple[str, ...], *, owner: str, others: bool = False,
                 **changes: Any) -> HandoffTicket:
         with self.store.transaction() as session:
-            ticket = session.get(HandoffTicket, ticket_id)
-            if ticket is None:
-                raise LookupError(f"no handoff ticket {ticket_id}")
+            ticket = _locked(session, ticket_id)
             if ticket.status not in allowed:
                 raise TicketError(f"ticket {ticket_id} is {ticket.status}")
             if ticket.status == "active" and ticket.staff_id != owner:
@@ -140,3 +137,12 @@ class TicketDesk:
             for name, value in changes.items():
                 setattr(ticket, name, value)
         return ticket
+
+
+def _locked(session: Session, ticket_id: int) -> HandoffTicket:
+    """The ticket, its row locked until the change commits: two people taking it at once from two server processes
+    are served one after the other, and the second finds it taken (SQLite has one writer at a time anyway)."""
+    ticket = session.get(HandoffTicket, ticket_id, with_for_update=True)
+    if ticket is None:
+        raise LookupError(f"no handoff ticket {ticket_id}")
+    return ticket

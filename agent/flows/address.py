@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from agent import resolve
 from agent.flows.outcome import Outcome, ask
+from agent.locales.cues import alternatives, with_words
 from agent.nlu import ALL_ORDERS, Intent, Understanding
 from agent.reader.extract import normalise_order_id
 from agent.replies import address_text, say
@@ -16,11 +17,12 @@ from agent.replies import address_text, say
 if TYPE_CHECKING:
     from agent.flows.turn import Turn
 
-# The customer's words this flow reads with its own patterns (to be replaced by the reader's output, like cues.py).
+# The customer's words this flow reads with its own patterns (to be replaced by the reader's output, like cues.py);
+# another locale's words for a cue come from its lexicon (agent/locales/cues.py).
 
 # "my daughter's address": the address of the order the customer is talking about (one they sent to that person).
-SOMEONES_ADDRESS = re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?|kid|"
-                              r"brother|sister)'s (address|place|home)\b", re.I)
+SOMEONES_ADDRESS = with_words(re.compile(r"\b(daughter|son|wife|husband|mom|mother|dad|father|friend|partner|parents?"
+                                         r"|kid|brother|sister)'s (address|place|home)\b", re.I), "someones_address")
 
 # "bought a luggage set sent to this new address", "bought a tablet sent to there": the new address is that order's.
 MOVED_TO = re.compile(r"\b(?:bought|ordered|got) (?:a |an |the |my )?(?P<item>[\w -]{1,60}?) "
@@ -33,7 +35,7 @@ NEW_HOME = re.compile(r"\b(?:the|my|this) new (?:home|house|address|place)\b", r
 ALSO_ACCOUNT = re.compile(r"\b(also|along with|as well as)\b[^.]{0,200}\b(default|profile|account|saved)\b", re.I)
 
 # "to my default address", "the one on file": the account's own address is the new one.
-ON_FILE = re.compile(r"\b(default|profile|on file|account)\b", re.I)
+ON_FILE = with_words(re.compile(r"\b(default|profile|on file|account)\b", re.I), "on_file")
 
 # "change the address to be the same as order #W8277957"
 SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?:my |the )?order\s*(?:#\s*)?(?:w\s*)?"
@@ -44,15 +46,15 @@ SAME_AS_ORDER = re.compile(r"\bsame (?:address )?as (?:in |on |for |that of )?(?
 CITY_ALIASES = {"nyc": "new york", "ny": "new york", "la": "los angeles", "dc": "washington", "sf": "san francisco"}
 
 # "change my LA order to my NYC address": the words before name the order, the words after the new address.
-TO_TARGET = re.compile(r"\bto (?:my|the|our)\b", re.I)
+TO_TARGET = with_words(re.compile(r"\bto (?:my|the|our)\b", re.I), "to_target")
 
 # "my laptop order", "my LA order": one order named, whose address is meant (even "... as in my orders profile").
 ONE_ORDER = re.compile(r"\b(my|the|this|that) [\w-]+ order\b|\border('s)? address\b"
                        r"|\baddress (of|for|on) (the|my|this|that)( [\w-]+)? order\b", re.I)
 
 # The account's own address ("my saved address", "the address on file"), not an order's shipping address.
-PROFILE_ADDRESS = re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account|on file)\b",
-                             re.I)
+PROFILE_ADDRESS = with_words(re.compile(r"\b(my (saved |home |own |current |billing )?address|default|profile|account"
+                                        r"|on file)\b", re.I), "profile_address")
 
 
 def same_address(a: dict[str, str], b: dict[str, str]) -> bool:
@@ -60,11 +62,17 @@ def same_address(a: dict[str, str], b: dict[str, str]) -> bool:
     return all(str(a.get(k, "")).strip().lower() == str(b.get(k, "")).strip().lower() for k in keys)
 
 
+# "Washington DC 的地址": another locale's nouns for an order or an address, after the place they name.
+PLACE_NOUNS = alternatives("place_nouns")
+
+
 def names_a_place(text: str, nouns: str) -> bool:
     """Whether the text names a place with one of the nouns: "the Washington DC address", "my LA order", "the
-    address in Charlotte"."""
-    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*)", text):
-        if set((found.group(1) or found.group(2)).split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
+    address in Charlotte", "Washington DC 的地址"."""
+    after = rf"|((?:\b[A-Z][\w.]*\s*)+)(?:{PLACE_NOUNS})" if PLACE_NOUNS else ""
+    for found in re.finditer(rf"((?:\b[A-Z][\w.]*\s+)+)(?:{nouns})\b|\b(?:{nouns}) in ([A-Z][\w.]*){after}", text):
+        named = found.group(1) or found.group(2) or found.group(3)
+        if set(named.split()) - {"I", "My", "The", "A", "An", "Your", "Our", "This"}:
             return True
     return False
 

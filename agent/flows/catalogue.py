@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from agent import searching
 from agent.flows.outcome import Outcome
-from agent.nlu import HOW_MANY, Understanding
+from agent.nlu import Understanding, counted_product
 from agent.replies import prices_text, reason_text, say, term, variant_cards
 
 if TYPE_CHECKING:
@@ -15,13 +15,19 @@ if TYPE_CHECKING:
 
 
 def search(turn: Turn, said: Understanding) -> Outcome:
-    return searching.search(turn, said)
+    """A product search; a count question read as one ("tshirt 有多少种款式有货") is answered with the count."""
+    return count_asked(turn, said) or searching.search(turn, said)
+
+
+def count_asked(turn: Turn, said: Understanding) -> Outcome | None:
+    """ "How many T-shirt options are available?" however it was read: the count; None for no count question."""
+    counted = counted_product(said.text)
+    return count_options(turn, counted) if counted else None
 
 
 def product(turn: Turn, said: Understanding) -> Outcome:
     if not said.item_ids:
-        counted = HOW_MANY.search(said.text.lower())
-        return count_options(turn, counted.group(1)) if counted else search(turn, said)
+        return search(turn, said)  # a count question, or a product named in words
     found = turn.output("get_product_details", product_id=said.item_ids[0])
     if found is None:
         item = turn.output("get_item_details", item_id=said.item_ids[0])

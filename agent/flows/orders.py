@@ -69,7 +69,8 @@ def _batch_asked(turn: Turn, said: Understanding) -> Order | None:
     """ "All my pending orders", "both my laptops": the first of the orders the words mean, the rest batched."""
     if said.order_ids or turn.state.batch is not None:
         return None
-    if ALL_ORDERS.search(said.text) and (batch := start_batch(turn)) is not None:
+    every_order = ALL_ORDERS.search(said.text) and not cues.ITEMS_IN_ORDERS.search(said.text)
+    if every_order and (batch := start_batch(turn)) is not None:
         return batch
     if cues.ALL_NAMED_ITEMS.search(said.text):
         naming = _orders_naming_items(turn, said)

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 
 # The request a message would make that, right after the agent asked for this detail, is the answer instead.
-ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS}
+# (A problem told right after "why would you like to cancel?" is the reason: "these were all ordered by mistake".)
+ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS, "reason": Intent.PROBLEM}
 
 
 class Turn:

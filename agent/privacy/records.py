@@ -29,6 +29,7 @@ from agent.privacy.mask import NAME_MASK, KnownValues, customer_values
 from agent.reader import extract
 from agent.risk.tables import HELD, RiskHold
 from tools.retail.data_model import AuditEntry, Base, Order, User
+from tools.sign_in_codes import SignInCode
 from tools.store import TABLE_MODULES, Store
 
 Mode = Literal["anonymise", "delete"]
@@ -144,6 +145,14 @@ def _measure(db: Session, report: Report, ids: list[str]) -> None:
             report.other_rows += count
 
 
+def _forget_codes(db: Session, ids: list[str]) -> None:
+    """A session's one-time sign-in codes (a hash of the email, the account id) go in either mode: a code is a
+    credential that expired minutes after it was sent, nothing a record needs (the table has no key to
+    chat_sessions, so the cascade below would not find it)."""
+    for chunk in _chunks(ids):
+        db.execute(delete(SignInCode).where(SignInCode.session_id.in_(chunk)))
+
+
 def _delete(db: Session, ids: list[str]) -> None:
     for table in reversed(_session_tables()):  # children before what they point at
         for chunk in _chunks(ids):
@@ -185,6 +194,7 @@ def _apply(db: Session, rows: list[ChatSession], report: Report, now: datetime) 
     _measure(db, report, ids)
     if report.dry_run or not ids:
         return
+    _forget_codes(db, ids)
     if report.mode == "delete":
         _delete(db, ids)
     else:

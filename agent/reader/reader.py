@@ -32,11 +32,14 @@ REASON_THRESHOLD = 0.8  # a reason is read clause by clause: "cancel #W..., I no
 # Requests that change an order or the account: a message can make several, each read from its own clause.
 ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, RequestKind.CHANGE_ADDRESS,
            RequestKind.CHANGE_PAYMENT}
-# Where one clause ends: a sentence end, or a joining word between clauses (structure, not request words).
+# Where one clause ends: a sentence end, or a joining word between clauses (structure, not request words); a line
+# ends one too (an answer is read with the request it answers, one message a line, and a Chinese one often has no
+# full stop: "我想把所有待处理的订单都取消" then "是我拍错了").
 # (A break that starts with spaces starts where they start, `(?<!\s)`: one attempt per run, linear time.)
 CLAUSE_BREAK = re.compile(r"(?<=[.!?;。！？；])\s*|(?<!\s)(?:\s*,)?\s+(?:and(?: also)?|also|plus|then|as well)\s+(?=\S)"
-                          r"|(?<!\s)\s*[()]\s*|(?<!\s)\s+(?=(?:since|because)\b)"
-                          r"|(?<!\s)\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|can\b|could\b|please\b)|[，；]\s*",
+                          r"|(?<!\s)\s*[()（）]\s*|(?<!\s)\s+(?=(?:since|because)\b)"
+                          r"|(?<!\s)\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|can\b|could\b|please\b)|[，；]\s*"
+                          r"|(?<!\s)\s*\n\s*",
                           re.I)
 
 

@@ -19,7 +19,19 @@
   var config = readConfig(script);
 
   var TEXT = {
-    title: config.title,
+    title: config.title || "Shop assistant",
+    openChat: "Open chat with {name}",
+    conversationLabel: "Conversation",
+    productsLabel: "Products",
+    confirmLabel: "Confirm: {summary}",
+    theAction: "the action",
+    confirmYes: "Yes",
+    confirmNo: "No",
+    talkToPerson: "Talk to a person",
+    placeholder: "Type your message…",
+    messageLabel: "Message",
+    sendLabel: "Send message",
+    closeLabel: "Close chat",
     thinking: "Thinking…",
     working: "Working on it…",
     connecting: "Connecting you to a person…",
@@ -52,7 +64,7 @@
     feedbackThanks: "Thanks for your feedback!"
   };
   // The widget's words per locale from the server (agent/locales/<locale>/widget.toml); TEXT above is the
-  // English fallback for a page that cannot reach it.
+  // English fallback for a page that cannot reach it. A page's own data-title names the assistant in every language.
   var STRINGS = null;
   var FULL_SCREEN_QUERY = "(max-width: 400px)"; // keep in step with the @media rule in widget.css
   var MAX_LENGTH = 2000; // server/API.md: a turn's text is 1–2000 characters
@@ -87,7 +99,7 @@
       baseUrl: (explicit || origin).replace(/\/+$/, ""),
       token: (tag && tag.getAttribute("data-token")) || null,
       currency: (tag && tag.getAttribute("data-currency")) || "USD",
-      title: (tag && tag.getAttribute("data-title")) || "Shop assistant"
+      title: (tag && tag.getAttribute("data-title")) || null
     };
   }
 
@@ -143,7 +155,7 @@
       id: "shopagent-launcher",
       class: "shopagent-launcher",
       "data-testid": "shopagent-launcher",
-      "aria-label": "Open chat with " + TEXT.title,
+      "aria-label": fill(TEXT.openChat, { name: TEXT.title }),
       "aria-expanded": "false",
       "aria-controls": "shopagent-panel"
     }, [icon(CHAT_ICON)]);
@@ -153,12 +165,12 @@
       type: "button",
       class: "shopagent-handoff-button",
       "data-testid": "shopagent-handoff-button"
-    }, "Talk to a person");
+    }, TEXT.talkToPerson);
     var closeButton = el("button", {
       type: "button",
       class: "shopagent-close",
       "data-testid": "shopagent-close",
-      "aria-label": "Close chat"
+      "aria-label": TEXT.closeLabel
     }, [icon(CLOSE_ICON)]);
 
     // role=log implies polite announcements; aria-live is spelled out for older screen readers.
@@ -169,7 +181,7 @@
       role: "log",
       "aria-live": "polite",
       "aria-relevant": "additions text",
-      "aria-label": "Conversation",
+      "aria-label": TEXT.conversationLabel,
       tabindex: "0"
     });
     var status = el("div", {
@@ -185,8 +197,8 @@
       "data-testid": "shopagent-input",
       rows: "1",
       maxlength: String(MAX_LENGTH),
-      placeholder: "Type your message…",
-      "aria-label": "Message",
+      placeholder: TEXT.placeholder,
+      "aria-label": TEXT.messageLabel,
       autocomplete: "off"
     });
     var send = el("button", {
@@ -194,7 +206,7 @@
       id: "shopagent-send",
       class: "shopagent-send",
       "data-testid": "shopagent-send",
-      "aria-label": "Send message"
+      "aria-label": TEXT.sendLabel
     }, [icon(SEND_ICON)]);
     var form = el("form", { class: "shopagent-composer", "data-testid": "shopagent-composer" }, [input, send]);
 
@@ -224,7 +236,8 @@
 
     return {
       root: root, launcher: launcher, panel: panel, log: log, status: status,
-      form: form, input: input, send: send, close: closeButton, handoff: handoffButton, person: person
+      form: form, input: input, send: send, close: closeButton, handoff: handoffButton, person: person,
+      title: title
     };
   }
 
@@ -288,6 +301,10 @@
     var strings = STRINGS && STRINGS[language];
     if (!strings) return;
     Object.keys(strings).forEach(function (key) { TEXT[key] = strings[key]; });
+    if (config.title) TEXT.title = config.title;
+    ui.title.textContent = TEXT.title;
+    ui.launcher.setAttribute("aria-label", state.open ? TEXT.closeLabel : fill(TEXT.openChat, { name: TEXT.title }));
+    ui.log.setAttribute("aria-label", TEXT.conversationLabel);
     ui.handoff.textContent = TEXT.talkToPerson;
     ui.input.setAttribute("placeholder", TEXT.placeholder);
     ui.input.setAttribute("aria-label", TEXT.messageLabel);
@@ -304,7 +321,7 @@
     ui.panel.setAttribute("aria-modal", String(isFullScreen())); // full screen, the page behind is out of reach
     ui.root.classList.add("shopagent-is-open");
     ui.launcher.setAttribute("aria-expanded", "true");
-    ui.launcher.setAttribute("aria-label", "Close chat");
+    ui.launcher.setAttribute("aria-label", TEXT.closeLabel);
     swapIcon(ui.launcher, CLOSE_ICON);
     ui.input.focus();
     loadConversation();
@@ -317,7 +334,7 @@
     ui.panel.hidden = true;
     ui.root.classList.remove("shopagent-is-open");
     ui.launcher.setAttribute("aria-expanded", "false");
-    ui.launcher.setAttribute("aria-label", "Open chat with " + TEXT.title);
+    ui.launcher.setAttribute("aria-label", fill(TEXT.openChat, { name: TEXT.title }));
     swapIcon(ui.launcher, CHAT_ICON);
     ui.launcher.focus(); // focus goes back where the customer opened the chat from
   }
@@ -748,7 +765,7 @@
   }
 
   function renderProducts(cards) {
-    return el("ul", { class: "shopagent-products", "data-testid": "shopagent-products", "aria-label": "Products" },
+    return el("ul", { class: "shopagent-products", "data-testid": "shopagent-products", "aria-label": TEXT.productsLabel },
       cards.map(renderProductCard));
   }
 
@@ -757,11 +774,11 @@
       class: "shopagent-quick-replies",
       "data-testid": "shopagent-confirmation",
       role: "group",
-      "aria-label": "Confirm: " + (data.summary || "the action")
+      "aria-label": fill(TEXT.confirmLabel, { summary: data.summary || TEXT.theAction })
     }, [
       data.summary ? el("p", { class: "shopagent-confirmation-summary" }, data.summary) : null,
-      quickReply("Yes", "yes", "shopagent-confirm-yes"),
-      quickReply("No", "no", "shopagent-confirm-no")
+      quickReply(TEXT.confirmYes, TEXT.confirmYes, "shopagent-confirm-yes"),
+      quickReply(TEXT.confirmNo, TEXT.confirmNo, "shopagent-confirm-no")
     ]);
   }
 
