@@ -29,6 +29,7 @@ class Intent(StrEnum):
     ARRIVAL = "arrival"  # when an order will arrive: the delivery model's window (agent/flows/status.py)
     ACCOUNT = "account"
     PRODUCT = "product"
+    PROBLEM = "problem"  # a problem told without a wish: the agent asks what the customer would like done
     RECOMMEND = "recommend"
     SEARCH = "search"
     GREET = "greet"

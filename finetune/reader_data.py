@@ -14,7 +14,8 @@ from finetune.bitext import BITEXT_FILE, half_of, read_bitext
 from finetune.phrasing import DEV_EVERY, TEMPLATES, fill, odd_order_id
 
 HERE = Path(__file__).parent
-# The reader's own bank, then the phrasing banks per language (finetune/phrasings/<lang>.toml), one format.
+# The reader's own bank, then the phrasing banks (finetune/phrasings/*.toml: per language, and per class of input
+# such as problems.toml, problems told without a wish), one format.
 BANKS = {"bank": tomllib.loads((HERE / "reader_bank.toml").read_text())} | {
     f"phrasings.{path.stem}": tomllib.loads(path.read_text())
     for path in sorted((HERE / "phrasings").glob("*.toml"))}

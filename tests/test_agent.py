@@ -223,6 +223,30 @@ def test_return_of_one_item_named_in_words(chat, store: Store) -> None:
     assert order_status(store, JAMES_DELIVERED) == "return requested"
 
 
+def test_a_problem_without_a_wish_is_asked_about_not_guessed(chat, store: Store) -> None:
+    sign_in(chat)
+    events = chat("the hiking boots I got are falling apart")
+    assert not [name for name in tools_called(events) if "return" in name or "exchange" in name]
+    assert not any(e.type == "confirmation" for e in events)
+    asked = final(events)
+    assert "Hiking Boots" in asked and JAMES_DELIVERED in asked and "return" in asked and "exchange" in asked
+    assert order_status(store, JAMES_DELIVERED) == "delivered"
+    events = chat("I'd like to return them please")  # the wish, read with the problem told before it
+    confirmation = next(e.data for e in events if e.type == "confirmation")
+    assert confirmation["action"] == "return_delivered_order_items"
+    assert "Hiking Boots" in confirmation["summary"] and "Water Bottle" not in confirmation["summary"]
+
+
+def test_what_named_items_came_to_is_added_up_over_the_orders(chat, store: Store) -> None:
+    sign_in(chat)
+    events = chat("how much did I spend on water bottles altogether?")
+    assert "calculate" in tools_called(events)  # the sum is the calculator's, so the reply is grounded
+    assert not any(e.type == "confirmation" for e in events)
+    reply = final(events)
+    assert "Water Bottle" in reply and "Hiking Boots" not in reply and "in all" in reply
+    assert "$95.60" in reply  # 47.84 (#W2611340) + 47.76 (JAMES_DELIVERED); the boots beside one of them not counted
+
+
 def test_ambiguous_item_is_asked_for_then_completed(chat) -> None:
     sign_in(chat)
     assert "Which item(s)" in chat.reply(f"return something from {JAMES_DELIVERED}")

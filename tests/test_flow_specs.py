@@ -35,7 +35,7 @@ def test_the_specs_texts_are_in_the_replies() -> None:
 
 def test_the_policy_sets_read_from_the_table() -> None:
     actions = {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.CHANGE_ADDRESS, Intent.CHANGE_PAYMENT}
-    assert actions | {Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT} == NEEDS_ACCOUNT
+    assert actions | {Intent.ORDER_STATUS, Intent.ARRIVAL, Intent.ACCOUNT, Intent.PROBLEM} == NEEDS_ACCOUNT
     assert actions == BATCHED
     narrowable = {"exchange_delivered_order_items": Intent.EXCHANGE, "modify_pending_order_items": Intent.EXCHANGE,
                   "return_delivered_order_items": Intent.RETURN}

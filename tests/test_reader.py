@@ -77,6 +77,10 @@ def reader():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("text", "requests"), [
     ("I'd like to cancel order #W1234567", [RequestKind.CANCEL]),
     ("the blender I got is broken, I want my money back", [RequestKind.RETURN]),
+    # a problem told without a wish is a problem (the agent asks what to do); with the wish, the wish
+    ("my headphones stopped charging", [RequestKind.PROBLEM]),
+    ("I think I lost the backpack I ordered last week", [RequestKind.PROBLEM]),
+    ("the lamp I received flickers all the time, can I get a new one", [RequestKind.EXCHANGE]),
     ("where is my package?", [RequestKind.ORDER_STATUS]),
     ("do you sell yoga mats?", [RequestKind.SEARCH]),
     ("let me talk to a real person", [RequestKind.HUMAN]),

@@ -25,6 +25,8 @@ REFERS_BACK = re.compile(r"\b(its|it|that order|the same order|this order)\b", r
 # "... and I want to know the total amount I can get back": the refunds of the message's actions, added up.
 TOTAL_BACK = with_words(re.compile(r"\b(total|altogether|in all)\b[^.?!]{0,200}\b(get back|refund|back)"
                                    r"|\bhow much\b[^.?!]{0,200}\b(get back|refunded|refund)\b", re.I), "total_back")
+# "how much did I spend on all the grills?": what the named items came to, added up over the customer's orders.
+SPENT = with_words(re.compile(r"\b(how much|total|altogether|add(?:ed)? up|in all|sum)\b", re.I), "spent")
 # Of two orders holding the named item: "the more expensive one", "the cheaper one" (the resolver's words for two
 # alike items).
 PRICIER, CHEAPER = resolve.PRICIER, resolve.CHEAPER

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.flows import address, cancel, catalogue, conversation, exchange, payment, returns, status
+from agent.flows import address, cancel, catalogue, conversation, exchange, payment, problem, returns, status
 from agent.flows.outcome import Flow
 from agent.nlu import Intent
 
@@ -98,6 +98,9 @@ SPECS: dict[Intent, RequestSpec] = {spec.intent: spec for spec in (
     RequestSpec(Intent.ORDER_STATUS, status.order_status, identity=True, slots=("order",)),
     RequestSpec(Intent.ARRIVAL, status.arrival, identity=True, slots=("order",)),
     RequestSpec(Intent.ACCOUNT, status.account, identity=True),
+    RequestSpec(Intent.PROBLEM, problem.ask_wish, identity=True,
+                rules="a problem told without a wish is not guessed as a return: the customer is asked what they "
+                      "would like done"),
     RequestSpec(Intent.SEARCH, catalogue.search),
     RequestSpec(Intent.PRODUCT, catalogue.product),
     RequestSpec(Intent.RECOMMEND, catalogue.recommend),

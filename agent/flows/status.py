@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agent import resolve
 from agent.flows import requested
-from agent.flows.cues import ADDRESS_ASKED
+from agent.flows.cues import ADDRESS_ASKED, SPENT
 from agent.flows.outcome import Outcome
 from agent.flows.slots import paid
 from agent.nlu import Understanding
@@ -17,12 +18,25 @@ if TYPE_CHECKING:
 
 
 def account(turn: Turn, said: Understanding) -> Outcome:
+    if SPENT.search(said.text) and (spent := spent_on(turn, said)) is not None:
+        return spent
     user = turn.user()
     if user is None:
         return turn.failed()
     methods = ", ".join(method_text(m) for m in user["payment_methods"].values())
     orders = ", ".join(user["orders"]) or say("none_listed")
     return Outcome(say("account", count=len(user["orders"]), orders=orders, methods=methods), gist="the account")
+
+
+def spent_on(turn: Turn, said: Understanding) -> Outcome | None:
+    """What the items the customer names came to over all their orders that were not cancelled, added up by the
+    calculator; None when the words name no item they bought."""
+    lines = [line for order in turn.customer_orders() if order["status"] != "cancelled"
+             for line in resolve.named_lines(order, said.text)]
+    if not lines:
+        return None
+    return Outcome(say("spent_on", items=lines_text(lines), amount=turn.total([line["price"] for line in lines])),
+                   gist="what the named items came to")
 
 
 def order_status(turn: Turn, said: Understanding) -> Outcome:

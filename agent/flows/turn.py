@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 
 # The request a message would make that, right after the agent asked for this detail, is the answer instead.
-ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS}
+# (A problem told right after "why would you like to cancel?" is the reason: "these were all ordered by mistake".)
+ANSWERED_BY = {"payment": Intent.CHANGE_PAYMENT, "address": Intent.CHANGE_ADDRESS, "reason": Intent.PROBLEM}
 
 
 class Turn:
@@ -95,6 +96,9 @@ class Turn:
             intent = None  # "sure, my email is ... thx": the identity answers the open request, the thanks is manners
         if intent is not None:
             self.new_request = True
+            # The wish that answers "what would you like done?" is read with the problem told before it: its words
+            # name the items and the order the wish is about ("I want to return them").
+            told = self.state.request if self.state.intent == Intent.PROBLEM and intent is not Intent.PROBLEM else ""
             self.state.refunds = [] if TOTAL_BACK.search(said.text) else None
             requests = split_requests(said.text)  # "cancel all pending orders and return the watch": one at a time
             if len(requests) > 1:
@@ -102,6 +106,9 @@ class Turn:
                 said = understand(requests[0])
                 intent = said.intent or intent
             self.state.request = said.text
+            if told:
+                self.state.request = f"{said.text}\n{told}"
+                said = understand(self.state.request)
         elif self.state.intent:
             # A message without a request of its own answers the agent's last question: read both together.
             intent = Intent(self.state.intent)

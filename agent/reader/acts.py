@@ -25,6 +25,7 @@ class RequestKind(StrEnum):
     ACCOUNT = "account"  # the account's details, orders, payment methods, gift-card balance
     SEARCH = "search"  # looking for products
     PRODUCT = "product"  # a question about one product or item (options, how many, details)
+    PROBLEM = "problem"  # a problem with an order or item told without a wish ("I lost my tablet"): ask what to do
     RECOMMEND = "recommend"  # asking for suggestions
     HUMAN = "human"  # asking for a person
     GREET = "greet"

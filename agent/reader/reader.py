@@ -129,6 +129,9 @@ def _requests(text: str, whole: dict[str, tuple[str, float]], clauses: Clauses) 
             merged.append((start, end, request, reading["request"][1]))
     readings = [Reading(text[a:b].strip(" ,"), request, p) for a, b, request, p in merged]
     actions = [r for r in readings if r.request in ACTIONS]
+    wished = [r for r in readings if r.request not in {None, RequestKind.PROBLEM}]
+    if first.request is RequestKind.PROBLEM and wished:  # "the boots look worn, I want a new pair": the wish
+        first = Reading(text, wished[0].request, wished[0].confidence)
     if len(actions) < 2:  # one request: the whole message's reading is the better one
         return [first] if first.request else [r for r in readings if r.request][:1]
     return readings
