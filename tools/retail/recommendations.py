@@ -108,14 +108,12 @@ class StoreRecommender:
         model = self.models[strategy]
         seeds = [self._product_of(session, pid) for pid in product_ids]
         seeds = [pid for pid in seeds if pid]
-        stock = self._stock(session)
+        in_stock = self._products_in_stock(session)
         banned = set(exclude) | (self._latest_order(session, customer_id) if strategy != "buy_again" else set())
-        picks = model.recommend(
-            customer_id, seeds, k=limit, exclude=banned, available=lambda pid: bool(stock.get(pid))
-        )
+        picks = model.recommend(customer_id, seeds, k=limit, exclude=banned, available=in_stock.__contains__)
         if not picks and strategy != "popular" and not seeds:
             return self.recommend(session, product_ids=(), strategy="popular", limit=limit, exclude=banned)
-        return [self._card(session, pick, stock[pick.item_id]) for pick in picks]
+        return [self._card(session, pick, self._available_items(session, pick.item_id)) for pick in picks]
 
     # --- live store data ---------------------------------------------------------------------------------------
 
@@ -129,11 +127,14 @@ class StoreRecommender:
         return item.product_id if item is not None else None
 
     @staticmethod
-    def _stock(session: Session) -> dict[str, list[Item]]:
-        available: dict[str, list[Item]] = defaultdict(list)
-        for item in session.scalars(select(Item).where(Item.available).order_by(Item.product_id, Item.position)):
-            available[item.product_id].append(item)
-        return available
+    def _products_in_stock(session: Session) -> set[str]:
+        """Ids only: loading every available item of the catalogue was a fifth of a turn's time."""
+        return set(session.scalars(select(Item.product_id).where(Item.available).distinct()))
+
+    @staticmethod
+    def _available_items(session: Session, product_id: str) -> list[Item]:
+        return list(session.scalars(select(Item).where(Item.product_id == product_id, Item.available)
+                                    .order_by(Item.position)))
 
     @staticmethod
     def _latest_order(session: Session, customer_id: str | None) -> set[str]:
