@@ -38,7 +38,8 @@ ACTIONS = {RequestKind.CANCEL, RequestKind.RETURN, RequestKind.EXCHANGE, Request
 # (A break that starts with spaces starts where they start, `(?<!\s)`: one attempt per run, linear time.)
 CLAUSE_BREAK = re.compile(r"(?<=[.!?;。！？；])\s*|(?<!\s)(?:\s*,)?\s+(?:and(?: also)?|also|plus|then|as well)\s+(?=\S)"
                           r"|(?<!\s)\s*[()（）]\s*|(?<!\s)\s+(?=(?:since|because)\b)"
-                          r"|(?<!\s)\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|my\b|can\b|could\b|please\b)|[，；]\s*"
+                          r"|(?<!\s)\s*,\s*(?:and |also |then )?(?=i\b|i'd\b|i'm\b|my\b|can\b|could\b|please\b)"
+                          r"|[，；]\s*"
                           r"|(?<!\s)\s*\n\s*",
                           re.I)
 
