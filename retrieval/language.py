@@ -45,5 +45,10 @@ def message_language(text: str) -> str | None:
 
 
 def conversation_language(text: str, previous: str) -> str:
-    """The language to answer in: the message's own, else the conversation's so far."""
-    return message_language(text) or previous
+    """The language to answer in: the message's own, else the conversation's so far. A Chinese conversation stays
+    Chinese through a message that mixes in English (a product name, a sentence pasted from the shop's page): the
+    customer still reads Chinese best; a message with no Chinese at all switches it."""
+    own = message_language(text)
+    if own == "en" and previous == "zh" and has_han(text):
+        return previous
+    return own or previous

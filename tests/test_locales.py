@@ -89,6 +89,8 @@ def test_a_message_without_language_keeps_the_conversations() -> None:
     assert conversation_language("yes", "zh") == "zh"
     assert conversation_language("What about my other order?", "zh") == "en"
     assert conversation_language("谢谢", "en") == "zh"
+    mixed = "我还想把 e-reader 也退了。If the same item is available online, I'm willing to exchange it."
+    assert message_language(mixed) == "en" and conversation_language(mixed, "zh") == "zh"  # still a Chinese reader
 
 
 def test_outside_a_turn_texts_are_english_and_a_turn_sets_its_locale() -> None:
