@@ -33,11 +33,12 @@ def serve(home: Path, port: int, *options: str, log: Path | None = None, **setti
                             env=env, stdout=output, stderr=subprocess.STDOUT if log is not None else output)
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 300, *, path: str = "/healthz") -> None:
+    """Until `process` answers 200 at `base` + `path` (a model server: "/models"); raises if it dies or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass  # not listening yet

@@ -249,22 +249,10 @@ def _model_server(home: Path, threads: int, log: Path | None) -> Iterator[str]:
                                stdout=output, stderr=subprocess.STDOUT if log is not None else output)
     url = model_url("127.0.0.1", port)
     try:
-        _wait_for(f"{url}/models", process)
+        wait_ready(url, process, 180, path="/models")
         yield url
     finally:
         _stop(process)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"the model server did not start within {timeout} s (exit code {process.poll()})")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -68,12 +68,11 @@ class AdmissionLine:
             return slot
         first = asyncio.Event()
         self._line.append(first)
-        deadline = time.monotonic() + patience
         try:
             async with asyncio.timeout(patience):
                 if self._line[0] is not first:
                     await first.wait()
-                while (slot := take_slot(slots)) is None and time.monotonic() < deadline:
+                while (slot := take_slot(slots)) is None:
                     await asyncio.sleep(self.POLL_SECONDS)
                 return slot
         except TimeoutError:

@@ -8,14 +8,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.events import Event
 from agent.llm.base import GenerationOptions, complete_json
 from agent.llm.registry import load_chat_model
 from agent.manager import Agent
-from evals.live_server import free_port
+from evals.live_server import free_port, wait_ready
 from server.config import Settings
 from server.model_server import model_url, server_command
 from tools.context import IdentityPolicy
@@ -23,18 +22,6 @@ from tools.store import Store
 
 pytest.importorskip("llama_cpp.server.app", reason="llama_cpp.server needs starlette-context (pyproject)")
 pytest.importorskip("langchain_openai", reason="the model-server client is langchain-openai (pyproject)")
-
-
-def wait_for_models(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"the model server did not start (exit code {process.poll()})")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +32,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                stderr=subprocess.DEVNULL)
     url = model_url("127.0.0.1", port)
     try:
-        wait_for_models(url, process)
+        wait_ready(url, process, 120, path="/models")
         yield url
     finally:
         process.terminate()

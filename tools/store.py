@@ -45,10 +45,9 @@ class Store:
 
     def ensure_schema(self) -> None:
         """Migrate unless this handle already found the schema current: cheap enough for every service's start."""
-        if not self._schema_current:
-            if not is_current(self.engine):
-                migrate(self.engine)
-            self._schema_current = True
+        if not self._schema_current and not is_current(self.engine):
+            self.migrate()
+        self._schema_current = True
 
     def is_empty(self) -> bool:
         if not inspect(self.engine).has_table("products"):

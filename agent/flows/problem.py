@@ -4,9 +4,8 @@ that request, read together with the problem they told (agent/flows/turn.py `req
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agent import resolve
 from agent.flows.outcome import Outcome, ask
 from agent.nlu import Understanding
 from agent.replies import lines_text, say, term
@@ -18,16 +17,12 @@ MOST_SHOWN = 4  # orders named in the question: enough to recognise, not a listi
 
 
 def ask_wish(turn: Turn, said: Understanding) -> Outcome:
-    found = [(order, lines) for order in turn.customer_orders() if (lines := named_lines(order, said))]
+    from agent.flows.orders import named_in  # (orders imports the specs, which import this flow)
+
+    found = [(order, lines) for order in turn.customer_orders() if (lines := named_in(order, said))]
     if not found:
         return ask("ask_problem", gist="asking what the customer would like done about a problem")
     shown = [say("problem_found_line", items=lines_text(lines), order_id=order["order_id"])
              for order, lines in found[:MOST_SHOWN]]
     return ask("ask_problem_items", found=term("line_separator").join(shown),
                gist="asking what the customer would like done about the items named")
-
-
-def named_lines(order: dict[str, Any], said: Understanding) -> list[dict[str, Any]]:
-    """The order's lines the customer's words or item ids name."""
-    return resolve.named_lines(order, said.text) or [line for line in order["items"]
-                                                     if line["item_id"] in said.item_ids]
